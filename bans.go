@@ -1,0 +1,180 @@
+package funcauth
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// banPolicy is the compiled Bans configuration.
+type banPolicy struct {
+	enabled         bool
+	maxFailures     int
+	userMaxFailures int // <= 0: no user lockout
+	window          time.Duration
+	duration        time.Duration
+	allow           []netip.Prefix
+}
+
+func compileBans(cfg *Bans) (*banPolicy, error) {
+	p := &banPolicy{
+		enabled:         !cfg.Disabled,
+		maxFailures:     cfg.MaxFailures,
+		userMaxFailures: cfg.UserMaxFailures,
+		window:          10 * time.Minute,
+		duration:        15 * time.Minute,
+	}
+	if p.maxFailures == 0 {
+		p.maxFailures = 10
+	}
+	if p.maxFailures < 0 {
+		return nil, fieldError("bans.max_failures", "must be positive (set disabled to turn bans off)")
+	}
+	switch {
+	case p.userMaxFailures == 0:
+		p.userMaxFailures = 20
+	case p.userMaxFailures < -1:
+		return nil, fieldError("bans.user_max_failures", "must be positive, or -1 to turn user lockout off")
+	}
+	var err error
+	if cfg.Window != "" {
+		if p.window, err = parseDuration(cfg.Window); err != nil || p.window == 0 {
+			return nil, fieldError("bans.window", "must be a positive duration such as 10m")
+		}
+	}
+	if cfg.Duration != "" {
+		if p.duration, err = parseDuration(cfg.Duration); err != nil || p.duration == 0 {
+			return nil, fieldError("bans.duration", "must be a positive duration such as 15m")
+		}
+	}
+	if cfg.MaxEntries < 0 {
+		return nil, fieldError("bans.max_entries", "must be positive")
+	}
+	if p.allow, err = parsePrefixes(cfg.AllowList, "bans.allow_list"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// allowed reports whether addr is on the allow-list.
+func (p *banPolicy) allowed(addr string) bool {
+	if len(p.allow) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(addr)
+	return err == nil && containsAddr(p.allow, a.Unmap())
+}
+
+// failureTable counts failures per key (a client address group or a user
+// name) in a fixed window and bans a key that reaches the limit. It holds
+// at most max entries: when full, an entry that is neither banned nor
+// recent makes room, found among a few sampled ones, so that a spray from
+// many addresses evicts its own entries before anyone's ban.
+type failureTable struct {
+	mu      sync.Mutex
+	entries map[string]*failureEntry
+	max     int
+}
+
+type failureEntry struct {
+	windowStart int64 // unix nanoseconds
+	bannedUntil int64
+	failures    int32
+}
+
+// evictionSample is how many entries a full table looks at to pick one to drop.
+const evictionSample = 16
+
+func newFailureTable(max int) *failureTable {
+	return &failureTable{entries: make(map[string]*failureEntry), max: max}
+}
+
+// bannedFor returns how much longer key is banned (0: not banned).
+func (t *failureTable) bannedFor(key string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.entries[key]
+	if e == nil {
+		return 0
+	}
+	left := time.Duration(e.bannedUntil - now.UnixNano())
+	if left <= 0 {
+		return 0
+	}
+	return left
+}
+
+// fail counts a failure of key and reports whether it started a ban.
+func (t *failureTable) fail(key string, now time.Time, limit int, window, duration time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := now.UnixNano()
+	e := t.entries[key]
+	if e == nil {
+		if len(t.entries) >= t.max {
+			t.evict(n, int64(window))
+		}
+		e = &failureEntry{windowStart: n}
+		t.entries[key] = e
+	}
+	if e.bannedUntil > n {
+		return false
+	}
+	if n-e.windowStart > int64(window) {
+		e.windowStart, e.failures = n, 0
+	}
+	e.failures++
+	if int(e.failures) < limit {
+		return false
+	}
+	e.bannedUntil = n + int64(duration)
+	e.failures = 0
+	e.windowStart = e.bannedUntil
+	return true
+}
+
+// evict drops one entry among a sample: a stale one at once, else the one
+// with the fewest failures and no ban, else the ban that ends first.
+func (t *failureTable) evict(now, window int64) {
+	victim, found := "", false
+	var best int64
+	seen := 0
+	for k, e := range t.entries {
+		if e.bannedUntil <= now && now-e.windowStart > window {
+			victim, found = k, true
+			break
+		}
+		score := int64(e.failures)
+		if e.bannedUntil > now {
+			score = 1<<40 + (e.bannedUntil-now)/int64(time.Millisecond)
+		}
+		if !found || score < best {
+			victim, best, found = k, score, true
+		}
+		seen++
+		if seen >= evictionSample {
+			break
+		}
+	}
+	if found {
+		delete(t.entries, victim)
+	}
+}
+
+func (t *failureTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entries)
+}
+
+// countsAsFailure says which refusals count towards a ban: wrong
+// credentials and signatures, stale or replayed messages, and requests that
+// try to trick the path matching. Missing credentials do not count (a
+// browser's first request has none), nor do routes no rule allows.
+func countsAsFailure(r Reason) bool {
+	switch r {
+	case ReasonBadCredentials, ReasonBadSignature, ReasonExpired, ReasonFuture, ReasonReplayed, ReasonBadRequest:
+		return true
+	}
+	return false
+}

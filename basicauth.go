@@ -1,0 +1,229 @@
+package funcauth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// basicAuthenticator checks Basic Auth credentials against the configured
+// users: inline ones, an htpasswd file and the OpenFaaS gateway's secret
+// files, the files re-read within seconds of a change.
+type basicAuthenticator struct {
+	challenge string
+	parser    *hashParser
+	static    []*account
+	htpasswd  *watchedFile // nil when not configured
+	gwUser    *watchedFile // nil when not configured
+	gwPass    *watchedFile
+	cache     *credentialCache
+	flights   *flightGroup
+	decoySalt []byte // picks the decoy account of an unknown user
+
+	mu       sync.Mutex
+	versions [3]uint64 // of htpasswd, gwUser, gwPass when table was built
+	table    *userTable
+}
+
+// userTable is a snapshot of all accounts.
+type userTable struct {
+	byName   map[string]*account
+	accounts []*account
+	problem  string // why a file's users are missing, for logs
+	field    string // the configuration field that problem concerns
+}
+
+func newBasicAuthenticator(cfg *BasicAuth, parser *hashParser, state *State) (*basicAuthenticator, error) {
+	b := &basicAuthenticator{
+		parser:  parser,
+		cache:   state.credentials,
+		flights: state.flights,
+	}
+	realm := cfg.Realm
+	if realm == "" {
+		realm = "Restricted"
+	}
+	if err := checkRealm(realm); err != nil {
+		return nil, fieldError("basic_auth.realm", err.Error())
+	}
+	b.challenge = `Basic realm="` + realm + `"`
+	seen := make(map[string]bool)
+	for i, u := range cfg.Users {
+		field := "basic_auth.users[" + strconv.Itoa(i) + "]"
+		if u.Name == "" {
+			return nil, fieldError(field+".name", "is empty")
+		}
+		if len(u.Name) > maxUserNameLength {
+			return nil, fieldError(field+".name", "is longer than "+strconv.Itoa(maxUserNameLength)+" bytes")
+		}
+		if seen[u.Name] {
+			return nil, fieldError(field+".name", "user "+strconv.Quote(u.Name)+" is configured twice")
+		}
+		seen[u.Name] = true
+		if u.PasswordHash == "" {
+			return nil, fieldError(field+".password_hash", "is empty")
+		}
+		verifier, err := parser.parse(u.PasswordHash)
+		if err != nil {
+			return nil, fieldError(field+".password_hash", err.Error())
+		}
+		b.static = append(b.static, &account{name: u.Name, stored: u.PasswordHash, password: verifier})
+	}
+	if cfg.HtpasswdFile != "" {
+		b.htpasswd = newWatchedFile(cfg.HtpasswdFile)
+	}
+	if cfg.GatewaySecretsDir != "" {
+		b.gwUser = newWatchedFile(filepath.Join(cfg.GatewaySecretsDir, "basic-auth-user"))
+		b.gwPass = newWatchedFile(filepath.Join(cfg.GatewaySecretsDir, "basic-auth-password"))
+	}
+	b.decoySalt = make([]byte, 16)
+	if _, err := rand.Read(b.decoySalt); err != nil {
+		return nil, err
+	}
+	// Fail closed at start: every configured file must be readable and valid.
+	table := b.users(time.Now())
+	if table.problem != "" {
+		return nil, fieldError(table.field, table.problem)
+	}
+	if len(table.accounts) == 0 {
+		return nil, fieldError("basic_auth", "has no users: add users, an htpasswd_file or a gateway_secrets_dir")
+	}
+	return b, nil
+}
+
+// users returns the current accounts, rebuilding the table when a file
+// changed. A file that vanished or no longer parses contributes no users.
+func (b *basicAuthenticator) users(now time.Time) *userTable {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var versions [3]uint64
+	var htData, userData, passData []byte
+	var htErr, userErr, passErr error
+	if b.htpasswd != nil {
+		htData, versions[0], htErr = b.htpasswd.read(now)
+	}
+	if b.gwUser != nil {
+		userData, versions[1], userErr = b.gwUser.read(now)
+		passData, versions[2], passErr = b.gwPass.read(now)
+	}
+	if b.table != nil && versions == b.versions {
+		return b.table
+	}
+	t := &userTable{byName: make(map[string]*account)}
+	t.addAll(b.static)
+	if b.htpasswd != nil {
+		if htErr != nil {
+			t.fail("basic_auth.htpasswd_file", htErr.Error())
+		} else if accounts, err := parseHtpasswd(string(htData), b.parser.parse); err != nil {
+			t.fail("basic_auth.htpasswd_file", b.htpasswd.path+": "+err.Error())
+		} else {
+			t.addAll(accounts)
+		}
+	}
+	if b.gwUser != nil {
+		switch {
+		case userErr != nil:
+			t.fail("basic_auth.gateway_secrets_dir", userErr.Error())
+		case passErr != nil:
+			t.fail("basic_auth.gateway_secrets_dir", passErr.Error())
+		default:
+			t.addAll([]*account{{
+				name:     string(userData),
+				stored:   "plain:" + strconv.FormatUint(versions[2], 10),
+				password: newPlainPassword(passData),
+			}})
+		}
+	}
+	b.table, b.versions = t, versions
+	return t
+}
+
+// fail records why a file contributes no users.
+func (t *userTable) fail(field, problem string) {
+	t.field = field
+	t.problem = problem
+}
+
+func (t *userTable) addAll(accounts []*account) {
+	for _, a := range accounts {
+		if _, dup := t.byName[a.name]; dup {
+			continue // the first source that names a user wins
+		}
+		t.byName[a.name] = a
+		t.accounts = append(t.accounts, a)
+	}
+}
+
+// decoy picks the account whose hash an unknown user's password is checked
+// against, so that an unknown user costs what a known one does. The pick
+// depends on the name, through a keyed hash, and the result is discarded.
+func (b *basicAuthenticator) decoy(t *userTable, name string) *account {
+	if len(t.accounts) == 0 {
+		return &account{password: &pbkdf2Hash{iterations: DefaultPBKDF2Iterations, salt: b.decoySalt, key: b.decoySalt}}
+	}
+	mac := hmac.New(sha256.New, b.decoySalt)
+	mac.Write([]byte(name))
+	n := binary.BigEndian.Uint32(mac.Sum(nil))
+	return t.accounts[int(n%uint32(len(t.accounts)))]
+}
+
+// basicResult is the outcome of a Basic Auth check.
+type basicResult struct {
+	reason Reason
+	user   string // the name that was presented, if any
+	detail string
+}
+
+// credentials extracts the Basic credentials of r. A non-empty reason
+// means there are none usable.
+func (b *basicAuthenticator) credentials(r *http.Request) (user, password string, res basicResult) {
+	values := r.Header["Authorization"]
+	if len(values) == 0 {
+		return "", "", basicResult{reason: ReasonMissingCredentials}
+	}
+	if len(values) > 1 {
+		return "", "", basicResult{reason: ReasonBadRequest, detail: "more than one Authorization header"}
+	}
+	user, password, scheme, ok := parseBasicAuth(values[0])
+	if !scheme {
+		return "", "", basicResult{reason: ReasonMissingCredentials, detail: "the Authorization header is not of the Basic scheme"}
+	}
+	if !ok {
+		return "", "", basicResult{reason: ReasonBadCredentials, detail: "malformed Basic credentials"}
+	}
+	return user, password, basicResult{}
+}
+
+// verify checks a user name and password. An unknown user's password is
+// checked against a decoy account's hash, so both cost the same; identical
+// concurrent checks run once; successes are cached.
+func (b *basicAuthenticator) verify(user, password string, now time.Time) basicResult {
+	res := basicResult{reason: ReasonBadCredentials, user: user}
+	table := b.users(now)
+	res.detail = table.problem
+	acct := table.byName[user]
+	key := b.cache.key(user, password)
+	if acct != nil && b.cache.has(key, acct.stored) {
+		res.reason = ReasonAuthenticated
+		return res
+	}
+	target := acct
+	if target == nil {
+		target = b.decoy(table, user)
+	}
+	matched := b.flights.do(key, func() bool {
+		return target.password.verify([]byte(password))
+	})
+	if acct == nil || !matched {
+		return res
+	}
+	b.cache.add(key, acct.stored)
+	res.reason = ReasonAuthenticated
+	return res
+}

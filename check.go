@@ -1,0 +1,275 @@
+package funcauth
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// Check decides whether r may reach the upstream. client is the client's
+// address as the host knows it (see ClientAddress).
+//
+// Check removes the client's copies of the identity headers. When it
+// allows a request it sets them, and for a signed route it replaces r.Body
+// with the body it read and verified, so the upstream receives the
+// identical bytes with an exact Content-Length. The caller must Close the
+// Decision when the request ends.
+func (g *Guard) Check(r *http.Request, client string) *Decision {
+	now := g.now()
+	d := &Decision{Rule: -1, Client: client}
+	r.Header.Del(g.upstream.UserHeader)
+	r.Header.Del(g.upstream.SignatureHeader)
+	group := g.clients.group(client)
+
+	// A banned client costs a map lookup: no hash, no body.
+	exempt := !g.bans.enabled || g.bans.allowed(client)
+	if !exempt {
+		if left := g.state.abuse.clients.bannedFor(group, now); left > 0 {
+			d.RetryAfter = left
+			return g.refuse(d, ReasonBanned, "client address is banned", group, now)
+		}
+	}
+
+	path := r.URL.Path
+	if path == "" {
+		path = "/"
+	}
+	if !canonicalPath(path) {
+		return g.refuse(d, ReasonBadRequest, "the path is not canonical (empty, dot or dot-dot segments, backslashes or control characters)", group, now)
+	}
+	fn, hasFn := functionFromPath(path)
+	if !g.takeTokens(d, "", path, group, fn, hasFn, now) {
+		return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+	}
+
+	rl := g.match(r, path)
+	if rl == nil {
+		return g.refuse(d, ReasonNoRule, "", group, now)
+	}
+	d.Rule, d.RulePath = rl.index, rl.path.raw
+
+	useBasic := rl.require == requireBasic
+	if rl.require == requireBasicOrSignature {
+		useBasic = len(r.Header["Authorization"]) > 0 || !g.anySignaturePresent(rl, r.Header)
+	}
+	switch {
+	case rl.require == requireOpen:
+		return g.allowUnread(d, r, ReasonOpen, group, now)
+	case rl.require == requireDeny:
+		return g.refuse(d, ReasonDenied, "", group, now)
+	case useBasic:
+		return g.checkBasic(d, r, path, group, fn, hasFn, now)
+	}
+	return g.checkSignature(d, r, rl, path, group, fn, hasFn, now)
+}
+
+// match returns the first rule that applies to r.
+func (g *Guard) match(r *http.Request, path string) *rule {
+	host := requestHost(r)
+	for _, rl := range g.rules {
+		if rl.matches(r, path, host) {
+			return rl
+		}
+	}
+	return nil
+}
+
+func (g *Guard) anySignaturePresent(rl *rule, h http.Header) bool {
+	for _, v := range rl.verifiers {
+		if v.scheme.present(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkBasic checks Basic Auth; a locked-out user name is refused before
+// any hash is computed.
+func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn functionRef, hasFn bool, now time.Time) *Decision {
+	d.Challenge = g.basic.challenge
+	user, password, res := g.basic.credentials(r)
+	d.User = user
+	if res.reason != "" {
+		return g.refuse(d, res.reason, res.detail, group, now)
+	}
+	if g.bans.enabled && g.bans.userMaxFailures > 0 {
+		if left := g.state.abuse.users.bannedFor(user, now); left > 0 {
+			d.RetryAfter = left
+			return g.refuse(d, ReasonBanned, "user name is locked out", group, now)
+		}
+	}
+	res = g.basic.verify(user, password, now)
+	if res.reason != ReasonAuthenticated {
+		return g.refuse(d, res.reason, res.detail, group, now)
+	}
+	if !g.takeTokens(d, "user:"+user, path, group, fn, hasFn, now) {
+		return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+	}
+	if g.upstream.StripAuthorization {
+		r.Header.Del("Authorization")
+	}
+	r.Header.Set(g.upstream.UserHeader, user)
+	return g.allowUnread(d, r, ReasonAuthenticated, group, now)
+}
+
+// checkSignature reads the body once through every verifier of the rule
+// whose signature the request carries, and accepts it when one verifies.
+func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, group string, fn functionRef, hasFn bool, now time.Time) *Decision {
+	d.Challenge = g.sigChallenge
+	reason, detail := ReasonMissingSignature, "no signature header of "+verifierNames(rl.verifiers)
+	var pending []*verifier
+	var checks []sigCheck
+	for _, v := range rl.verifiers {
+		if !v.scheme.present(r.Header) {
+			continue
+		}
+		keys, problem := v.keys.keysFor(fn, hasFn, now)
+		if len(keys) == 0 {
+			reason, detail = ReasonKeyUnavailable, v.name+": "+problem
+			continue
+		}
+		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance})
+		if why != "" {
+			reason, detail = why, v.name+": "+more
+			if problem != "" {
+				detail += " (" + problem + ")"
+			}
+			continue
+		}
+		pending = append(pending, v)
+		checks = append(checks, c)
+	}
+	if len(checks) == 0 {
+		return g.refuse(d, reason, detail, group, now)
+	}
+
+	var sink io.Writer = checks[0]
+	if len(checks) > 1 {
+		sink = fanOut(checks)
+	}
+	body, why, more := readBody(r, &g.body, sink)
+	if why != "" {
+		return g.refuse(d, why, more, group, now)
+	}
+	d.body = body
+	for i, c := range checks {
+		v := pending[i]
+		keyID, replayID, why, more := c.finish(body)
+		if why != "" {
+			reason, detail = why, v.name+": "+more
+			continue
+		}
+		if replayID != "" && v.tolerance > 0 {
+			if why, retry := g.state.replay.check(v.name, replayID, v.tolerance, now); why != "" {
+				d.RetryAfter = retry
+				return g.refuse(d, why, v.name+": this message was already accepted", group, now)
+			}
+		}
+		principal := v.name + "/" + keyID
+		if !g.takeTokens(d, "sig:"+principal, path, group, fn, hasFn, now) {
+			return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+		}
+		d.Verifier, d.KeyID = v.name, keyID
+		r.Header.Set(g.upstream.SignatureHeader, principal)
+		return g.allow(d, ReasonSigned)
+	}
+	return g.refuse(d, reason, detail, group, now)
+}
+
+func verifierNames(vs []*verifier) string {
+	s := ""
+	for i, v := range vs {
+		if i > 0 {
+			s += ", "
+		}
+		s += v.name
+	}
+	return s
+}
+
+// fanOut feeds the body to several checks at once.
+type fanOut []sigCheck
+
+func (f fanOut) Write(p []byte) (int, error) {
+	for _, c := range f {
+		c.Write(p)
+	}
+	return len(p), nil
+}
+
+// takeTokens applies the rate limits whose key is known at this point:
+// principal is "" before authentication (client, function and global
+// limits) and the authenticated user or key after it (user limits).
+func (g *Guard) takeTokens(d *Decision, principal, path, group string, fn functionRef, hasFn bool, now time.Time) bool {
+	for _, l := range g.limits {
+		if (l.key == "user") != (principal != "") {
+			continue
+		}
+		if l.path != nil && !l.path.match(path) {
+			continue
+		}
+		var key string
+		switch l.key {
+		case "client":
+			key = group
+		case "function":
+			if !hasFn {
+				continue
+			}
+			key = fn.Name + "." + fn.Namespace
+		case "user":
+			key = principal
+		}
+		if ok, wait := l.table.take(key, now, l.perSecond, l.burst); !ok {
+			d.RetryAfter = wait
+			d.Detail = "rate limit " + l.name + " exhausted for " + l.key + " " + key
+			return false
+		}
+	}
+	return true
+}
+
+// allowUnread allows a request whose body funcauth does not read, bounding
+// the body the upstream will read.
+func (g *Guard) allowUnread(d *Decision, r *http.Request, reason Reason, group string, now time.Time) *Decision {
+	if why, detail := limitBody(r, g.body.max); why != "" {
+		return g.refuse(d, why, detail, group, now)
+	}
+	return g.allow(d, reason)
+}
+
+func (g *Guard) allow(d *Decision, reason Reason) *Decision {
+	d.Allowed = true
+	d.Reason = reason
+	d.Status = http.StatusOK
+	return d
+}
+
+// refuse fills in a refusal and counts it towards a ban where it counts.
+func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now time.Time) *Decision {
+	d.Allowed = false
+	d.Reason = reason
+	d.Status = reason.Status()
+	d.Detail = detail
+	if d.Status != http.StatusUnauthorized {
+		d.Challenge = ""
+	}
+	if d.body != nil {
+		d.body.Close()
+		d.body = nil
+	}
+	if !g.bans.enabled || !countsAsFailure(reason) {
+		return d
+	}
+	if !g.bans.allowed(d.Client) && g.state.abuse.clients.fail(group, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
+		d.BanStarted = "client " + group
+	}
+	if reason == ReasonBadCredentials && d.User != "" && g.bans.userMaxFailures > 0 &&
+		g.state.abuse.users.fail(d.User, now, g.bans.userMaxFailures, g.bans.window, g.bans.duration) {
+		if d.BanStarted != "" {
+			d.BanStarted += ", "
+		}
+		d.BanStarted += "user " + d.User
+	}
+	return d
+}

@@ -1,0 +1,120 @@
+package funcauth
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// clientAddressing finds and groups client addresses.
+type clientAddressing struct {
+	trusted    []netip.Prefix
+	ipv6Prefix int
+}
+
+func newClientAddressing(cfg *ClientAddress) (*clientAddressing, error) {
+	c := &clientAddressing{ipv6Prefix: cfg.IPv6Prefix}
+	if c.ipv6Prefix == 0 {
+		c.ipv6Prefix = 64
+	}
+	if c.ipv6Prefix < 16 || c.ipv6Prefix > 128 {
+		return nil, fieldError("client_address.ipv6_prefix", "must lie between 16 and 128 (default 64)")
+	}
+	var err error
+	c.trusted, err = parsePrefixes(cfg.TrustedProxies, "client_address.trusted_proxies")
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parsePrefixes parses addresses and CIDRs.
+func parsePrefixes(list []string, field string) ([]netip.Prefix, error) {
+	var prefixes []netip.Prefix
+	for i, s := range list {
+		s = strings.TrimSpace(s)
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+			p = p.Masked()
+		} else {
+			var a netip.Addr
+			a, err = netip.ParseAddr(s)
+			if err == nil {
+				a = a.Unmap()
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			return nil, fieldError(field+"["+strconv.Itoa(i)+"]", strconv.Quote(s)+" is not an IP address or CIDR")
+		}
+		prefixes = append(prefixes, p)
+	}
+	return prefixes, nil
+}
+
+func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// address returns the client's address: the peer's, or, when the peer is a
+// trusted proxy, the right-most X-Forwarded-For address that is not itself
+// a trusted proxy. An unparseable hop ends the walk at the last good one.
+func (c *clientAddressing) address(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap().WithZone("")
+	if len(c.trusted) == 0 || !containsAddr(c.trusted, peer) {
+		return peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			break
+		}
+		client = a.Unmap().WithZone("")
+		if !containsAddr(c.trusted, client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// group returns the key bans and rate limits use for a client address:
+// the address itself for IPv4, its prefix (/64 by default) for IPv6, so
+// one host cannot rotate through its subnet.
+func (c *clientAddressing) group(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() || c.ipv6Prefix >= 128 {
+		return a.String()
+	}
+	p, err := a.Prefix(c.ipv6Prefix)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}

@@ -1,0 +1,99 @@
+package funcauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+)
+
+// credentialCache remembers successful password checks so that a hash is
+// computed once per user and password. Its keys are HMAC-SHA256 values under
+// a random per-process key: the cache never holds a password, and a key is
+// useless outside this process. Its size is bounded; when it is full, an
+// arbitrary entry makes room.
+type credentialCache struct {
+	secret []byte
+
+	mu      sync.Mutex
+	entries map[string]string // key -> the stored hash the password matched
+	max     int
+}
+
+func newCredentialCache(secret []byte, max int) *credentialCache {
+	return &credentialCache{secret: secret, entries: make(map[string]string), max: max}
+}
+
+// key derives the cache key of a user name and password.
+func (c *credentialCache) key(user, password string) string {
+	mac := hmac.New(sha256.New, c.secret)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(user)))
+	mac.Write(n[:])
+	mac.Write([]byte(user))
+	mac.Write([]byte(password))
+	return string(mac.Sum(nil))
+}
+
+// has reports whether key was seen to match the stored hash stored.
+func (c *credentialCache) has(key, stored string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.entries[key]
+	return ok && s == stored
+}
+
+func (c *credentialCache) add(key, stored string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[key] = stored
+}
+
+func (c *credentialCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// flightGroup runs identical concurrent checks once: the callers that come
+// while a check with the same key runs wait for it and share its result.
+type flightGroup struct {
+	mu    sync.Mutex
+	calls map[string]*flight
+}
+
+type flight struct {
+	done   sync.WaitGroup
+	result bool
+}
+
+func (g *flightGroup) do(key string, fn func() bool) bool {
+	g.mu.Lock()
+	if g.calls == nil {
+		g.calls = make(map[string]*flight)
+	}
+	if f, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		f.done.Wait()
+		return f.result
+	}
+	f := &flight{}
+	f.done.Add(1)
+	g.calls[key] = f
+	g.mu.Unlock()
+
+	defer func() {
+		g.mu.Lock()
+		delete(g.calls, key)
+		g.mu.Unlock()
+		f.done.Done()
+	}()
+	f.result = fn()
+	return f.result
+}

@@ -1,0 +1,112 @@
+package funcauth
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Reason is the machine-readable cause of a decision. It appears in logs and
+// metrics, never in the response, which only carries the status.
+type Reason string
+
+// The reasons a Guard gives.
+const (
+	ReasonOpen               Reason = "open"                // allowed by an "open" rule
+	ReasonAuthenticated      Reason = "authenticated"       // valid Basic Auth credentials
+	ReasonSigned             Reason = "signed"              // valid signature
+	ReasonMissingCredentials Reason = "missing_credentials" // no Basic Auth credentials
+	ReasonBadCredentials     Reason = "bad_credentials"     // unknown user or wrong password
+	ReasonMissingSignature   Reason = "missing_signature"   // no signature header of any allowed verifier
+	ReasonBadSignature       Reason = "bad_signature"       // malformed signature, or no key verifies it
+	ReasonKeyUnavailable     Reason = "key_unavailable"     // the key file is missing or empty: fail closed
+	ReasonExpired            Reason = "expired_timestamp"   // the signed timestamp is older than the tolerance
+	ReasonFuture             Reason = "future_timestamp"    // the signed timestamp is further ahead than the tolerance
+	ReasonReplayed           Reason = "replayed"            // the message was already accepted within the tolerance
+	ReasonReplayCacheFull    Reason = "replay_cache_full"   // too many recent messages to remember one more
+	ReasonBodyTooLarge       Reason = "body_too_large"      // the body exceeds Body.MaxSize
+	ReasonBodyUnreadable     Reason = "body_unreadable"     // the client stopped sending the body
+	ReasonSpoolFailed        Reason = "spool_failed"        // a large body could not be spooled to disk
+	ReasonBadRequest         Reason = "bad_request"         // a path or header funcauth refuses to interpret
+	ReasonDenied             Reason = "denied"              // a "deny" rule matched
+	ReasonNoRule             Reason = "no_rule"             // no rule matched: denied
+	ReasonBanned             Reason = "banned"              // the client address or user name is banned
+	ReasonRateLimited        Reason = "rate_limited"        // a rate limit is exhausted
+)
+
+// Status returns the HTTP status a host should answer with for r.
+func (r Reason) Status() int {
+	switch r {
+	case ReasonOpen, ReasonAuthenticated, ReasonSigned:
+		return http.StatusOK
+	case ReasonMissingCredentials, ReasonBadCredentials, ReasonMissingSignature,
+		ReasonBadSignature, ReasonKeyUnavailable, ReasonExpired, ReasonFuture, ReasonReplayed:
+		return http.StatusUnauthorized
+	case ReasonBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case ReasonBodyUnreadable, ReasonBadRequest:
+		return http.StatusBadRequest
+	case ReasonBanned, ReasonRateLimited, ReasonReplayCacheFull:
+		return http.StatusTooManyRequests
+	case ReasonSpoolFailed:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusForbidden
+}
+
+// Decision is the outcome of checking one request.
+type Decision struct {
+	// Allowed reports whether the request may go on to the upstream.
+	Allowed bool
+	// Status is the HTTP status to answer with when the request is refused.
+	Status int
+	// Reason says why.
+	Reason Reason
+	// Rule is the index of the rule that matched (-1 when none did) and
+	// RulePath its path, for logs.
+	Rule     int
+	RulePath string
+	// User is the Basic Auth user name: authenticated when Allowed, the
+	// name that was tried otherwise (for logs; may be empty).
+	User string
+	// Verifier and KeyID name the signature verifier and key that accepted
+	// a signed request.
+	Verifier string
+	KeyID    string
+	// Client is the client address the decision applied to.
+	Client string
+	// Challenge is the WWW-Authenticate value to send with a 401, if any.
+	Challenge string
+	// RetryAfter is how long a refused client should wait (429).
+	RetryAfter time.Duration
+	// Detail explains the reason for the operator's log (which file is
+	// missing, which limit is exhausted). It never holds a secret and is
+	// never sent to the client.
+	Detail string
+	// BanStarted names what this refusal got banned ("client 192.0.2.7",
+	// "user admin"), so that a log line marks the start of each ban.
+	BanStarted string
+
+	body *spooledBody
+}
+
+// WriteHeaders sets the response headers a refusal needs: the challenge of a
+// 401 and the Retry-After of a 429.
+func (d *Decision) WriteHeaders(h http.Header) {
+	if d.Challenge != "" && d.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", d.Challenge)
+	}
+	if d.RetryAfter > 0 {
+		secs := int64((d.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+}
+
+// Close releases what the decision holds for the request, such as a spooled
+// body's temporary file. Hosts call it once the upstream has answered.
+func (d *Decision) Close() {
+	if d.body != nil {
+		d.body.Close()
+		d.body = nil
+	}
+}

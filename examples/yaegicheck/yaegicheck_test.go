@@ -1,0 +1,320 @@
+// Package yaegicheck checks the packages Traefik interprets (the funcauth
+// core and traefikplugin) for Go that Yaegi v0.16.1 cannot run or runs
+// wrongly. Each rule below was observed by running Yaegi v0.16.1; most of
+// them fail silently (a lost assignment, a shared loop variable) rather
+// than at load time, so the loader tests alone could miss them.
+package yaegicheck
+
+import (
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/traefik/yaegi/stdlib"
+)
+
+const modulePath = "github.com/funcauth/funcauth"
+
+// interpreted are the directories Traefik interprets, relative to this one.
+var interpreted = map[string]string{
+	"../..":               modulePath,
+	"../../traefikplugin": modulePath + "/traefikplugin",
+}
+
+// forbiddenImports lists standard packages Yaegi v0.16.1 does not have or
+// only half has (generic packages are interpreted from source, and most of
+// their functions fail to compile).
+var forbiddenImports = map[string]string{
+	"unsafe":        "not in Yaegi's stdlib symbols",
+	"syscall":       "not in Yaegi's stdlib symbols",
+	"os/exec":       "not in Yaegi's stdlib symbols",
+	"slices":        "generic; most functions fail under Yaegi v0.16.1",
+	"maps":          "generic; most functions fail under Yaegi v0.16.1",
+	"cmp":           "generic; cmp.Or fails under Yaegi v0.16.1",
+	"iter":          "newer than Go 1.22",
+	"unique":        "newer than Go 1.22",
+	"crypto/pbkdf2": "newer than Go 1.22",
+	"crypto/sha3":   "newer than Go 1.22",
+	"crypto/hkdf":   "newer than Go 1.22",
+}
+
+func TestInterpretedPackagesRunUnderYaegi(t *testing.T) {
+	fset := token.NewFileSet()
+	imp := importer.ForCompiler(fset, "source", nil)
+	checked := map[string]*types.Package{}
+	for _, dir := range []string{"../..", "../../traefikplugin"} {
+		files := parseDir(t, fset, dir)
+		info := &types.Info{
+			Types:      map[ast.Expr]types.TypeAndValue{},
+			Uses:       map[*ast.Ident]types.Object{},
+			Defs:       map[*ast.Ident]types.Object{},
+			Selections: map[*ast.SelectorExpr]*types.Selection{},
+		}
+		conf := types.Config{Importer: importerFunc(func(path string) (*types.Package, error) {
+			if p, ok := checked[path]; ok {
+				return p, nil
+			}
+			return imp.Import(path)
+		})}
+		pkg, err := conf.Check(interpreted[dir], fset, files, info)
+		if err != nil {
+			t.Fatalf("type-checking %s: %v", dir, err)
+		}
+		checked[pkg.Path()] = pkg
+		c := &checker{t: t, fset: fset, info: info}
+		for _, f := range files {
+			c.file(f)
+		}
+	}
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+func parseDir(t *testing.T, fset *token.FileSet, dir string) []*ast.File {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cg := range f.Comments {
+			for _, c := range cg.List {
+				if strings.HasPrefix(c.Text, "//go:build") {
+					t.Errorf("%s: Yaegi ignores //go:build lines; use // +build", fset.Position(c.Pos()))
+				}
+			}
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
+type checker struct {
+	t    *testing.T
+	fset *token.FileSet
+	info *types.Info
+}
+
+func (c *checker) errorf(pos token.Pos, format string, args ...interface{}) {
+	c.t.Helper()
+	c.t.Errorf("%s: "+format, append([]interface{}{c.fset.Position(pos)}, args...)...)
+}
+
+func (c *checker) file(f *ast.File) {
+	for _, spec := range f.Imports {
+		path := strings.Trim(spec.Path.Value, `"`)
+		if why, bad := forbiddenImports[path]; bad {
+			c.errorf(spec.Pos(), "import %q: %s", path, why)
+		}
+		if strings.Contains(strings.SplitN(path, "/", 2)[0], ".") && !strings.HasPrefix(path, modulePath) {
+			c.errorf(spec.Pos(), "import %q: Traefik interprets everything imported; use the standard library only", path)
+		}
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			if n.Type.TypeParams != nil {
+				c.errorf(n.Pos(), "generic function %s: keep generics out of interpreted code", n.Name.Name)
+			}
+		case *ast.TypeSpec:
+			if n.TypeParams != nil {
+				c.errorf(n.Pos(), "generic type %s: keep generics out of interpreted code", n.Name.Name)
+			}
+		case *ast.AssignStmt:
+			c.assign(n)
+		case *ast.RangeStmt:
+			c.rangeStmt(n)
+		case *ast.ForStmt:
+			c.loopCapture(n.Body, c.forVars(n))
+		case *ast.TypeSwitchStmt:
+			c.typeSwitch(n)
+		case *ast.CallExpr:
+			c.call(n)
+		case *ast.SelectorExpr:
+			c.selector(n)
+		}
+		return true
+	})
+}
+
+// assign: "a, b = x, f()" loses every value but the call's under Yaegi
+// v0.16.1 (":=" and single multi-value calls are fine).
+func (c *checker) assign(n *ast.AssignStmt) {
+	if n.Tok != token.ASSIGN || len(n.Lhs) < 2 || len(n.Rhs) < 2 {
+		return
+	}
+	for _, rhs := range n.Rhs {
+		if c.hasCall(rhs) {
+			c.errorf(n.Pos(), "parallel assignment with a call on the right: Yaegi v0.16.1 drops the other values; assign one by one")
+			return
+		}
+	}
+}
+
+func (c *checker) hasCall(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if tv, ok := c.info.Types[call.Fun]; ok && tv.IsType() {
+				return true // a conversion
+			}
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func (c *checker) rangeStmt(n *ast.RangeStmt) {
+	if tv, ok := c.info.Types[n.X]; ok {
+		if b, ok := tv.Type.Underlying().(*types.Basic); ok && b.Info()&types.IsInteger != 0 {
+			c.errorf(n.Pos(), "range over an integer panics Yaegi v0.16.1 (and crashes Traefik)")
+		}
+		if _, ok := tv.Type.Underlying().(*types.Signature); ok {
+			c.errorf(n.Pos(), "range over a function is newer than Go 1.22")
+		}
+	}
+	var vars []types.Object
+	for _, e := range []ast.Expr{n.Key, n.Value} {
+		if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+			if obj := c.info.Defs[id]; obj != nil {
+				vars = append(vars, obj)
+			} else if obj := c.info.Uses[id]; obj != nil {
+				vars = append(vars, obj)
+			}
+		}
+	}
+	c.loopCapture(n.Body, vars)
+}
+
+// forVars returns the variables a three-clause loop declares.
+func (c *checker) forVars(n *ast.ForStmt) []types.Object {
+	init, ok := n.Init.(*ast.AssignStmt)
+	if !ok || init.Tok != token.DEFINE {
+		return nil
+	}
+	var vars []types.Object
+	for _, e := range init.Lhs {
+		if id, ok := e.(*ast.Ident); ok {
+			if obj := c.info.Defs[id]; obj != nil {
+				vars = append(vars, obj)
+			}
+		}
+	}
+	return vars
+}
+
+// loopCapture: Yaegi v0.16.1 shares one loop variable across iterations,
+// so a closure in the body must not capture it.
+func (c *checker) loopCapture(body *ast.BlockStmt, vars []types.Object) {
+	if len(vars) == 0 || body == nil {
+		return
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		lit, ok := n.(*ast.FuncLit)
+		if !ok {
+			return true
+		}
+		ast.Inspect(lit.Body, func(m ast.Node) bool {
+			if id, ok := m.(*ast.Ident); ok {
+				for _, v := range vars {
+					if c.info.Uses[id] == v {
+						c.errorf(id.Pos(), "closure captures loop variable %s: Yaegi v0.16.1 shares it across iterations; copy it first", id.Name)
+					}
+				}
+			}
+			return true
+		})
+		return false
+	})
+}
+
+// typeSwitch: a case naming a pointer to one of our types with methods
+// never matches under Yaegi v0.16.1.
+func (c *checker) typeSwitch(n *ast.TypeSwitchStmt) {
+	for _, stmt := range n.Body.List {
+		for _, e := range stmt.(*ast.CaseClause).List {
+			tv, ok := c.info.Types[e]
+			if !ok || !tv.IsType() {
+				continue
+			}
+			if ours(tv.Type) && types.NewMethodSet(tv.Type).Len() > 0 {
+				c.errorf(e.Pos(), "type switch case %s: Yaegi v0.16.1 never matches our own types with methods; use a type assertion", tv.Type)
+			}
+		}
+	}
+}
+
+func ours(t types.Type) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	named, ok := t.(*types.Named)
+	return ok && named.Obj().Pkg() != nil && strings.HasPrefix(named.Obj().Pkg().Path(), modulePath)
+}
+
+func (c *checker) call(n *ast.CallExpr) {
+	if id, ok := n.Fun.(*ast.Ident); ok {
+		if b, ok := c.info.Uses[id].(*types.Builtin); ok {
+			switch b.Name() {
+			case "min", "max", "clear":
+				c.errorf(n.Pos(), "builtin %s is undefined in Yaegi v0.16.1", b.Name())
+			}
+		}
+	}
+	if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+		if fn, ok := c.info.Uses[sel.Sel].(*types.Func); ok && fn.Pkg() != nil && fn.Pkg().Path() == "errors" && fn.Name() == "As" && len(n.Args) == 2 {
+			if tv, ok := c.info.Types[n.Args[1]]; ok {
+				if p, ok := tv.Type.(*types.Pointer); ok && ours(p.Elem()) {
+					c.errorf(n.Pos(), "errors.As into our own type panics under Yaegi v0.16.1")
+				}
+			}
+		}
+	}
+}
+
+// selector: standard-library symbols must exist in Yaegi's Go 1.22
+// symbol tables; method expressions panic.
+func (c *checker) selector(n *ast.SelectorExpr) {
+	if sel, ok := c.info.Selections[n]; ok {
+		if sel.Kind() == types.MethodExpr {
+			c.errorf(n.Pos(), "method expression %s panics under Yaegi v0.16.1; use a method value or a closure", n.Sel.Name)
+		}
+		return
+	}
+	obj := c.info.Uses[n.Sel]
+	if obj == nil || obj.Pkg() == nil || obj.Parent() != obj.Pkg().Scope() {
+		return
+	}
+	path := obj.Pkg().Path()
+	if strings.HasPrefix(path, modulePath) {
+		return
+	}
+	if obj.Name() == "Pointer" && path == "sync/atomic" {
+		c.errorf(n.Pos(), "atomic.Pointer is missing from Yaegi v0.16.1")
+	}
+	symbols, ok := stdlib.Symbols[path+"/"+obj.Pkg().Name()]
+	if !ok {
+		c.errorf(n.Pos(), "package %s has no symbols in Yaegi v0.16.1", path)
+		return
+	}
+	if _, ok := symbols[obj.Name()]; !ok {
+		c.errorf(n.Pos(), "%s.%s is not in Yaegi v0.16.1's standard library (Go 1.22)", path, obj.Name())
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/funcauth/funcauth
+
+go 1.26

@@ -1,0 +1,209 @@
+package funcauth
+
+import (
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Options carries what the host adds to a Config.
+type Options struct {
+	// HashComparers adds password hash formats by prefix, such as "$2b$"
+	// for bcrypt or "$argon2id$" (the Caddy module supplies Caddy's own).
+	HashComparers map[string]HashComparer
+
+	// UnsupportedHashHint is appended to the error for a hash format that
+	// no comparer handles, to point to what works on this host.
+	UnsupportedHashHint string
+
+	// State carries caches, bans and replay memory across reloads. New makes
+	// a fresh one when it is nil.
+	State *State
+
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+
+	// LookupEnv reads environment variables for Signature.KeyEnv;
+	// os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+}
+
+// Guard is a compiled Config: it checks requests and is safe for concurrent
+// use. Make one with New.
+type Guard struct {
+	rules        []*rule
+	basic        *basicAuthenticator // nil without users
+	verifiers    []*verifier
+	sigChallenge string
+	body         bodyLimits
+	upstream     Upstream
+	clients      *clientAddressing
+	bans         *banPolicy
+	limits       []*rateLimit
+	state        *State
+	now          func() time.Time
+}
+
+// New validates cfg and compiles it. Its errors name the field at fault and
+// never contain a secret.
+func New(cfg *Config, opts Options) (*Guard, error) {
+	if unknown := UnknownOption(cfg); unknown != "" {
+		return nil, fieldError(unknown, "unknown option: check its spelling against the documentation")
+	}
+	g := &Guard{state: opts.State, now: opts.Now}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.state == nil {
+		g.state = NewState(cfg)
+	}
+	lookupEnv := opts.LookupEnv
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	parser := &hashParser{comparers: opts.HashComparers, hint: opts.UnsupportedHashHint}
+
+	ba := &cfg.BasicAuth
+	hasUsers := len(ba.Users) > 0 || ba.HtpasswdFile != "" || ba.GatewaySecretsDir != ""
+	if ba.CacheSize < 0 {
+		return nil, fieldError("basic_auth.cache_size", "must be positive")
+	}
+	if hasUsers {
+		var err error
+		if g.basic, err = newBasicAuthenticator(ba, parser, g.state); err != nil {
+			return nil, err
+		}
+	} else if ba.Realm != "" {
+		return nil, fieldError("basic_auth.realm", "is set, but basic_auth configures no users")
+	}
+	realm := ba.Realm
+	if realm == "" {
+		realm = "Restricted"
+	}
+	if err := checkRealm(realm); err != nil {
+		return nil, fieldError("basic_auth.realm", err.Error())
+	}
+	g.sigChallenge = `Signature realm="` + realm + `"`
+
+	names := make(map[string]bool)
+	for i := range cfg.Signatures {
+		field := "signatures[" + strconv.Itoa(i) + "]"
+		v, err := newVerifier(&cfg.Signatures[i], field, lookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		if names[v.name] {
+			return nil, fieldError(field+".name", "another verifier is already named "+strconv.Quote(v.name)+": give each a name")
+		}
+		names[v.name] = true
+		g.verifiers = append(g.verifiers, v)
+	}
+
+	var err error
+	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
+		return nil, err
+	}
+	if g.body, err = compileBody(&cfg.Body); err != nil {
+		return nil, err
+	}
+	if g.upstream, err = compileUpstream(&cfg.Upstream); err != nil {
+		return nil, err
+	}
+	if cfg.Replay.MaxEntries < 0 {
+		return nil, fieldError("replay.max_entries", "must be positive")
+	}
+	if g.clients, err = newClientAddressing(&cfg.ClientAddress); err != nil {
+		return nil, err
+	}
+	if g.bans, err = compileBans(&cfg.Bans); err != nil {
+		return nil, err
+	}
+	if g.limits, err = compileRateLimits(cfg.RateLimits, g.state.abuse); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func compileBody(cfg *Body) (bodyLimits, error) {
+	b := bodyLimits{max: 10 << 20, memory: 256 << 10, tempDir: cfg.TempDir}
+	var err error
+	if cfg.MaxSize != "" {
+		if b.max, err = parseSize(cfg.MaxSize); err != nil {
+			return b, fieldError("body.max_size", err.Error())
+		}
+	}
+	if cfg.MemorySize != "" {
+		if b.memory, err = parseSize(cfg.MemorySize); err != nil {
+			return b, fieldError("body.memory_size", err.Error())
+		}
+	}
+	if b.memory > b.max {
+		b.memory = b.max
+	}
+	if cfg.TempDir != "" {
+		if info, err := os.Stat(cfg.TempDir); err != nil || !info.IsDir() {
+			return b, fieldError("body.temp_dir", "directory "+cfg.TempDir+" does not exist")
+		}
+	}
+	return b, nil
+}
+
+func compileUpstream(cfg *Upstream) (Upstream, error) {
+	u := *cfg
+	if u.UserHeader == "" {
+		u.UserHeader = "X-Funcauth-User"
+	}
+	if u.SignatureHeader == "" {
+		u.SignatureHeader = "X-Funcauth-Signature"
+	}
+	if !validToken(u.UserHeader) {
+		return u, fieldError("upstream.user_header", "is not a valid header name")
+	}
+	if !validToken(u.SignatureHeader) {
+		return u, fieldError("upstream.signature_header", "is not a valid header name")
+	}
+	u.UserHeader = http.CanonicalHeaderKey(u.UserHeader)
+	u.SignatureHeader = http.CanonicalHeaderKey(u.SignatureHeader)
+	return u, nil
+}
+
+// ClientAddress returns the address of the client of r, from RemoteAddr or,
+// when the peer is one of ClientAddress.TrustedProxies, from
+// X-Forwarded-For. Hosts with their own notion of the client (Caddy) pass
+// theirs to Check instead.
+func (g *Guard) ClientAddress(r *http.Request) string {
+	return g.clients.address(r)
+}
+
+// Handler wraps next with the Guard: refused requests get their status, a
+// challenge or Retry-After where it applies and a short body that says no
+// more than the status; accepted ones reach next. onDecision, when not
+// nil, sees every decision after it is made (for logs and metrics).
+func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := g.Check(r, g.ClientAddress(r))
+		defer d.Close()
+		if onDecision != nil {
+			onDecision(r, d)
+		}
+		if !d.Allowed {
+			WriteRefusal(w, d)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// WriteRefusal answers a refused request: the decision's headers, its
+// status and the status text as a plain body, the same for every reason
+// that shares a status.
+func WriteRefusal(w http.ResponseWriter, d *Decision) {
+	h := w.Header()
+	d.WriteHeaders(h)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(d.Status)
+	w.Write([]byte(http.StatusText(d.Status) + "\n"))
+}

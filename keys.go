@@ -1,0 +1,207 @@
+package funcauth
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// key is one secret (or public key) a verifier may use.
+type key struct {
+	id     string // names the key in logs and the signature header, never its value
+	secret []byte
+}
+
+// keyDecoder turns a configured secret into key material, such as the
+// base64 behind a "whsec_" prefix. Its errors never quote the secret.
+type keyDecoder func(raw []byte) ([]byte, error)
+
+func rawKey(raw []byte) ([]byte, error) { return raw, nil }
+
+// keyring is where a verifier's keys come from: inline and environment keys
+// fixed at start, key files re-read within seconds of a change, and an
+// optional key file per function.
+type keyring struct {
+	static      []key
+	files       []*keyFile
+	perFunction *functionKeyFiles
+}
+
+// keyFile is a watched key file with its decoded key, decoded again only
+// when the content changes.
+type keyFile struct {
+	id     string
+	file   *watchedFile
+	decode keyDecoder
+
+	mu      sync.Mutex
+	version uint64
+	key     []byte
+	err     error
+}
+
+func newKeyFile(path string, decode keyDecoder) *keyFile {
+	return &keyFile{id: filepath.Base(path), file: newWatchedFile(path), decode: decode}
+}
+
+// get returns the current key, or why there is none.
+func (k *keyFile) get(now time.Time) ([]byte, error) {
+	data, version, err := k.file.read(now)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if version != k.version {
+		k.version = version
+		k.key, k.err = nil, err
+		if err == nil {
+			k.key, k.err = k.decode(data)
+			if k.err != nil {
+				k.err = errors.New("key file " + k.file.path + ": " + k.err.Error())
+			}
+		}
+	}
+	return k.key, k.err
+}
+
+// maxFunctionKeyFiles bounds how many per-function key files are remembered;
+// the function names come from request paths, which anyone can invent.
+const maxFunctionKeyFiles = 4096
+
+// functionKeyFiles picks a key file per function by a path pattern.
+type functionKeyFiles struct {
+	pattern          string
+	defaultNamespace string
+	decode           keyDecoder
+
+	mu    sync.Mutex
+	files map[string]*keyFile
+}
+
+func (f *functionKeyFiles) forFunction(fn functionRef) *keyFile {
+	ns := fn.Namespace
+	if ns == "" {
+		ns = f.defaultNamespace
+	}
+	path := strings.ReplaceAll(strings.ReplaceAll(f.pattern, "{function}", fn.Name), "{namespace}", ns)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if kf, ok := f.files[path]; ok {
+		return kf
+	}
+	if len(f.files) >= maxFunctionKeyFiles {
+		for p := range f.files {
+			delete(f.files, p)
+			break
+		}
+	}
+	kf := newKeyFile(path, f.decode)
+	f.files[path] = kf
+	return kf
+}
+
+// keysFor returns the keys that may verify a request for fn (hasFn false
+// when the path names no function), or why there are none. A key file
+// that is missing or empty contributes no key: it fails closed.
+func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, string) {
+	if len(k.files) == 0 && k.perFunction == nil {
+		return k.static, ""
+	}
+	keys := make([]key, 0, len(k.static)+len(k.files)+1)
+	keys = append(keys, k.static...)
+	var problem string
+	for _, kf := range k.files {
+		secret, err := kf.get(now)
+		if err != nil {
+			problem = err.Error()
+			continue
+		}
+		keys = append(keys, key{id: kf.id, secret: secret})
+	}
+	if k.perFunction != nil {
+		if !hasFn {
+			if problem == "" {
+				problem = "the path names no function, so no per-function key applies"
+			}
+		} else {
+			kf := k.perFunction.forFunction(fn)
+			if secret, err := kf.get(now); err != nil {
+				problem = err.Error()
+			} else {
+				keys = append(keys, key{id: kf.id, secret: secret})
+			}
+		}
+	}
+	return keys, problem
+}
+
+// newKeyring builds the keys of signatures[i], refusing empty secrets,
+// unset environment variables and unreadable files by field.
+func newKeyring(cfg *Signature, field string, decode keyDecoder, lookupEnv func(string) (string, bool)) (*keyring, error) {
+	k := &keyring{}
+	for i, s := range cfg.Keys {
+		f := field + ".keys[" + strconv.Itoa(i) + "]"
+		if strings.TrimSpace(s) == "" {
+			return nil, fieldError(f, "is empty: a signature key must not be empty")
+		}
+		secret, err := decode([]byte(s))
+		if err != nil {
+			return nil, fieldError(f, err.Error())
+		}
+		k.static = append(k.static, key{id: "keys[" + strconv.Itoa(i) + "]", secret: secret})
+	}
+	for i, name := range cfg.KeyEnv {
+		f := field + ".key_env[" + strconv.Itoa(i) + "]"
+		value, ok := lookupEnv(name)
+		if !ok {
+			return nil, fieldError(f, "environment variable "+name+" is not set")
+		}
+		if strings.TrimSpace(value) == "" {
+			return nil, fieldError(f, "environment variable "+name+" is empty")
+		}
+		secret, err := decode([]byte(strings.TrimSpace(value)))
+		if err != nil {
+			return nil, fieldError(f, "environment variable "+name+": "+err.Error())
+		}
+		k.static = append(k.static, key{id: "env:" + name, secret: secret})
+	}
+	now := time.Now()
+	for i, path := range cfg.KeyFiles {
+		f := field + ".key_files[" + strconv.Itoa(i) + "]"
+		if path == "" {
+			return nil, fieldError(f, "is empty")
+		}
+		kf := newKeyFile(path, decode)
+		if _, err := kf.get(now); err != nil {
+			return nil, fieldError(f, err.Error())
+		}
+		k.files = append(k.files, kf)
+	}
+	if p := cfg.FunctionKeyFile; p != "" {
+		f := field + ".function_key_file"
+		if !strings.Contains(p, "{function}") {
+			return nil, fieldError(f, "must contain {function}, such as /var/openfaas/secrets/{function}-hmac")
+		}
+		if dir := filepath.Dir(p); !strings.Contains(dir, "{") {
+			if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+				return nil, fieldError(f, "directory "+dir+" does not exist")
+			}
+		}
+		ns := cfg.DefaultNamespace
+		if ns == "" {
+			ns = "openfaas-fn"
+		}
+		if !validNamePart(ns) {
+			return nil, fieldError(field+".default_namespace", "is not a valid namespace name")
+		}
+		k.perFunction = &functionKeyFiles{pattern: p, defaultNamespace: ns, decode: decode, files: make(map[string]*keyFile)}
+	} else if cfg.DefaultNamespace != "" {
+		return nil, fieldError(field+".default_namespace", "is only used with function_key_file")
+	}
+	if len(k.static) == 0 && len(k.files) == 0 && k.perFunction == nil {
+		return nil, fieldError(field, "has no keys: set keys, key_files, key_env or function_key_file")
+	}
+	return k, nil
+}

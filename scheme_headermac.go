@@ -1,0 +1,185 @@
+package funcauth
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"net/http"
+	"strings"
+)
+
+// headerMAC verifies a MAC of the raw body carried in one header, such as
+// faas-cli's "Hmac: sha256=<hex>" or GitHub's X-Hub-Signature-256. Its
+// variants are tried in order; the first whose header is present and whose
+// prefix matches decides.
+type headerMAC struct {
+	variants []macVariant
+}
+
+type macVariant struct {
+	header  string // canonical header name
+	prefix  string // before the encoded MAC, compared case-insensitively
+	digest  string // for messages
+	newHash func() hash.Hash
+	size    int
+	base64  bool // else hex
+}
+
+func newMACVariant(header, prefix, digest string, base64 bool) (macVariant, error) {
+	newHash := digestByName(digest)
+	if newHash == nil {
+		return macVariant{}, errors.New("unknown algorithm " + digest + ": use sha1, sha256 or sha512")
+	}
+	return macVariant{
+		header:  http.CanonicalHeaderKey(header),
+		prefix:  prefix,
+		digest:  digest,
+		newHash: newHash,
+		size:    newHash().Size(),
+		base64:  base64,
+	}, nil
+}
+
+func digestByName(name string) func() hash.Hash {
+	switch name {
+	case "sha1":
+		return sha1.New
+	case "sha256":
+		return sha256.New
+	case "sha512":
+		return sha512.New
+	}
+	return nil
+}
+
+func (s *headerMAC) present(h http.Header) bool {
+	for _, v := range s.variants {
+		if len(h[v.header]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *headerMAC) start(in *sigInput) (sigCheck, Reason, string) {
+	for _, v := range s.variants {
+		value, ok, dup := singleHeader(in.r.Header, v.header)
+		if !ok {
+			continue
+		}
+		if dup {
+			return nil, ReasonBadSignature, "repeated " + v.header + " header"
+		}
+		if len(value) < len(v.prefix) || !strings.EqualFold(value[:len(v.prefix)], v.prefix) {
+			continue
+		}
+		mac, ok := decodeMAC(value[len(v.prefix):], v.base64, v.size)
+		if !ok {
+			return nil, ReasonBadSignature, v.header + " does not hold a " + v.digest + " MAC in the expected encoding"
+		}
+		return newMACCheck(in.keys, v.newHash, nil, [][]byte{mac}), "", ""
+	}
+	return nil, ReasonBadSignature, "the signature header has no accepted algorithm prefix"
+}
+
+// decodeMAC decodes a hex or standard base64 MAC of the given size.
+func decodeMAC(s string, isBase64 bool, size int) ([]byte, bool) {
+	var mac []byte
+	var err error
+	if isBase64 {
+		mac, err = base64.StdEncoding.DecodeString(s)
+	} else {
+		mac, err = hex.DecodeString(s)
+	}
+	return mac, err == nil && len(mac) == size
+}
+
+// newFaaSCLIScheme verifies `faas-cli invoke --sign <header> --key <key>`:
+// "sha256=<hex>" since faas-cli 0.17.1, "sha1=<hex>" before.
+func newFaaSCLIScheme(cfg *Signature) (scheme, error) {
+	header := cfg.Header
+	if header == "" {
+		header = "Hmac"
+	}
+	algorithms := cfg.Algorithms
+	if len(algorithms) == 0 {
+		algorithms = []string{"sha256", "sha1"}
+	}
+	s := &headerMAC{}
+	for _, alg := range algorithms {
+		if alg != "sha256" && alg != "sha1" {
+			return nil, errors.New("algorithms: faas-cli signs with sha256 (or sha1 before 0.17.1), not " + alg)
+		}
+		v, err := newMACVariant(header, alg+"=", alg, false)
+		if err != nil {
+			return nil, err
+		}
+		s.variants = append(s.variants, v)
+	}
+	return s, nil
+}
+
+// newGitHubScheme verifies GitHub's X-Hub-Signature-256, and the legacy
+// X-Hub-Signature when "sha1" is among the algorithms.
+func newGitHubScheme(cfg *Signature) (scheme, error) {
+	algorithms := cfg.Algorithms
+	if len(algorithms) == 0 {
+		algorithms = []string{"sha256"}
+	}
+	s := &headerMAC{}
+	for _, alg := range algorithms {
+		var v macVariant
+		var err error
+		switch alg {
+		case "sha256":
+			v, err = newMACVariant("X-Hub-Signature-256", "sha256=", "sha256", false)
+		case "sha1":
+			v, err = newMACVariant("X-Hub-Signature", "sha1=", "sha1", false)
+		default:
+			return nil, errors.New("algorithms: GitHub signs with sha256 (X-Hub-Signature-256) or sha1 (X-Hub-Signature), not " + alg)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.variants = append(s.variants, v)
+	}
+	return s, nil
+}
+
+// newGenericScheme verifies a MAC of the body in a header of the operator's
+// choosing.
+func newGenericScheme(cfg *Signature) (scheme, error) {
+	if cfg.Header == "" {
+		return nil, errors.New("header: the generic scheme needs the name of the signature header")
+	}
+	if len(cfg.Algorithms) != 1 {
+		return nil, errors.New("algorithms: the generic scheme needs exactly one of sha1, sha256, sha512")
+	}
+	var isBase64 bool
+	switch cfg.Encoding {
+	case "", "hex":
+	case "base64":
+		isBase64 = true
+	default:
+		return nil, errors.New("encoding: use hex or base64, not " + cfg.Encoding)
+	}
+	v, err := newMACVariant(cfg.Header, cfg.Prefix, cfg.Algorithms[0], isBase64)
+	if err != nil {
+		return nil, errors.New("algorithms: " + err.Error())
+	}
+	return &headerMAC{variants: []macVariant{v}}, nil
+}
+
+// newShopifyScheme verifies Shopify's X-Shopify-Hmac-Sha256: base64
+// HMAC-SHA256 of the body.
+func newShopifyScheme(*Signature) (scheme, error) {
+	v, err := newMACVariant("X-Shopify-Hmac-Sha256", "", "sha256", true)
+	if err != nil {
+		return nil, err
+	}
+	return &headerMAC{variants: []macVariant{v}}, nil
+}

@@ -1,0 +1,104 @@
+package funcauth
+
+import (
+	"os"
+	"strings"
+	"time"
+)
+
+// schemeSpec describes a signature scheme: how to build it from its
+// configuration, how its keys are written, its provider's default
+// tolerance and the scheme-specific fields it reads.
+type schemeSpec struct {
+	build     func(cfg *Signature) (scheme, error)
+	decodeKey keyDecoder
+	tolerance time.Duration
+	fields    []string // json names of the optional fields it uses
+}
+
+// defaultTolerance is the timestamp tolerance of most providers, and the
+// replay window of schemes without a timestamp.
+const defaultTolerance = 5 * time.Minute
+
+// schemeSpecs lists the schemes by the name Signature.Scheme gives.
+func schemeSpecs() map[string]schemeSpec {
+	return map[string]schemeSpec{
+		"faas-cli": {build: newFaaSCLIScheme, decodeKey: rawKey, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
+		"github":   {build: newGitHubScheme, decodeKey: rawKey, tolerance: defaultTolerance, fields: []string{"algorithms"}},
+		"generic":  {build: newGenericScheme, decodeKey: rawKey, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
+		"shopify":  {build: newShopifyScheme, decodeKey: rawKey, tolerance: defaultTolerance},
+	}
+}
+
+// schemeNames lists the scheme names for messages.
+func schemeNames(specs map[string]schemeSpec) string {
+	order := []string{"faas-cli", "github", "generic", "standard-webhooks", "svix", "stripe", "slack", "shopify", "gitlab", "twilio", "discord", "http-message-signatures"}
+	var names []string
+	for _, n := range order {
+		if _, ok := specs[n]; ok {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// setSchemeFields returns the json names of the scheme-specific fields cfg sets.
+func setSchemeFields(cfg *Signature) []string {
+	var set []string
+	add := func(name string, isSet bool) {
+		if isSet {
+			set = append(set, name)
+		}
+	}
+	add("header", cfg.Header != "")
+	add("algorithms", len(cfg.Algorithms) > 0)
+	add("encoding", cfg.Encoding != "")
+	add("prefix", cfg.Prefix != "")
+	add("base_url", cfg.BaseURL != "")
+	add("components", len(cfg.Components) > 0)
+	return set
+}
+
+// newVerifier compiles signatures[i].
+func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, bool)) (*verifier, error) {
+	specs := schemeSpecs()
+	if cfg.Scheme == "" {
+		return nil, fieldError(field+".scheme", "is empty: use one of "+schemeNames(specs))
+	}
+	spec, ok := specs[cfg.Scheme]
+	if !ok {
+		return nil, fieldError(field+".scheme", "unknown scheme "+cfg.Scheme+": use one of "+schemeNames(specs))
+	}
+	for _, name := range setSchemeFields(cfg) {
+		used := false
+		for _, f := range spec.fields {
+			used = used || f == name
+		}
+		if !used {
+			return nil, fieldError(field+"."+name, "is not used by scheme "+cfg.Scheme)
+		}
+	}
+	s, err := spec.build(cfg)
+	if err != nil {
+		return nil, fieldError(field+"."+strings.TrimPrefix(err.Error(), field+"."), "")
+	}
+	v := &verifier{name: cfg.Name, scheme: s, tolerance: spec.tolerance}
+	if v.name == "" {
+		v.name = cfg.Scheme
+	}
+	if cfg.Tolerance != "" {
+		d, err := parseDuration(cfg.Tolerance)
+		if err != nil {
+			return nil, fieldError(field+".tolerance", err.Error())
+		}
+		v.tolerance = d
+	}
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	v.keys, err = newKeyring(cfg, field, spec.decodeKey, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -1,0 +1,129 @@
+package funcauth
+
+import (
+	"crypto/hmac"
+	"hash"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// scheme verifies one signature format.
+type scheme interface {
+	// present reports whether the request carries this scheme's signature,
+	// so that a request carrying none is "missing_signature" rather than
+	// "bad_signature".
+	present(h http.Header) bool
+
+	// start reads the signature headers and returns the check that the
+	// body is written to, or why the request cannot be verified.
+	start(in *sigInput) (sigCheck, Reason, string)
+}
+
+// sigInput is what a scheme sees of a request.
+type sigInput struct {
+	r         *http.Request
+	now       time.Time
+	keys      []key
+	tolerance time.Duration
+}
+
+// sigCheck receives the body while it is read, then decides.
+type sigCheck interface {
+	Write(p []byte) (int, error)
+
+	// finish says which key verified the signature and what identifies
+	// the message for replay protection ("" for none), or why it failed.
+	// body is the whole body, for schemes that cannot verify a stream.
+	finish(body *spooledBody) (keyID, replayID string, reason Reason, detail string)
+}
+
+// verifier is one configured, named signature verifier.
+type verifier struct {
+	name      string
+	scheme    scheme
+	keys      *keyring
+	tolerance time.Duration // for timestamps and the replay window; 0: no replay protection
+}
+
+// macCheck verifies one or more candidate MACs over a stream, computing one
+// MAC per key so that any configured key verifies.
+type macCheck struct {
+	macs     []hash.Hash
+	keyIDs   []string
+	want     [][]byte // candidate MACs from the header; any match accepts
+	replayID string   // "" uses the first candidate MAC
+}
+
+// newMACCheck starts a MAC per key, each fed the signed prefix (such as a
+// timestamp) that precedes the body.
+func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]byte) *macCheck {
+	c := &macCheck{want: want}
+	for _, k := range keys {
+		mac := hmac.New(newHash, k.secret)
+		mac.Write(prefix)
+		c.macs = append(c.macs, mac)
+		c.keyIDs = append(c.keyIDs, k.id)
+	}
+	return c
+}
+
+func (c *macCheck) Write(p []byte) (int, error) {
+	for _, mac := range c.macs {
+		mac.Write(p)
+	}
+	return len(p), nil
+}
+
+func (c *macCheck) finish(*spooledBody) (string, string, Reason, string) {
+	for i, mac := range c.macs {
+		sum := mac.Sum(nil)
+		for _, w := range c.want {
+			if hmac.Equal(sum, w) {
+				id := c.replayID
+				if id == "" {
+					id = string(c.want[0])
+				}
+				return c.keyIDs[i], id, "", ""
+			}
+		}
+	}
+	return "", "", ReasonBadSignature, "no key of " + strconv.Itoa(len(c.macs)) + " verifies the signature"
+}
+
+// singleHeader returns the one value of header name, refusing repeated
+// headers: two signatures would leave it unclear which one was meant.
+func singleHeader(h http.Header, name string) (value string, present bool, dup bool) {
+	values := h[name]
+	switch len(values) {
+	case 0:
+		return "", false, false
+	case 1:
+		return values[0], true, false
+	}
+	return "", true, true
+}
+
+// checkTimestamp applies a tolerance to a signed unix timestamp. A
+// negative future tolerance accepts any future time.
+func checkTimestamp(ts, now time.Time, past, future time.Duration) (Reason, string) {
+	if past > 0 && now.Sub(ts) > past {
+		return ReasonExpired, "signed " + now.Sub(ts).Round(time.Second).String() + " ago, tolerance " + past.String()
+	}
+	if future >= 0 && ts.Sub(now) > future {
+		return ReasonFuture, "signed " + ts.Sub(now).Round(time.Second).String() + " in the future, tolerance " + future.String()
+	}
+	return "", ""
+}
+
+// parseUnix parses a unix timestamp in seconds.
+func parseUnix(s string) (time.Time, bool) {
+	if s == "" || len(s) > 12 {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0), true
+}

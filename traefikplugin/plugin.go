@@ -1,0 +1,66 @@
+// Package traefikplugin is funcauth as a Traefik middleware plugin. Traefik
+// interprets it with Yaegi: it imports the standard library and the
+// funcauth core only.
+//
+// Traefik decodes the middleware's options into Config by field name,
+// case-insensitively, so the YAML, TOML, label and CRD keys are the core
+// Config's Go field names in camelCase: preset, rules[0].path,
+// basicAuth.users[0].passwordHash, signatures[0].keyFiles, body.maxSize.
+package traefikplugin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/funcauth/funcauth"
+)
+
+// Config is the plugin's configuration: the funcauth core's Config, decoded
+// by Traefik from the middleware's dynamic configuration.
+type Config = funcauth.Config
+
+// CreateConfig returns the configuration Traefik decodes the middleware's
+// options into.
+func CreateConfig() *Config {
+	return &Config{}
+}
+
+// bcryptHint is appended to the error for a bcrypt or argon2id hash.
+const bcryptHint = "under Traefik funcauth runs in the Yaegi interpreter, where a bcrypt check takes about 47 s: " +
+	"use a $pbkdf2-sha256$ hash (`caddy funcauth hash`, or funcauth.HashPassword), or Traefik's own basicAuth middleware for bcrypt"
+
+// New builds the middleware named name in front of next. It refuses an
+// invalid configuration with an error naming the field. It starts no
+// goroutine: Traefik builds a new instance for every router on every
+// configuration reload.
+func New(ctx context.Context, next http.Handler, config *Config, name string) (http.Handler, error) {
+	if config == nil {
+		return nil, errors.New("funcauth " + name + ": no configuration")
+	}
+	state := states.get(name, config)
+	guard, err := funcauth.New(config, funcauth.Options{State: state, UnsupportedHashHint: bcryptHint})
+	if err != nil {
+		return nil, errors.New("funcauth " + name + ": " + err.Error())
+	}
+	return &middleware{name: name, guard: guard, next: next}, nil
+}
+
+// middleware is one instance of the plugin.
+type middleware struct {
+	name  string
+	guard *funcauth.Guard
+	next  http.Handler
+}
+
+func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := m.guard.Check(r, m.guard.ClientAddress(r))
+	defer d.Close()
+	if !d.Allowed {
+		logRefusal(m.name, r, d)
+		funcauth.WriteRefusal(w, d)
+		return
+	}
+	m.next.ServeHTTP(w, r)
+}
+
