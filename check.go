@@ -229,9 +229,19 @@ func (g *Guard) takeTokens(d *Decision, principal, path, group string, fn functi
 	return true
 }
 
-// allowUnread allows a request whose body funcauth does not read, bounding
-// the body the upstream will read.
+// allowUnread allows a request whose body needs no verification. A body of
+// known length is bounded as the upstream reads it (the server already
+// holds the client to its Content-Length); one of unknown length (chunked)
+// is read first, so that one past the limit gets a 413 on every host.
 func (g *Guard) allowUnread(d *Decision, r *http.Request, reason Reason, group string, now time.Time) *Decision {
+	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		body, why, detail := readBody(r, &g.body, io.Discard)
+		if why != "" {
+			return g.refuse(d, why, detail, group, now)
+		}
+		d.body = body
+		return g.allow(d, reason)
+	}
 	if why, detail := limitBody(r, g.body.max); why != "" {
 		return g.refuse(d, why, detail, group, now)
 	}

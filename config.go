@@ -22,7 +22,7 @@ type Config struct {
 	Rules []Rule `json:"rules,omitempty"`
 
 	// BasicAuth holds the users allowed by rules that require "basic".
-	BasicAuth BasicAuth `json:"basic_auth,omitempty"`
+	BasicAuth *BasicAuth `json:"basic_auth,omitempty"`
 
 	// Signatures are the named signature verifiers that rules requiring
 	// "signature" refer to.
@@ -30,17 +30,17 @@ type Config struct {
 
 	// Body bounds request bodies: every body is limited, and bodies of signed
 	// routes are read once, hashed while read and handed on unchanged.
-	Body Body `json:"body,omitempty"`
+	Body *Body `json:"body,omitempty"`
 
 	// Upstream controls what the upstream learns about an accepted request.
-	Upstream Upstream `json:"upstream,omitempty"`
+	Upstream *Upstream `json:"upstream,omitempty"`
 
 	// Replay bounds the memory that replay protection uses.
-	Replay Replay `json:"replay,omitempty"`
+	Replay *Replay `json:"replay,omitempty"`
 
 	// Bans bans client addresses and user names that keep failing to
 	// authenticate. On by default.
-	Bans Bans `json:"bans,omitempty"`
+	Bans *Bans `json:"bans,omitempty"`
 
 	// RateLimits are token buckets applied before any credential is checked.
 	RateLimits []RateLimit `json:"rate_limits,omitempty"`
@@ -48,7 +48,7 @@ type Config struct {
 	// ClientAddress says how the client's address is found and grouped. The
 	// Caddy module takes the address from Caddy (which honours its own
 	// trusted_proxies) and refuses TrustedProxies here.
-	ClientAddress ClientAddress `json:"client_address,omitempty"`
+	ClientAddress *ClientAddress `json:"client_address,omitempty"`
 
 	// UnknownOptions collects options a host's decoder found no field for
 	// (Traefik's decoder tolerates them). New refuses a configuration in
@@ -311,4 +311,29 @@ type ClientAddress struct {
 
 	// UnknownOptions collects options no field matched; New refuses them.
 	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
+}
+
+// withSections returns a copy of c whose optional sections are all set,
+// empty where c leaves them out.
+func (c *Config) withSections() *Config {
+	cp := *c
+	if cp.BasicAuth == nil {
+		cp.BasicAuth = &BasicAuth{}
+	}
+	if cp.Body == nil {
+		cp.Body = &Body{}
+	}
+	if cp.Upstream == nil {
+		cp.Upstream = &Upstream{}
+	}
+	if cp.Replay == nil {
+		cp.Replay = &Replay{}
+	}
+	if cp.Bans == nil {
+		cp.Bans = &Bans{}
+	}
+	if cp.ClientAddress == nil {
+		cp.ClientAddress = &ClientAddress{}
+	}
+	return &cp
 }

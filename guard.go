@@ -51,6 +51,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	if unknown := UnknownOption(cfg); unknown != "" {
 		return nil, fieldError(unknown, "unknown option: check its spelling against the documentation")
 	}
+	cfg = cfg.withSections()
 	g := &Guard{state: opts.State, now: opts.Now}
 	if g.now == nil {
 		g.now = time.Now
@@ -64,7 +65,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	}
 	parser := &hashParser{comparers: opts.HashComparers, hint: opts.UnsupportedHashHint}
 
-	ba := &cfg.BasicAuth
+	ba := cfg.BasicAuth
 	hasUsers := len(ba.Users) > 0 || ba.HtpasswdFile != "" || ba.GatewaySecretsDir != ""
 	if ba.CacheSize < 0 {
 		return nil, fieldError("basic_auth.cache_size", "must be positive")
@@ -104,19 +105,19 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
 		return nil, err
 	}
-	if g.body, err = compileBody(&cfg.Body); err != nil {
+	if g.body, err = compileBody(cfg.Body); err != nil {
 		return nil, err
 	}
-	if g.upstream, err = compileUpstream(&cfg.Upstream); err != nil {
+	if g.upstream, err = compileUpstream(cfg.Upstream); err != nil {
 		return nil, err
 	}
 	if cfg.Replay.MaxEntries < 0 {
 		return nil, fieldError("replay.max_entries", "must be positive")
 	}
-	if g.clients, err = newClientAddressing(&cfg.ClientAddress); err != nil {
+	if g.clients, err = newClientAddressing(cfg.ClientAddress); err != nil {
 		return nil, err
 	}
-	if g.bans, err = compileBans(&cfg.Bans); err != nil {
+	if g.bans, err = compileBans(cfg.Bans); err != nil {
 		return nil, err
 	}
 	if g.limits, err = compileRateLimits(cfg.RateLimits, g.state.abuse); err != nil {

@@ -20,6 +20,7 @@ type State struct {
 // NewState returns an empty State sized by cfg. Invalid sizes fall back to
 // defaults here; New reports them.
 func NewState(cfg *Config) *State {
+	cfg = cfg.withSections()
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		panic("funcauth: no randomness for the credential cache: " + err.Error())

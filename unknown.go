@@ -10,10 +10,11 @@ import (
 // none. Traefik's decoder collects such options in the UnknownOptions
 // fields instead of refusing them; New refuses them through this check.
 func UnknownOption(cfg *Config) string {
+	cfg = cfg.withSections()
 	if s := firstKey("", cfg.UnknownOptions); s != "" {
 		return s
 	}
-	ba := &cfg.BasicAuth
+	ba := cfg.BasicAuth
 	if s := firstKey("basicAuth.", ba.UnknownOptions); s != "" {
 		return s
 	}

@@ -63,4 +63,3 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m.next.ServeHTTP(w, r)
 }
-

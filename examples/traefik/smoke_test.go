@@ -21,7 +21,11 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ path, user, pass, sig string; body string; want int }{
+	for _, tc := range []struct {
+		path, user, pass, sig string
+		body                  string
+		want                  int
+	}{
 		{"/system/functions", "admin", "correct horse battery staple", "", "", 200},
 		{"/system/functions", "admin", "wrong", "", "", 401},
 		{"/function/env", "", "", "", "x", 401},

@@ -1,0 +1,48 @@
+package funcauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/funcauth/funcauth/internal/conformance"
+)
+
+// TestConformance runs the shared conformance suite against the core's
+// net/http middleware.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, "testdata/conformance", "core", func(t *testing.T, in *conformance.Instance) conformance.Target {
+		var cfg Config
+		dec := json.NewDecoder(bytes.NewReader(in.Config))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			t.Fatalf("decoding the configuration: %v", err)
+		}
+		g, err := New(&cfg, Options{})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return &coreTarget{guard: g}
+	})
+}
+
+type coreTarget struct {
+	guard *Guard
+}
+
+func (c *coreTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
+	req.RemoteAddr = client + ":40000"
+	req.RequestURI = req.URL.RequestURI()
+	if req.ContentLength < 0 {
+		req.TransferEncoding = []string{"chunked"}
+	}
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	var reason Reason
+	rec := httptest.NewRecorder()
+	c.guard.Handler(conformance.Upstream, func(_ *http.Request, d *Decision) { reason = d.Reason }).ServeHTTP(rec, req)
+	return rec.Result(), string(reason)
+}

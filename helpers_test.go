@@ -1,0 +1,76 @@
+package funcauth
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// testNow is the fixed time of guards built by newTestGuard.
+var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestGuard(t testing.TB, cfg *Config, c *clock) *Guard {
+	t.Helper()
+	if c == nil {
+		c = &clock{t: testNow}
+	}
+	g, err := New(cfg, Options{Now: c.now})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return g
+}
+
+// upstreamRecord is what the upstream behind a guard received.
+type upstreamRecord struct {
+	reached       bool
+	header        http.Header
+	body          []byte
+	contentLength int64
+}
+
+// serve sends r through g's Handler to a recording upstream.
+func serve(g *Guard, r *http.Request) (*httptest.ResponseRecorder, *Decision, *upstreamRecord) {
+	up := &upstreamRecord{}
+	var decision *Decision
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up.reached = true
+		up.header = r.Header.Clone()
+		up.contentLength = r.ContentLength
+		up.body, _ = io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusOK)
+	})
+	rec := httptest.NewRecorder()
+	g.Handler(next, func(_ *http.Request, d *Decision) { decision = d }).ServeHTTP(rec, r)
+	return rec, decision, up
+}
+
+func request(method, path, body string, header http.Header) *http.Request {
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	r := httptest.NewRequest(method, path, rd)
+	for k, vs := range header {
+		r.Header[k] = vs
+	}
+	return r
+}
+
+func hexMAC(key, body string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(body))
+	return hex.EncodeToString(m.Sum(nil))
+}

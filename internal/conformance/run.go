@@ -1,0 +1,250 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/funcauth/funcauth/internal/sign"
+)
+
+// Sign computes signature headers for the request's body.
+type Sign struct {
+	Scheme    string `json:"scheme"`
+	Key       string `json:"key"`
+	Algorithm string `json:"algorithm,omitempty"`
+	Header    string `json:"header,omitempty"`
+	Encoding  string `json:"encoding,omitempty"`
+	Prefix    string `json:"prefix,omitempty"`
+	// Timestamp is "now", "now-400s", "now+1h" (default now).
+	Timestamp string `json:"timestamp,omitempty"`
+	ID        string `json:"id,omitempty"`
+	// Body, when set, is signed instead of the body sent (tampering).
+	Body *string `json:"body,omitempty"`
+	// URL, when set, is the URL signed instead of the one requested.
+	URL string `json:"url,omitempty"`
+}
+
+// Target is a host of funcauth under test.
+type Target interface {
+	// Do sends the request and returns the response and, where the host
+	// lets the runner see it, the decision's reason code ("" otherwise).
+	Do(t testing.TB, req *http.Request, client string) (*http.Response, string)
+}
+
+// UpstreamHeader marks responses that come from the conformance upstream.
+const UpstreamHeader = "X-Conformance-Upstream"
+
+// Upstream is the upstream behind every host under test. It answers 200
+// and describes the request it received as JSON, so that every runner,
+// the binaries included, can tell what passed through.
+var Upstream = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	seen := upstreamSeen{Headers: map[string]string{}, Body: string(body), ContentLength: r.ContentLength}
+	if err != nil {
+		seen.ReadError = err.Error()
+	}
+	for k := range r.Header {
+		seen.Headers[k] = strings.Join(r.Header.Values(k), ", ")
+	}
+	w.Header().Set(UpstreamHeader, "reached")
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(seen)
+})
+
+type upstreamSeen struct {
+	Headers       map[string]string `json:"headers"`
+	Body          string            `json:"body"`
+	ContentLength int64             `json:"content_length"`
+	ReadError     string            `json:"read_error,omitempty"`
+}
+
+// Run runs every case of every suite in dir that applies to host against
+// a fresh target per case.
+func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) Target) {
+	suites, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range suites {
+		s := s
+		t.Run(s.Name, func(t *testing.T) {
+			for i := range s.Cases {
+				c := &s.Cases[i]
+				if !c.RunsOn(host) {
+					continue
+				}
+				t.Run(c.Name, func(t *testing.T) {
+					in, err := s.Prepare(c, t.TempDir())
+					if err != nil {
+						t.Fatal(err)
+					}
+					target := start(t, in)
+					for j := range c.Steps {
+						step := &c.Steps[j]
+						if err := in.Apply(step.Do); err != nil {
+							t.Fatal(err)
+						}
+						if step.Sleep != "" {
+							d, err := time.ParseDuration(step.Sleep)
+							if err != nil {
+								t.Fatal(err)
+							}
+							time.Sleep(d)
+						}
+						n := step.Repeat
+						if n <= 0 {
+							n = 1
+						}
+						for k := 0; k < n; k++ {
+							req, err := BuildRequest(&step.Request, "http://"+or(step.Request.Host, "gateway.test"))
+							if err != nil {
+								t.Fatalf("step %d: %v", j, err)
+							}
+							resp, reason := target.Do(t, req, or(step.Request.Client, "192.0.2.10"))
+							Check(t, fmt.Sprintf("step %d (%s %s) #%d", j, req.Method, step.Request.Target, k+1), &step.Expect, step.Request.BodyBytes(), resp, reason)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// BuildRequest makes the client request a step describes, signing it
+// where asked.
+func BuildRequest(r *Request, base string) (*http.Request, error) {
+	body := r.BodyBytes()
+	method := or(r.Method, http.MethodGet)
+	var rd io.Reader
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
+	}
+	if r.Chunked {
+		rd = io.MultiReader(bytes.NewReader(body)) // hides the length
+	}
+	req, err := http.NewRequest(method, base+r.Target, rd)
+	if err != nil {
+		return nil, err
+	}
+	if r.Chunked {
+		req.ContentLength = -1
+	}
+	for k, vs := range r.Headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if r.Basic != nil {
+		req.SetBasicAuth(r.Basic.User, r.Basic.Password)
+	}
+	if r.Sign != nil {
+		signed := body
+		if r.Sign.Body != nil {
+			signed = []byte(*r.Sign.Body)
+		}
+		ts, err := parseTime(r.Sign.Timestamp)
+		if err != nil {
+			return nil, err
+		}
+		h, err := sign.Headers(r.Sign.Scheme, r.Sign.Key, sign.Options{
+			Header: r.Sign.Header, Algorithm: r.Sign.Algorithm, Encoding: r.Sign.Encoding, Prefix: r.Sign.Prefix,
+		}, sign.Message{Method: method, URL: or(r.Sign.URL, base+r.Target), Body: signed, Timestamp: ts, ID: r.Sign.ID})
+		if err != nil {
+			return nil, err
+		}
+		for k, vs := range h {
+			req.Header[k] = vs
+		}
+	}
+	return req, nil
+}
+
+// parseTime reads "now", "now-400s" or "now+1h".
+func parseTime(s string) (time.Time, error) {
+	now := time.Now()
+	if s == "" || s == "now" {
+		return now, nil
+	}
+	if !strings.HasPrefix(s, "now") {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("timestamp %q: use now, now-400s or a unix time", s)
+		}
+		return time.Unix(n, 0), nil
+	}
+	d, err := time.ParseDuration(strings.TrimPrefix(s[3:], "+"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q: %w", s, err)
+	}
+	return now.Add(d), nil
+}
+
+// Check compares a response with what a step expects.
+func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Response, reason string) {
+	t.Helper()
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want.Status {
+		t.Errorf("%s: status %d (reason %q), want %d; body %.200q", what, resp.StatusCode, reason, want.Status, body)
+	}
+	if want.Reason != "" && reason != "" && reason != want.Reason {
+		t.Errorf("%s: reason %q, want %q", what, reason, want.Reason)
+	}
+	if resp.StatusCode >= 500 {
+		t.Errorf("%s: a 5xx answer (%d) is never right for a request", what, resp.StatusCode)
+	}
+	if got := resp.Header.Get("WWW-Authenticate"); want.Challenge != "" && got != want.Challenge {
+		t.Errorf("%s: WWW-Authenticate %q, want %q", what, got, want.Challenge)
+	}
+	if want.Status == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("%s: a 401 without WWW-Authenticate", what)
+	}
+	if want.RetryAfter && resp.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: no Retry-After", what)
+	}
+	reached := resp.Header.Get(UpstreamHeader) == "reached"
+	if reached != (want.Status == http.StatusOK) {
+		t.Errorf("%s: upstream reached = %v with status %d", what, reached, resp.StatusCode)
+	}
+	if !reached {
+		if bytes.Contains(body, []byte("content_length")) {
+			t.Errorf("%s: the refusal carries the upstream's answer", what)
+		}
+		return
+	}
+	var seen upstreamSeen
+	if err := json.Unmarshal(body, &seen); err != nil {
+		t.Errorf("%s: upstream answer %q: %v", what, body, err)
+		return
+	}
+	if seen.ReadError != "" {
+		t.Errorf("%s: the upstream could not read the body: %s", what, seen.ReadError)
+	}
+	for k, v := range want.UpstreamHeaders {
+		if got := seen.Headers[http.CanonicalHeaderKey(k)]; got != v {
+			t.Errorf("%s: upstream header %s = %q, want %q", what, k, got, v)
+		}
+	}
+	if want.UpstreamBodySame {
+		if seen.Body != string(sent) {
+			t.Errorf("%s: upstream body of %d bytes %.80q, want the %d bytes sent", what, len(seen.Body), seen.Body, len(sent))
+		}
+		if seen.ContentLength != int64(len(seen.Body)) {
+			t.Errorf("%s: upstream Content-Length %d for a %d-byte body", what, seen.ContentLength, len(seen.Body))
+		}
+	}
+}

@@ -1,0 +1,186 @@
+// Package conformance runs the data-driven conformance suite in
+// testdata/conformance against any host of funcauth: the core middleware,
+// the Caddy module, the Traefik plugin under Yaegi, and the real Caddy and
+// Traefik binaries. Each suite file holds a configuration (the core's JSON
+// form) and cases of requests with what must come of them.
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Suite is one file of testdata/conformance.
+type Suite struct {
+	Name        string            `json:"-"`
+	Description string            `json:"description"`
+	Config      json.RawMessage   `json:"config"`
+	Files       map[string]string `json:"files,omitempty"`
+	Cases       []Case            `json:"cases"`
+}
+
+// Case is a sequence of requests against one fresh instance.
+type Case struct {
+	Name string `json:"name"`
+	// Config replaces the suite's configuration for this case.
+	Config json.RawMessage `json:"config,omitempty"`
+	// Hosts limits the case to some runners ("core", "caddy", "traefik");
+	// empty means all. Only for behaviour a host owns (its own body limits).
+	Hosts []string `json:"hosts,omitempty"`
+	Steps []Step   `json:"steps"`
+}
+
+// Step is a request, sent Repeat times (default once), and what every one
+// of those must give.
+type Step struct {
+	Request Request `json:"request"`
+	Repeat  int     `json:"repeat,omitempty"`
+	// Sleep is waited before the request, as a Go duration.
+	Sleep  string `json:"sleep,omitempty"`
+	Expect Expect `json:"expect"`
+	// Do changes the instance's files before the request ("write" or
+	// "remove" a file of the suite).
+	Do *FileChange `json:"do,omitempty"`
+}
+
+// FileChange writes or removes a file of the suite's directory.
+type FileChange struct {
+	Write   string `json:"write,omitempty"`
+	Remove  string `json:"remove,omitempty"`
+	Content string `json:"content,omitempty"`
+}
+
+// Request describes a request. Signature headers can be computed by Sign.
+type Request struct {
+	Method  string              `json:"method,omitempty"`
+	Target  string              `json:"target"` // path and query as sent, e.g. /function/env?x=1
+	Host    string              `json:"host,omitempty"`
+	Headers map[string][]string `json:"headers,omitempty"`
+	Body    string              `json:"body,omitempty"`
+	// BodyRepeat repeats Body this many times (large bodies).
+	BodyRepeat int `json:"body_repeat,omitempty"`
+	// Chunked sends the body without Content-Length.
+	Chunked bool `json:"chunked,omitempty"`
+	// Client is the client's address.
+	Client string     `json:"client,omitempty"`
+	Basic  *BasicAuth `json:"basic,omitempty"`
+	Sign   *Sign      `json:"sign,omitempty"`
+}
+
+// BasicAuth adds an Authorization header.
+type BasicAuth struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// Expect is what a request must give.
+type Expect struct {
+	Status int `json:"status"`
+	// Reason is the decision's reason code, checked where the runner can
+	// see it.
+	Reason string `json:"reason,omitempty"`
+	// Challenge is the WWW-Authenticate value a 401 must carry.
+	Challenge string `json:"challenge,omitempty"`
+	// RetryAfter requires a Retry-After header.
+	RetryAfter bool `json:"retry_after,omitempty"`
+	// UpstreamHeaders must be what the upstream received ("" for absent).
+	UpstreamHeaders map[string]string `json:"upstream_headers,omitempty"`
+	// UpstreamBodySame requires the upstream to receive the very body
+	// sent, with a matching Content-Length.
+	UpstreamBodySame bool `json:"upstream_body_same,omitempty"`
+}
+
+// BodyBytes returns the request's body.
+func (r *Request) BodyBytes() []byte {
+	n := r.BodyRepeat
+	if n <= 0 {
+		n = 1
+	}
+	return []byte(strings.Repeat(r.Body, n))
+}
+
+// Load reads every suite in dir.
+func Load(dir string) ([]*Suite, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var suites []*Suite
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		s := &Suite{Name: strings.TrimSuffix(filepath.Base(name), ".json")}
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		suites = append(suites, s)
+	}
+	if len(suites) == 0 {
+		return nil, fmt.Errorf("no suites in %s", dir)
+	}
+	return suites, nil
+}
+
+// Instance is the configuration of one case with its files in place.
+type Instance struct {
+	// Dir holds the suite's files; "{dir}" in the configuration names it.
+	Dir string
+	// Config is the core's JSON configuration with "{dir}" expanded.
+	Config []byte
+}
+
+// Prepare writes the suite's files into dir and returns the case's
+// configuration.
+func (s *Suite) Prepare(c *Case, dir string) (*Instance, error) {
+	for name, content := range s.Files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	cfg := s.Config
+	if len(c.Config) > 0 {
+		cfg = c.Config
+	}
+	expanded := strings.ReplaceAll(string(cfg), "{dir}", filepath.ToSlash(dir))
+	return &Instance{Dir: dir, Config: []byte(expanded)}, nil
+}
+
+// Apply performs a step's file change.
+func (in *Instance) Apply(change *FileChange) error {
+	if change == nil {
+		return nil
+	}
+	if change.Remove != "" {
+		return os.Remove(filepath.Join(in.Dir, filepath.FromSlash(change.Remove)))
+	}
+	if change.Write != "" {
+		return os.WriteFile(filepath.Join(in.Dir, filepath.FromSlash(change.Write)), []byte(change.Content), 0o600)
+	}
+	return nil
+}
+
+// RunsOn reports whether the case applies to the named host.
+func (c *Case) RunsOn(host string) bool {
+	if len(c.Hosts) == 0 {
+		return true
+	}
+	for _, h := range c.Hosts {
+		if h == host {
+			return true
+		}
+	}
+	return false
+}
