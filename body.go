@@ -125,12 +125,14 @@ func (sb *spooledBody) install(r *http.Request) {
 	default:
 		r.Body = bodyReader{bytes.NewReader(sb.mem)}
 	}
-	r.ContentLength = sb.size
-	r.TransferEncoding = nil
-	r.Header.Del("Transfer-Encoding")
-	if sb.size > 0 || r.Header.Get("Content-Length") != "" {
+	if r.ContentLength != sb.size || len(r.TransferEncoding) > 0 {
+		// The body came chunked: give it its length. (A known length
+		// already matched: the server holds the client to it.)
+		r.TransferEncoding = nil
+		r.Header.Del("Transfer-Encoding")
 		r.Header.Set("Content-Length", strconv.FormatInt(sb.size, 10))
 	}
+	r.ContentLength = sb.size
 }
 
 // bytes returns the whole body, for schemes that verify the body in one

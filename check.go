@@ -116,9 +116,10 @@ func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn 
 // whose signature the request carries, and accepts it when one verifies.
 func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, group string, fn functionRef, hasFn bool, now time.Time) *Decision {
 	d.Challenge = g.sigChallenge
-	reason, detail := ReasonMissingSignature, "no signature header of "+verifierNames(rl.verifiers)
-	var pending []*verifier
-	var checks []sigCheck
+	var reason Reason
+	var detail string
+	pending := make([]*verifier, 0, len(rl.verifiers))
+	checks := make([]sigCheck, 0, len(rl.verifiers))
 	for _, v := range rl.verifiers {
 		if !v.scheme.present(r.Header) {
 			continue
@@ -140,6 +141,10 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 		checks = append(checks, c)
 	}
 	if len(checks) == 0 {
+		if reason == "" {
+			reason = ReasonMissingSignature
+			detail = "no signature header of " + verifierNames(rl.verifiers)
+		}
 		return g.refuse(d, reason, detail, group, now)
 	}
 

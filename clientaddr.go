@@ -108,6 +108,9 @@ func (c *clientAddressing) group(addr string) string {
 	if err != nil {
 		return addr
 	}
+	if a.Is4() {
+		return addr // netip accepts only the canonical dotted form
+	}
 	a = a.Unmap().WithZone("")
 	if a.Is4() || c.ipv6Prefix >= 128 {
 		return a.String()

@@ -74,3 +74,5 @@ func hexMAC(key, body string) string {
 	m.Write([]byte(body))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -1,6 +1,9 @@
 package funcauth
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,4 +89,37 @@ func TestHeaderMACVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzSignatureHeaders(f *testing.F) {
+	f.Add("sha256=8e53524e6c9a789ea2df51e34297940866d0b15a061f6c21a4870dfa5ded19cb", "The message")
+	f.Add("sha1=9239edfe20185eafd7a5513c303b03d207d22f64", "The message")
+	f.Add("SHA256=", "")
+	f.Add("v1=jlNSTmyaeJ6i31HjQpeUCGbQsVoGH2whpIcN+l3tGcs=", "x")
+	g := newTestGuard(f, &Config{
+		Rules: []Rule{{Path: "*", Require: "signature"}},
+		Signatures: []Signature{
+			{Scheme: "faas-cli", Keys: []string{"cookie"}, Tolerance: "0s"},
+			{Scheme: "github", Keys: []string{"cookie"}, Algorithms: []string{"sha256", "sha1"}, Tolerance: "0s"},
+			{Scheme: "generic", Header: "X-Sig", Algorithms: []string{"sha256"}, Encoding: "base64", Prefix: "v1=", Keys: []string{"cookie"}, Tolerance: "0s"},
+			{Scheme: "shopify", Keys: []string{"cookie"}, Tolerance: "0s"},
+		},
+		Bans: &Bans{Disabled: true},
+	}, nil)
+	f.Fuzz(func(t *testing.T, value, body string) {
+		for _, header := range []string{"Hmac", "X-Hub-Signature-256", "X-Hub-Signature", "X-Sig", "X-Shopify-Hmac-Sha256"} {
+			d := g.Check(request("POST", "/function/env", body, http.Header{header: {value}}), "192.0.2.1")
+			sha1MAC := hmac.New(sha1.New, []byte("cookie"))
+			sha1MAC.Write([]byte(body))
+			valid := strings.EqualFold(value, "sha256="+hexMAC("cookie", body)) ||
+				strings.EqualFold(value, "sha1="+hex.EncodeToString(sha1MAC.Sum(nil)))
+			if d.Allowed && header != "X-Sig" && header != "X-Shopify-Hmac-Sha256" && !valid {
+				t.Fatalf("%s: %q accepted for body %q", header, value, body)
+			}
+			if !d.Allowed && d.Status != http.StatusUnauthorized {
+				t.Fatalf("%s: %q gave %d", header, value, d.Status)
+			}
+			d.Close()
+		}
+	})
 }

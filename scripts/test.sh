@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of funcauth: the core and the adapters (race detector on),
+# the fuzz targets briefly, and the examples module's end-to-end tests
+# against real components (Yaegi as Traefik loads plugins, Caddy in-process
+# and as an xcaddy build, Pebble, the Traefik binary). Whatever those need
+# is built or installed by the scripts here and cached in ~/.cache/funcauth.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export FUNCAUTH_CACHE="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}"
+step() { printf '\n=== %s\n' "$*"; }
+
+step "format and vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+go vet ./...
+(cd examples && go vet ./...)
+
+step "root module: the core, caddyauth and traefikplugin (race detector on)"
+go test -race -count=1 ./...
+
+step "fuzz targets, ${FUZZTIME:=10s} each"
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+    echo "ok   $pkg $target"
+  done
+done
+
+step "examples module: Yaegi rules, faas-cli's signer, end-to-end tests"
+(cd examples && go test -count=1 -timeout 60m ./...)
+
+echo
+echo "all tests passed"
