@@ -176,7 +176,7 @@ func newGenericScheme(cfg *Signature) (scheme, error) {
 
 // newShopifyScheme verifies Shopify's X-Shopify-Hmac-Sha256: base64
 // HMAC-SHA256 of the body.
-func newShopifyScheme(*Signature) (scheme, error) {
+func newShopifyScheme(_ *Signature) (scheme, error) {
 	v, err := newMACVariant("X-Shopify-Hmac-Sha256", "", "sha256", true)
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func (c *macCheck) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *macCheck) finish(*spooledBody) (string, string, Reason, string) {
+func (c *macCheck) finish(_ *spooledBody) (string, string, Reason, string) {
 	for i, mac := range c.macs {
 		sum := mac.Sum(nil)
 		for _, w := range c.want {

@@ -132,6 +132,11 @@ func (c *checker) file(f *ast.File) {
 			if n.Type.TypeParams != nil {
 				c.errorf(n.Pos(), "generic function %s: keep generics out of interpreted code", n.Name.Name)
 			}
+			for _, field := range n.Type.Params.List {
+				if len(field.Names) == 0 {
+					c.errorf(field.Pos(), "unnamed parameter of %s: Yaegi v0.16.1 mixes up the frame of a method called through an interface when a parameter has no name; name it (_ will do)", n.Name.Name)
+				}
+			}
 		case *ast.TypeSpec:
 			if n.TypeParams != nil {
 				c.errorf(n.Pos(), "generic type %s: keep generics out of interpreted code", n.Name.Name)

@@ -1,0 +1,193 @@
+package traefik
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/funcauth/funcauth/examples/internal/traefikload"
+	"github.com/funcauth/funcauth/internal/conformance"
+)
+
+const moduleRoot = "../.."
+
+// logBuffer collects what the plugin prints (Traefik's debug and error logs).
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) take() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.buf.String()
+	l.buf.Reset()
+	return s
+}
+
+var (
+	loadOnce sync.Once
+	plugin   *traefikload.Plugin
+	loadErr  error
+	debugLog = &logBuffer{}
+	errorLog = &logBuffer{}
+	names    atomic.Int64
+)
+
+// loaded returns the plugin, loaded once into one interpreter that every
+// middleware shares, as in Traefik.
+func loaded(t *testing.T) *traefikload.Plugin {
+	t.Helper()
+	loadOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "funcauth-gopath-")
+		if err != nil {
+			loadErr = err
+			return
+		}
+		plugin, loadErr = traefikload.Load(moduleRoot, dir, debugLog, errorLog)
+	})
+	if loadErr != nil {
+		t.Fatalf("loading the plugin as Traefik does: %v", loadErr)
+	}
+	return plugin
+}
+
+// TestConformanceUnderYaegi runs the shared conformance suite through the
+// plugin as Traefik runs it.
+func TestConformanceUnderYaegi(t *testing.T) {
+	p := loaded(t)
+	conformance.Run(t, "../../testdata/conformance", "traefik", func(t *testing.T, in *conformance.Instance) conformance.Target {
+		options, err := OptionsFromJSON(in.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A name per case: the plugin shares state between instances of
+		// one middleware, and cases must not share bans.
+		name := "case" + strconv.FormatInt(names.Add(1), 10) + "@file"
+		h, err := p.NewMiddleware(context.Background(), conformance.Upstream, options, name)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return &yaegiTarget{handler: h}
+	})
+}
+
+type yaegiTarget struct {
+	handler http.Handler
+}
+
+var reasonInLog = regexp.MustCompile(`reason=(\w+)`)
+
+func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
+	req.RemoteAddr = client + ":40000"
+	req.RequestURI = req.URL.RequestURI()
+	if req.ContentLength < 0 {
+		req.TransferEncoding = []string{"chunked"}
+	}
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	debugLog.take()
+	rec := httptest.NewRecorder()
+	y.handler.ServeHTTP(rec, req)
+	reason := ""
+	if m := reasonInLog.FindStringSubmatch(debugLog.take()); m != nil {
+		reason = m[1]
+	}
+	return rec.Result(), reason
+}
+
+// TestCatalogRules checks what the plugin catalog requires: a valid
+// manifest whose import lies in the module, a root go.mod that requires
+// nothing under github.com/traefik, and New succeeding on testData within
+// the catalog's 10 s.
+func TestCatalogRules(t *testing.T) {
+	m, err := traefikload.ReadManifest(moduleRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modulePath, err := traefikload.ModulePath(moduleRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := traefikload.CheckLocalManifest(m, modulePath); err != nil {
+		t.Fatal(err)
+	}
+	if m.Import != modulePath+"/traefikplugin" {
+		t.Errorf("import %q", m.Import)
+	}
+	gomod, _ := os.ReadFile(moduleRoot + "/go.mod")
+	if strings.Contains(string(gomod), "github.com/traefik") {
+		t.Error("the root go.mod requires something under github.com/traefik: the catalog rejects that")
+	}
+	if strings.Contains(string(gomod), "require") {
+		t.Error("the root go.mod requires modules: Traefik interprets the plugin with the standard library only")
+	}
+	if _, err := os.Stat(moduleRoot + "/README.md"); err != nil {
+		t.Error("the catalog needs a README")
+	}
+	if _, err := os.Stat(moduleRoot + "/vendor"); err == nil {
+		t.Error("a vendor directory would be interpreted too")
+	}
+	start := time.Now()
+	p := loaded(t)
+	h, err := p.NewMiddleware(context.Background(), conformance.Upstream, m.TestData, "catalog@file")
+	if err != nil {
+		t.Fatalf("New on testData: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("loading and New took %v; the catalog allows 10 s", elapsed)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("testData middleware answers /healthz with %d", rec.Code)
+	}
+}
+
+// TestNewRefusesBadConfigurations checks that New fails closed with an
+// error naming the option, as Traefik shows it, for the mistakes Traefik's
+// decoder would otherwise let through.
+func TestNewRefusesBadConfigurations(t *testing.T) {
+	p := loaded(t)
+	for _, tc := range []struct {
+		name    string
+		options map[string]interface{}
+		want    string
+	}{
+		{"misspelt option", map[string]interface{}{"preset": "openfaas", "basicAuth": map[string]interface{}{"realmm": "x"}}, "basicAuth.realmm: unknown option"},
+		{"misspelt top-level option", map[string]interface{}{"presets": "openfaas"}, "presets: unknown option"},
+		{"misspelt signature option", map[string]interface{}{
+			"rules":      []interface{}{map[string]interface{}{"path": "*", "require": "signature"}},
+			"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"k"}, "keyFile": "/x"}}}, "signatures[0].keyFile: unknown option"},
+		{"empty secret", map[string]interface{}{
+			"rules":      []interface{}{map[string]interface{}{"path": "*", "require": "signature"}},
+			"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{""}}}}, "signatures[0].keys[0]: is empty"},
+		{"bcrypt hash", map[string]interface{}{
+			"rules":     []interface{}{map[string]interface{}{"path": "*", "require": "basic"}},
+			"basicAuth": map[string]interface{}{"users": []interface{}{map[string]interface{}{"name": "a", "passwordHash": "$2y$10$abcdefghijklmnopqrstuuJ3p9Zw4m5l5yMgFq0x8y6z4W2m1q3Ke"}}}}, "47 s"},
+		{"nothing", map[string]interface{}{}, "no rules and no preset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := p.NewMiddleware(context.Background(), conformance.Upstream, tc.options, "bad@file")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
