@@ -277,14 +277,11 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 		return d
 	}
 	if !g.bans.allowed(d.Client) && g.state.abuse.clients.fail(group, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
-		d.BanStarted = "client " + group
+		d.BannedClient = group
 	}
 	if reason == ReasonBadCredentials && d.User != "" && g.bans.userMaxFailures > 0 &&
 		g.state.abuse.users.fail(d.User, now, g.bans.userMaxFailures, g.bans.window, g.bans.duration) {
-		if d.BanStarted != "" {
-			d.BanStarted += ", "
-		}
-		d.BanStarted += "user " + d.User
+		d.BannedUser = d.User
 	}
 	return d
 }

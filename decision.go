@@ -83,9 +83,11 @@ type Decision struct {
 	// missing, which limit is exhausted). It never holds a secret and is
 	// never sent to the client.
 	Detail string
-	// BanStarted names what this refusal got banned ("client 192.0.2.7",
-	// "user admin"), so that a log line marks the start of each ban.
-	BanStarted string
+	// BannedClient and BannedUser are set on the refusal that started a
+	// ban of the client's address group or of the user name, so that a
+	// log line marks the start of each ban.
+	BannedClient string
+	BannedUser   string
 
 	body *spooledBody
 }
@@ -100,6 +102,11 @@ func (d *Decision) WriteHeaders(h http.Header) {
 		secs := int64((d.RetryAfter + time.Second - 1) / time.Second)
 		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
+}
+
+// BanStarted reports whether this refusal started a ban.
+func (d *Decision) BanStarted() bool {
+	return d.BannedClient != "" || d.BannedUser != ""
 }
 
 // Close releases what the decision holds for the request, such as a spooled

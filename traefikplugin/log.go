@@ -24,7 +24,7 @@ var (
 func logRefusal(name string, r *http.Request, d *funcauth.Decision) {
 	line := refusalLine(name, r, d)
 	io.WriteString(debugLog, line)
-	if d.BanStarted != "" || d.Reason == funcauth.ReasonKeyUnavailable || d.Reason == funcauth.ReasonSpoolFailed {
+	if d.BanStarted() || d.Reason == funcauth.ReasonKeyUnavailable || d.Reason == funcauth.ReasonSpoolFailed {
 		io.WriteString(errorLog, line)
 	}
 }
@@ -51,9 +51,13 @@ func refusalLine(name string, r *http.Request, d *funcauth.Decision) string {
 		b.WriteString(" user=")
 		b.WriteString(strconv.Quote(d.User))
 	}
-	if d.BanStarted != "" {
-		b.WriteString(" ban_started=")
-		b.WriteString(strconv.Quote(d.BanStarted))
+	if d.BannedClient != "" {
+		b.WriteString(" banned_client=")
+		b.WriteString(strconv.Quote(d.BannedClient))
+	}
+	if d.BannedUser != "" {
+		b.WriteString(" banned_user=")
+		b.WriteString(strconv.Quote(d.BannedUser))
 	}
 	if d.Detail != "" {
 		b.WriteString(" detail=")

@@ -1,0 +1,335 @@
+package caddyauth
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/funcauth/funcauth"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("funcauth", parseCaddyfile)
+	// Right after Caddy's own basic_auth: before request_header, encode and
+	// every handler that reads the body or answers (reverse_proxy, respond).
+	httpcaddyfile.RegisterDirectiveOrder("funcauth", httpcaddyfile.After, "basic_auth")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Every
+// option of the JSON configuration has a subdirective:
+//
+//	funcauth [<preset>] {
+//		# Basic Auth (basic_auth)
+//		realm <realm>
+//		user <name> <password hash>
+//		htpasswd <file>
+//		gateway_secrets <dir>
+//		cache_size <entries>
+//
+//		# signature verifiers (signatures); keys may be {env.X} or {file./path}
+//		signature <scheme> [<key>...] {
+//			name <name>
+//			key <secret>...
+//			key_file <path>...
+//			key_env <variable>...
+//			function_key_file <pattern with {function} and {namespace}>
+//			default_namespace <namespace>
+//			header <header>
+//			algorithms <algorithm>...
+//			encoding hex|base64
+//			prefix <prefix>
+//			tolerance <duration>
+//			base_url <url>
+//			components <component>...
+//		}
+//
+//		# rules, checked in order before the preset's (rules)
+//		rule <path> basic|signature|basic_or_signature|open|deny [<signature name>...] {
+//			methods <method>...
+//			hosts <host>...
+//		}
+//
+//		max_body_size <size>
+//		body {
+//			max_size <size>
+//			memory_size <size>
+//			temp_dir <dir>
+//		}
+//		strip_authorization
+//		upstream {
+//			user_header <header>
+//			signature_header <header>
+//			strip_authorization
+//		}
+//		replay {
+//			max_entries <entries>
+//		}
+//		bans off
+//		bans {
+//			max_failures <n>
+//			user_max_failures <n>
+//			window <duration>
+//			duration <duration>
+//			allow <address or CIDR>...
+//			max_entries <entries>
+//		}
+//		rate_limit <rate> {
+//			name <name>
+//			key client|function|user|global
+//			path <path>
+//			burst <n>
+//			max_entries <entries>
+//		}
+//		ipv6_prefix <bits>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	switch args := d.RemainingArgs(); len(args) {
+	case 0:
+	case 1:
+		h.Preset = args[0]
+	default:
+		return d.ArgErr()
+	}
+	c := &h.Config
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "realm":
+			err = oneArg(d, &basicAuth(c).Realm)
+		case "user":
+			var u funcauth.User
+			if !d.Args(&u.Name, &u.PasswordHash) || d.NextArg() {
+				return d.ArgErr()
+			}
+			basicAuth(c).Users = append(basicAuth(c).Users, u)
+		case "htpasswd":
+			err = oneArg(d, &basicAuth(c).HtpasswdFile)
+		case "gateway_secrets":
+			err = oneArg(d, &basicAuth(c).GatewaySecretsDir)
+		case "cache_size":
+			err = intArg(d, &basicAuth(c).CacheSize)
+		case "signature":
+			err = parseSignature(d, c)
+		case "rule":
+			err = parseRule(d, c)
+		case "max_body_size":
+			err = oneArg(d, &body(c).MaxSize)
+		case "body":
+			err = parseBody(d, body(c))
+		case "strip_authorization":
+			err = noArgs(d)
+			upstream(c).StripAuthorization = true
+		case "upstream":
+			err = parseUpstream(d, upstream(c))
+		case "replay":
+			if c.Replay == nil {
+				c.Replay = &funcauth.Replay{}
+			}
+			err = parseSubdirectives(d, map[string]func() error{
+				"max_entries": func() error { return intArg(d, &c.Replay.MaxEntries) },
+			})
+		case "bans":
+			err = parseBans(d, c)
+		case "rate_limit":
+			err = parseRateLimit(d, c)
+		case "ipv6_prefix":
+			if c.ClientAddress == nil {
+				c.ClientAddress = &funcauth.ClientAddress{}
+			}
+			err = intArg(d, &c.ClientAddress.IPv6Prefix)
+		default:
+			return d.Errf("unknown funcauth subdirective %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func basicAuth(c *funcauth.Config) *funcauth.BasicAuth {
+	if c.BasicAuth == nil {
+		c.BasicAuth = &funcauth.BasicAuth{}
+	}
+	return c.BasicAuth
+}
+
+func body(c *funcauth.Config) *funcauth.Body {
+	if c.Body == nil {
+		c.Body = &funcauth.Body{}
+	}
+	return c.Body
+}
+
+func upstream(c *funcauth.Config) *funcauth.Upstream {
+	if c.Upstream == nil {
+		c.Upstream = &funcauth.Upstream{}
+	}
+	return c.Upstream
+}
+
+func parseSignature(d *caddyfile.Dispenser, c *funcauth.Config) error {
+	var s funcauth.Signature
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	s.Scheme = d.Val()
+	s.Keys = d.RemainingArgs()
+	err := parseSubdirectives(d, map[string]func() error{
+		"name":              func() error { return oneArg(d, &s.Name) },
+		"key":               func() error { return appendArgs(d, &s.Keys) },
+		"key_file":          func() error { return appendArgs(d, &s.KeyFiles) },
+		"key_env":           func() error { return appendArgs(d, &s.KeyEnv) },
+		"function_key_file": func() error { return oneArg(d, &s.FunctionKeyFile) },
+		"default_namespace": func() error { return oneArg(d, &s.DefaultNamespace) },
+		"header":            func() error { return oneArg(d, &s.Header) },
+		"algorithms":        func() error { return appendArgs(d, &s.Algorithms) },
+		"encoding":          func() error { return oneArg(d, &s.Encoding) },
+		"prefix":            func() error { return oneArg(d, &s.Prefix) },
+		"tolerance":         func() error { return oneArg(d, &s.Tolerance) },
+		"base_url":          func() error { return oneArg(d, &s.BaseURL) },
+		"components":        func() error { return appendArgs(d, &s.Components) },
+	})
+	c.Signatures = append(c.Signatures, s)
+	return err
+}
+
+func parseRule(d *caddyfile.Dispenser, c *funcauth.Config) error {
+	var r funcauth.Rule
+	if !d.Args(&r.Path, &r.Require) {
+		return d.ArgErr()
+	}
+	r.Signatures = d.RemainingArgs()
+	err := parseSubdirectives(d, map[string]func() error{
+		"methods": func() error { return appendArgs(d, &r.Methods) },
+		"hosts":   func() error { return appendArgs(d, &r.Hosts) },
+	})
+	c.Rules = append(c.Rules, r)
+	return err
+}
+
+func parseBody(d *caddyfile.Dispenser, b *funcauth.Body) error {
+	if err := noArgs(d); err != nil {
+		return err
+	}
+	return parseSubdirectives(d, map[string]func() error{
+		"max_size":    func() error { return oneArg(d, &b.MaxSize) },
+		"memory_size": func() error { return oneArg(d, &b.MemorySize) },
+		"temp_dir":    func() error { return oneArg(d, &b.TempDir) },
+	})
+}
+
+func parseUpstream(d *caddyfile.Dispenser, u *funcauth.Upstream) error {
+	if err := noArgs(d); err != nil {
+		return err
+	}
+	return parseSubdirectives(d, map[string]func() error{
+		"user_header":      func() error { return oneArg(d, &u.UserHeader) },
+		"signature_header": func() error { return oneArg(d, &u.SignatureHeader) },
+		"strip_authorization": func() error {
+			u.StripAuthorization = true
+			return noArgs(d)
+		},
+	})
+}
+
+func parseBans(d *caddyfile.Dispenser, c *funcauth.Config) error {
+	if c.Bans == nil {
+		c.Bans = &funcauth.Bans{}
+	}
+	b := c.Bans
+	switch args := d.RemainingArgs(); {
+	case len(args) == 1 && args[0] == "off":
+		b.Disabled = true
+		return nil
+	case len(args) > 0:
+		return d.Errf("bans takes a block, or \"off\"")
+	}
+	return parseSubdirectives(d, map[string]func() error{
+		"max_failures":      func() error { return intArg(d, &b.MaxFailures) },
+		"user_max_failures": func() error { return intArg(d, &b.UserMaxFailures) },
+		"window":            func() error { return oneArg(d, &b.Window) },
+		"duration":          func() error { return oneArg(d, &b.Duration) },
+		"allow":             func() error { return appendArgs(d, &b.AllowList) },
+		"max_entries":       func() error { return intArg(d, &b.MaxEntries) },
+	})
+}
+
+func parseRateLimit(d *caddyfile.Dispenser, c *funcauth.Config) error {
+	var l funcauth.RateLimit
+	if !d.Args(&l.Rate) || d.NextArg() {
+		return d.ArgErr()
+	}
+	err := parseSubdirectives(d, map[string]func() error{
+		"name":        func() error { return oneArg(d, &l.Name) },
+		"key":         func() error { return oneArg(d, &l.Key) },
+		"path":        func() error { return oneArg(d, &l.Path) },
+		"burst":       func() error { return intArg(d, &l.Burst) },
+		"max_entries": func() error { return intArg(d, &l.MaxEntries) },
+	})
+	c.RateLimits = append(c.RateLimits, l)
+	return err
+}
+
+// parseSubdirectives reads a block whose subdirectives are parsed by the
+// functions of sub; anything else is an error.
+func parseSubdirectives(d *caddyfile.Dispenser, sub map[string]func() error) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		parse, ok := sub[d.Val()]
+		if !ok {
+			return d.Errf("unknown subdirective %q", d.Val())
+		}
+		if err := parse(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.Args(dst) || d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+func appendArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
+	return nil
+}
+
+func intArg(d *caddyfile.Dispenser, dst *int) error {
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return d.Errf("%q is not a whole number", s)
+	}
+	*dst = n
+	return nil
+}
+
+func noArgs(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,195 @@
+// Package caddyauth is funcauth as a Caddy v2 HTTP handler,
+// http.handlers.funcauth, with a funcauth Caddyfile directive and the
+// `caddy funcauth` subcommands. Build it into Caddy with
+//
+//	xcaddy build --with github.com/funcauth/funcauth/caddyauth
+//
+// The handler's JSON configuration is the funcauth core's Config. Secrets
+// may be given as {env.NAME} or {file./path} placeholders: they stay
+// placeholders in Caddy's JSON configuration (and so at its admin API) and
+// are expanded when the handler is provisioned; one that expands to nothing
+// stops Caddy from loading the configuration.
+package caddyauth
+
+import (
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	caddybasic "github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
+	"go.uber.org/zap"
+
+	"github.com/funcauth/funcauth"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler locks down the routes it is placed on: Basic Auth for the admin
+// API and UI, signatures for functions and webhooks, bans, rate limits and
+// bounded bodies, as its rules say. A request no rule allows is refused.
+//
+// Refusals are returned as Caddy HTTP errors with the status of the
+// refusal (401 with a WWW-Authenticate challenge, 403, 413 or 429 with
+// Retry-After), so handle_errors can shape the response. On success
+// {http.auth.user.id} holds the Basic Auth user, or "<verifier>/<key id>"
+// for a signed request.
+type Handler struct {
+	funcauth.Config
+
+	logger  *zap.Logger
+	guard   *funcauth.Guard
+	poolKey string
+	metrics *metrics
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.funcauth",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// hashComparers are Caddy's own password hash modules, in the forms
+// `caddy hash-password` writes.
+func hashComparers() map[string]funcauth.HashComparer {
+	bcrypt := caddybasic.BcryptHash{}
+	argon2id := caddybasic.Argon2idHash{}
+	return map[string]funcauth.HashComparer{
+		"$2a$":       bcrypt,
+		"$2b$":       bcrypt,
+		"$2y$":       bcrypt,
+		"$argon2id$": argon2id,
+	}
+}
+
+// Provision expands the placeholders in a copy of the configuration,
+// compiles it and attaches the state kept across reloads.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if cp := h.ClientAddress; cp != nil && len(cp.TrustedProxies) > 0 {
+		return errors.New("client_address.trusted_proxies: Caddy decides the client address; set trusted_proxies in the server options (global servers block) instead")
+	}
+	cfg, err := expandPlaceholders(&h.Config, caddy.NewReplacer())
+	if err != nil {
+		return err
+	}
+	key, state, err := loadState(&h.Config, cfg)
+	if err != nil {
+		return err
+	}
+	h.poolKey = key
+	guard, err := funcauth.New(cfg, funcauth.Options{
+		HashComparers: hashComparers(),
+		State:         state,
+	})
+	if err != nil {
+		releaseState(key)
+		h.poolKey = ""
+		return err
+	}
+	h.guard = guard
+	h.metrics = registerMetrics(ctx)
+	return nil
+}
+
+// Validate reports a handler that was not provisioned.
+func (h *Handler) Validate() error {
+	if h.guard == nil {
+		return errors.New("funcauth: not provisioned")
+	}
+	return nil
+}
+
+// Cleanup releases the shared state this instance holds.
+func (h *Handler) Cleanup() error {
+	if h.poolKey != "" {
+		releaseState(h.poolKey)
+		h.poolKey = ""
+	}
+	return nil
+}
+
+// ServeHTTP checks the request and hands it to next when it is allowed.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	d := h.guard.Check(r, clientIP(r))
+	defer d.Close()
+	h.metrics.observe(d)
+	if !d.Allowed {
+		h.logRefusal(r, d)
+		d.WriteHeaders(w.Header())
+		return caddyhttp.Error(d.Status, refusal(d.Reason))
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		switch {
+		case d.User != "":
+			repl.Set("http.auth.user.id", d.User)
+		case d.Verifier != "":
+			repl.Set("http.auth.user.id", d.Verifier+"/"+d.KeyID)
+		}
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// refusal is the error of a refused request: its reason code, which
+// handle_errors sees as {err.message}. It says nothing the status does not.
+type refusal funcauth.Reason
+
+func (r refusal) Error() string { return "funcauth: " + string(r) }
+
+// clientIP is Caddy's client address, which honours the server's
+// trusted_proxies, or the peer's address where Caddy set none.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// logRefusal writes one line per refused request: reason, client, route
+// and user name, never a secret. The start of a ban and a key or disk that
+// fails are warnings.
+func (h *Handler) logRefusal(r *http.Request, d *funcauth.Decision) {
+	fields := []zap.Field{
+		zap.String("reason", string(d.Reason)),
+		zap.Int("status", d.Status),
+		zap.String("client_ip", d.Client),
+		zap.String("method", r.Method),
+		zap.String("path", r.URL.Path),
+	}
+	if d.RulePath != "" {
+		fields = append(fields, zap.String("rule", d.RulePath))
+	}
+	if d.User != "" {
+		fields = append(fields, zap.String("user", d.User))
+	}
+	if d.Detail != "" {
+		fields = append(fields, zap.String("detail", d.Detail))
+	}
+	if d.BanStarted() {
+		h.logger.Warn("ban started", append(fields, zap.String("banned_client", d.BannedClient), zap.String("banned_user", d.BannedUser))...)
+		return
+	}
+	switch d.Reason {
+	case funcauth.ReasonKeyUnavailable, funcauth.ReasonSpoolFailed:
+		h.logger.Warn("request refused", fields...)
+	default:
+		h.logger.Info("request refused", fields...)
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

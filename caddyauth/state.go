@@ -1,0 +1,48 @@
+package caddyauth
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/funcauth/funcauth"
+)
+
+// states keeps a funcauth.State per configuration across reloads: Caddy
+// provisions the new configuration before it cleans up the old one, so a
+// handler whose configuration did not change finds its bans, replay
+// memory and caches still there.
+var states = caddy.NewUsagePool()
+
+// sharedState is a pooled funcauth.State.
+type sharedState struct {
+	state *funcauth.State
+}
+
+// Destruct lets the state go; it holds no goroutine or file.
+func (*sharedState) Destruct() error { return nil }
+
+// loadState returns the pool key and state of a configuration: its JSON
+// form as written (placeholders unexpanded, so no secret is hashed in) and
+// the expanded form that sizes the state.
+func loadState(written, expanded *funcauth.Config) (string, *funcauth.State, error) {
+	data, err := json.Marshal(written)
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256(data)
+	key := "funcauth:" + hex.EncodeToString(sum[:])
+	v, _, err := states.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return &sharedState{state: funcauth.NewState(expanded)}, nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return key, v.(*sharedState).state, nil
+}
+
+func releaseState(key string) {
+	states.Delete(key)
+}
