@@ -42,7 +42,10 @@ type strictT struct {
 	*testing.T
 }
 
-func (s strictT) Skip(args ...interface{}) { s.T.Helper(); s.T.Fatal(append([]interface{}{"caddytest wanted to skip:"}, args...)...) }
+func (s strictT) Skip(args ...interface{}) {
+	s.T.Helper()
+	s.T.Fatal(append([]interface{}{"caddytest wanted to skip:"}, args...)...)
+}
 func (s strictT) Skipf(format string, args ...interface{}) {
 	s.T.Helper()
 	s.T.Fatalf("caddytest wanted to skip: "+format, args...)
