@@ -67,6 +67,8 @@ type serverOptions struct {
 	after []map[string]interface{}
 	// upstream replaces the conformance upstream.
 	upstream http.Handler
+	// errorRoutes are the server's handle_errors routes.
+	errorRoutes []interface{}
 }
 
 // startCaddy loads a configuration whose route runs funcauth with the given
@@ -74,6 +76,19 @@ type serverOptions struct {
 // Requests from 127.0.0.1 may name the client in X-Forwarded-For, as from
 // a trusted proxy, so tests can act as many clients.
 func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddyServer {
+	t.Helper()
+	cfg, logPath := caddyConfig(t, funcauthJSON, opts)
+	tester := caddytest.NewTester(strictT{t})
+	tester.InitServer(cfg, "json")
+	if t.Failed() {
+		t.FailNow()
+	}
+	return &caddyServer{tester: tester, logPath: logPath}
+}
+
+// caddyConfig builds the JSON configuration startCaddy loads and the path
+// of the log funcauth writes to.
+func caddyConfig(t *testing.T, funcauthJSON []byte, opts serverOptions) (string, string) {
 	t.Helper()
 	up := opts.upstream
 	if up == nil {
@@ -96,6 +111,16 @@ func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddySer
 		"upstreams": []interface{}{map[string]interface{}{"dial": strings.TrimPrefix(upstream.URL, "http://")}},
 	})
 	logPath := filepath.Join(t.TempDir(), "funcauth.log")
+	server := map[string]interface{}{
+		"listen":            []string{fmt.Sprintf(":%d", caddyHTTPPort)},
+		"automatic_https":   map[string]interface{}{"disable": true},
+		"trusted_proxies":   map[string]interface{}{"source": "static", "ranges": []string{"127.0.0.1/32", "::1/128"}},
+		"client_ip_headers": []string{"X-Forwarded-For"},
+		"routes":            []interface{}{map[string]interface{}{"handle": handlers}},
+	}
+	if opts.errorRoutes != nil {
+		server["errors"] = map[string]interface{}{"routes": opts.errorRoutes}
+	}
 	cfg := map[string]interface{}{
 		"admin": map[string]interface{}{"listen": "localhost:2999"},
 		"logging": map[string]interface{}{"logs": map[string]interface{}{
@@ -111,25 +136,14 @@ func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddySer
 			"http_port":    caddyHTTPPort,
 			"https_port":   9443,
 			"grace_period": 1,
-			"servers": map[string]interface{}{"funcauth": map[string]interface{}{
-				"listen":            []string{fmt.Sprintf(":%d", caddyHTTPPort)},
-				"automatic_https":   map[string]interface{}{"disable": true},
-				"trusted_proxies":   map[string]interface{}{"source": "static", "ranges": []string{"127.0.0.1/32", "::1/128"}},
-				"client_ip_headers": []string{"X-Forwarded-For"},
-				"routes":            []interface{}{map[string]interface{}{"handle": handlers}},
-			}},
+			"servers":      map[string]interface{}{"funcauth": server},
 		}},
 	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tester := caddytest.NewTester(strictT{t})
-	tester.InitServer(string(data), "json")
-	if t.Failed() {
-		t.FailNow()
-	}
-	return &caddyServer{tester: tester, logPath: logPath}
+	return string(data), logPath
 }
 
 // Do sends a request for client through Caddy and returns the response and
@@ -187,4 +201,17 @@ func (c *caddyServer) newLogLines(t testing.TB) []map[string]interface{} {
 		lines = append(lines, m)
 	}
 	return lines
+}
+
+// signed returns a faas-cli-signed POST of body to path.
+func signed(t testing.TB, path, body, key string) *http.Request {
+	t.Helper()
+	req, err := conformance.BuildRequest(&conformance.Request{
+		Method: "POST", Target: path, Body: body,
+		Sign: &conformance.Sign{Scheme: "faas-cli", Key: key},
+	}, "http://gateway.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

@@ -1,0 +1,73 @@
+package caddyauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected JSON of testdata/caddyfile")
+
+// TestCaddyfileAdapt compares `caddy adapt` of each Caddyfile in
+// testdata/caddyfile with the JSON after its "----------" line.
+func TestCaddyfileAdapt(t *testing.T) {
+	files, _ := filepath.Glob("testdata/caddyfile/*.caddyfiletest")
+	if len(files) == 0 {
+		t.Fatal("no Caddyfile tests")
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caddyfileText, expected, ok := strings.Cut(string(data), "----------\n")
+		if !ok {
+			t.Fatalf("%s: no ---------- line", file)
+		}
+		if *update {
+			adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, adapted, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteString("\n")
+			os.WriteFile(file, []byte(caddyfileText+"----------\n"+pretty.String()), 0o644)
+			continue
+		}
+		if !caddytest.CompareAdapt(t, file, caddyfileText, "caddyfile", strings.TrimRight(expected, "\n")) {
+			t.Errorf("%s: adapted JSON differs (diff above); go test -run CaddyfileAdapt -update rewrites it", file)
+		}
+	}
+}
+
+func TestCaddyfileErrors(t *testing.T) {
+	for _, tc := range []struct{ input, want string }{
+		{"funcauth openfaas extra", "wrong argument count"},
+		{"funcauth {\n realmm x\n}", `unknown funcauth subdirective "realmm"`},
+		{"funcauth {\n user admin\n}", "wrong argument count"},
+		{"funcauth {\n signature\n}", "wrong argument count"},
+		{"funcauth {\n signature faas-cli {\n keys x\n }\n}", `unknown subdirective "keys"`},
+		{"funcauth {\n rule /x\n}", "wrong argument count"},
+		{"funcauth {\n bans maybe\n}", "bans takes a block"},
+		{"funcauth {\n cache_size many\n}", "not a whole number"},
+		{"funcauth {\n strip_authorization yes\n}", "wrong argument count"},
+		{"funcauth {\n rate_limit\n}", "wrong argument count"},
+	} {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.input, err, tc.want)
+		}
+	}
+}
