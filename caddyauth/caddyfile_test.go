@@ -71,3 +71,23 @@ func TestCaddyfileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCaddyfileExample keeps the repository's Caddyfile.example valid.
+func TestCaddyfileExample(t *testing.T) {
+	data, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapted, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		t.Errorf("warning: %s", w.String())
+	}
+	for _, want := range []string{`"handler":"funcauth"`, `"preset":"openfaas"`, `{env.FUNCAUTH_ADMIN_HASH}`, `"function_key_file":"/var/openfaas/secrets/{function}-hmac"`} {
+		if !strings.Contains(string(adapted), want) {
+			t.Errorf("adapted Caddyfile.example lacks %s", want)
+		}
+	}
+}
