@@ -1,18 +1,13 @@
 package caddyauth
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
@@ -53,12 +48,10 @@ func (s strictT) Skipf(format string, args ...interface{}) {
 func (s strictT) SkipNow() { s.T.Helper(); s.T.Fatal("caddytest wanted to skip") }
 
 // caddyServer is Caddy with one site that runs the funcauth handler in
-// front of a reverse proxy to the conformance upstream.
+// front of a reverse proxy to an upstream.
 type caddyServer struct {
-	tester  *caddytest.Tester
-	logPath string
-	logMu   sync.Mutex
-	logOff  int64
+	tester *caddytest.Tester
+	log    *conformance.LogTail
 }
 
 // serverOptions adjusts the generated Caddy configuration.
@@ -73,8 +66,6 @@ type serverOptions struct {
 
 // startCaddy loads a configuration whose route runs funcauth with the given
 // handler options (the core's JSON configuration) in front of an upstream.
-// Requests from 127.0.0.1 may name the client in X-Forwarded-For, as from
-// a trusted proxy, so tests can act as many clients.
 func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddyServer {
 	t.Helper()
 	cfg, logPath := caddyConfig(t, funcauthJSON, opts)
@@ -83,7 +74,7 @@ func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddySer
 	if t.Failed() {
 		t.FailNow()
 	}
-	return &caddyServer{tester: tester, logPath: logPath}
+	return &caddyServer{tester: tester, log: &conformance.LogTail{Path: logPath}}
 }
 
 // caddyConfig builds the JSON configuration startCaddy loads and the path
@@ -96,111 +87,27 @@ func caddyConfig(t *testing.T, funcauthJSON []byte, opts serverOptions) (string,
 	}
 	upstream := httptest.NewServer(up)
 	t.Cleanup(upstream.Close)
-
-	var handler map[string]interface{}
-	if err := json.Unmarshal(funcauthJSON, &handler); err != nil {
-		t.Fatal(err)
+	site := &conformance.CaddySite{
+		Funcauth:    funcauthJSON,
+		Upstream:    strings.TrimPrefix(upstream.URL, "http://"),
+		HTTPPort:    caddyHTTPPort,
+		AdminListen: "localhost:2999",
+		LogPath:     filepath.Join(t.TempDir(), "funcauth.log"),
+		After:       opts.after,
+		ErrorRoutes: opts.errorRoutes,
 	}
-	handler["handler"] = "funcauth"
-	handlers := []interface{}{handler}
-	for _, h := range opts.after {
-		handlers = append(handlers, h)
-	}
-	handlers = append(handlers, map[string]interface{}{
-		"handler":   "reverse_proxy",
-		"upstreams": []interface{}{map[string]interface{}{"dial": strings.TrimPrefix(upstream.URL, "http://")}},
-	})
-	logPath := filepath.Join(t.TempDir(), "funcauth.log")
-	server := map[string]interface{}{
-		"listen":            []string{fmt.Sprintf(":%d", caddyHTTPPort)},
-		"automatic_https":   map[string]interface{}{"disable": true},
-		"trusted_proxies":   map[string]interface{}{"source": "static", "ranges": []string{"127.0.0.1/32", "::1/128"}},
-		"client_ip_headers": []string{"X-Forwarded-For"},
-		"routes":            []interface{}{map[string]interface{}{"handle": handlers}},
-	}
-	if opts.errorRoutes != nil {
-		server["errors"] = map[string]interface{}{"routes": opts.errorRoutes}
-	}
-	cfg := map[string]interface{}{
-		"admin": map[string]interface{}{"listen": "localhost:2999"},
-		"logging": map[string]interface{}{"logs": map[string]interface{}{
-			"default": map[string]interface{}{"level": "ERROR", "exclude": []string{"http.handlers.funcauth"}},
-			"funcauth": map[string]interface{}{
-				"writer":  map[string]interface{}{"output": "file", "filename": logPath},
-				"encoder": map[string]interface{}{"format": "json"},
-				"level":   "INFO",
-				"include": []string{"http.handlers.funcauth"},
-			},
-		}},
-		"apps": map[string]interface{}{"http": map[string]interface{}{
-			"http_port":    caddyHTTPPort,
-			"https_port":   9443,
-			"grace_period": 1,
-			"servers":      map[string]interface{}{"funcauth": server},
-		}},
-	}
-	data, err := json.Marshal(cfg)
+	data, err := site.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(data), logPath
+	return string(data), site.LogPath
 }
 
 // Do sends a request for client through Caddy and returns the response and
 // the reason Caddy logged for a refusal.
 func (c *caddyServer) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
 	t.Helper()
-	req.Host = req.URL.Host
-	req.URL.Host = fmt.Sprintf("127.0.0.1:%d", caddyHTTPPort)
-	req.Header.Set("X-Forwarded-For", client)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatalf("request to Caddy: %v", err)
-	}
-	// Buffer the body so that the connection is done with before the log
-	// is read.
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	resp.Body = io.NopCloser(strings.NewReader(string(body)))
-	reason := ""
-	if resp.StatusCode >= 400 {
-		for _, line := range c.newLogLines(t) {
-			if r, ok := line["reason"].(string); ok {
-				reason = r
-			}
-		}
-	}
-	return resp, reason
-}
-
-var noRedirects = &http.Client{
-	Timeout:       30 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
-// newLogLines returns the log entries written since the last call.
-func (c *caddyServer) newLogLines(t testing.TB) []map[string]interface{} {
-	c.logMu.Lock()
-	defer c.logMu.Unlock()
-	f, err := os.Open(c.logPath)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	f.Seek(c.logOff, io.SeekStart)
-	var lines []map[string]interface{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		c.logOff += int64(len(sc.Bytes()) + 1)
-		var m map[string]interface{}
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Errorf("log line %q: %v", sc.Text(), err)
-			continue
-		}
-		lines = append(lines, m)
-	}
-	return lines
+	return conformance.DoVia(t, req, fmt.Sprintf("127.0.0.1:%d", caddyHTTPPort), client, c.log)
 }
 
 // signed returns a faas-cli-signed POST of body to path.

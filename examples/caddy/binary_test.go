@@ -1,0 +1,153 @@
+// Package caddy holds the end-to-end tests of funcauth in real Caddy
+// binaries: one built by xcaddy from this checkout, and Caddy in-process
+// obtaining certificates from Pebble.
+package caddy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/internal/conformance"
+)
+
+var (
+	xcaddyOnce sync.Once
+	xcaddyBin  string
+)
+
+// xcaddy returns Caddy v2.11.9 built by xcaddy with this checkout's
+// module (scripts/xcaddy-build.sh, cached by source hash).
+func xcaddy(t *testing.T) string {
+	t.Helper()
+	xcaddyOnce.Do(func() { xcaddyBin = e2e.Script(t, "xcaddy-build.sh") })
+	if xcaddyBin == "" {
+		t.Fatal("the xcaddy build failed earlier")
+	}
+	return xcaddyBin
+}
+
+func TestXcaddyBuildListsTheModule(t *testing.T) {
+	bin := xcaddy(t)
+	if out := e2e.Run(t, "", bin, "list-modules"); !strings.Contains(out, "http.handlers.funcauth\n") {
+		t.Fatalf("caddy list-modules does not list http.handlers.funcauth:\n%s", out)
+	}
+	if out := e2e.Run(t, "", bin, "version"); !strings.HasPrefix(out, "v2.11.9") {
+		t.Errorf("caddy version: %s", out)
+	}
+}
+
+func TestSubcommands(t *testing.T) {
+	bin := xcaddy(t)
+	// The faas-cli vector of ../shared/FACTS.md.
+	if out := e2e.Run(t, "The message", bin, "funcauth", "sign", "--key", "cookie"); out != "Hmac: sha256=8e53524e6c9a789ea2df51e34297940866d0b15a061f6c21a4870dfa5ded19cb\n" {
+		t.Errorf("caddy funcauth sign: %q", out)
+	}
+	if out := e2e.Run(t, "The message", bin, "funcauth", "sign", "--key", "cookie", "--algorithm", "sha1"); out != "Hmac: sha1=9239edfe20185eafd7a5513c303b03d207d22f64\n" {
+		t.Errorf("caddy funcauth sign sha1: %q", out)
+	}
+	keyFile := filepath.Join(t.TempDir(), "k")
+	os.WriteFile(keyFile, []byte("It's a Secret to Everybody\n"), 0o600)
+	if out := e2e.Run(t, "Hello, World!", bin, "funcauth", "sign", "--scheme", "github", "--key-file", keyFile); out != "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n" {
+		t.Errorf("caddy funcauth sign github: %q", out)
+	}
+	// A hash from `caddy funcauth hash` logs the user in (through the same binary).
+	for _, alg := range []string{"pbkdf2", "bcrypt"} {
+		hash := strings.TrimSpace(e2e.Run(t, "pass phrase\n", bin, "funcauth", "hash", "--algorithm", alg, "--bcrypt-cost", "4"))
+		c := startBinary(t, fmt.Sprintf(`{"rules":[{"path":"*","require":"basic"}],"basic_auth":{"users":[{"name":"admin","password_hash":%q}]}}`, hash))
+		for _, tc := range []struct {
+			password string
+			want     int
+		}{{"pass phrase", 200}, {"pass phrase\n", 401}, {"wrong", 401}} {
+			req, _ := http.NewRequest("GET", "http://gateway.test/x", nil)
+			req.SetBasicAuth("admin", tc.password)
+			if resp, reason := c.Do(t, req, "192.0.2.1"); resp.StatusCode != tc.want {
+				t.Errorf("%s hash, password %q: %d %s", alg, tc.password, resp.StatusCode, reason)
+			}
+		}
+	}
+}
+
+// binaryCaddy is the xcaddy-built Caddy running one configuration at a time.
+type binaryCaddy struct {
+	adminURL string
+	httpPort int
+	log      *conformance.LogTail
+}
+
+var (
+	runningMu sync.Mutex
+	running   *binaryCaddy
+)
+
+// startBinary loads a funcauth configuration into the xcaddy-built Caddy
+// (started once, configured through its admin API like an operator's
+// reload) in front of the conformance upstream.
+func startBinary(t *testing.T, funcauthJSON string) *binaryCaddy {
+	t.Helper()
+	runningMu.Lock()
+	defer runningMu.Unlock()
+	if running == nil {
+		bin := xcaddy(t)
+		admin := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+		dir, _ := os.MkdirTemp("", "funcauth-caddy-bin-")
+		cfg := filepath.Join(dir, "caddy.json")
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`{"admin":{"listen":%q}}`, admin)), 0o600)
+		// One Caddy serves every test of the package, reconfigured through
+		// its admin API; TestMain stops it.
+		p := e2e.StartShared(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", cfg)
+		e2e.WaitHTTP(t, "http://"+admin+"/config/", 30*time.Second, p)
+		running = &binaryCaddy{adminURL: "http://" + admin, httpPort: e2e.FreePort(t)}
+	}
+	upstream := httptest.NewServer(conformance.Upstream)
+	t.Cleanup(upstream.Close)
+	site := &conformance.CaddySite{
+		Funcauth:    []byte(funcauthJSON),
+		Upstream:    strings.TrimPrefix(upstream.URL, "http://"),
+		HTTPPort:    running.httpPort,
+		AdminListen: strings.TrimPrefix(running.adminURL, "http://"),
+		LogPath:     filepath.Join(t.TempDir(), "funcauth.log"),
+	}
+	data, err := site.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(running.adminURL+"/load", "application/json", strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("loading the configuration: %s %s", resp.Status, msg)
+	}
+	running.log = &conformance.LogTail{Path: site.LogPath}
+	return running
+}
+
+func (b *binaryCaddy) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
+	t.Helper()
+	return conformance.DoVia(t, req, fmt.Sprintf("127.0.0.1:%d", b.httpPort), client, b.log)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	e2e.StopShared()
+	os.Exit(code)
+}
+
+// TestConformanceInXcaddyBinary runs the shared suite through the
+// xcaddy-built Caddy binary.
+func TestConformanceInXcaddyBinary(t *testing.T) {
+	conformance.Run(t, "../../testdata/conformance", "caddy", func(t *testing.T, in *conformance.Instance) conformance.Target {
+		return startBinary(t, string(in.Config))
+	})
+}
