@@ -1,31 +1,26 @@
 package traefikplugin
 
 import (
-	"io"
+	"fmt"
+	"log"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/funcauth/funcauth"
 )
 
-// Traefik sends the plugin's standard output to its debug log and standard
-// error to its error log. Every refusal goes to the debug log; the start of
-// a ban and a key that cannot be read go to the error log, which is on by
-// default, so fail2ban or an operator sees them.
-var (
-	debugLog io.Writer = os.Stdout
-	errorLog io.Writer = os.Stderr
-)
-
-// logRefusal writes one line per refused request: reason codes and
-// addresses, quoted, never a secret.
+// Under Yaegi, Traefik hands what the plugin prints with fmt.Print to its
+// debug log and what it logs with the standard log package to its error
+// log; os.Stdout and os.Stderr would bypass Traefik's logger. Every refusal
+// goes to the debug log; the start of a ban and a key or disk that fails
+// also go to the error log, which is on by default, so fail2ban or an
+// operator sees them.
 func logRefusal(name string, r *http.Request, d *funcauth.Decision) {
 	line := refusalLine(name, r, d)
-	io.WriteString(debugLog, line)
+	fmt.Print(line)
 	if d.BanStarted() || d.Reason == funcauth.ReasonKeyUnavailable || d.Reason == funcauth.ReasonSpoolFailed {
-		io.WriteString(errorLog, line)
+		log.Print(line)
 	}
 }
 

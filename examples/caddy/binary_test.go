@@ -147,7 +147,7 @@ func TestMain(m *testing.M) {
 // TestConformanceInXcaddyBinary runs the shared suite through the
 // xcaddy-built Caddy binary.
 func TestConformanceInXcaddyBinary(t *testing.T) {
-	conformance.Run(t, "../../testdata/conformance", "caddy", func(t *testing.T, in *conformance.Instance) conformance.Target {
+	conformance.Run(t, "../../testdata/conformance", "caddy-binary", func(t *testing.T, in *conformance.Instance) conformance.Target {
 		return startBinary(t, string(in.Config))
 	})
 }

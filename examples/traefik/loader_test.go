@@ -109,6 +109,9 @@ func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.
 	if m := reasonInLog.FindStringSubmatch(debugLog.take()); m != nil {
 		reason = m[1]
 	}
+	if rec.Code >= 400 && reason == "" {
+		t.Errorf("%s %s: a %d without a refusal in the plugin's log", req.Method, req.URL.Path, rec.Code)
+	}
 	return rec.Result(), reason
 }
 

@@ -311,6 +311,9 @@ func (c *checker) selector(n *ast.SelectorExpr) {
 	if strings.HasPrefix(path, modulePath) {
 		return
 	}
+	if path == "os" && (obj.Name() == "Stdout" || obj.Name() == "Stderr") {
+		c.errorf(n.Pos(), "os.%s bypasses Traefik's logger under Yaegi: use fmt.Print (its debug log) or the log package (its error log)", obj.Name())
+	}
 	if obj.Name() == "Pointer" && path == "sync/atomic" {
 		c.errorf(n.Pos(), "atomic.Pointer is missing from Yaegi v0.16.1")
 	}

@@ -28,8 +28,10 @@ type Case struct {
 	Name string `json:"name"`
 	// Config replaces the suite's configuration for this case.
 	Config json.RawMessage `json:"config,omitempty"`
-	// Hosts limits the case to some runners ("core", "caddy", "traefik");
-	// empty means all. Only for behaviour a host owns (its own body limits).
+	// Hosts limits the case to some runners: "core", "caddy" (in-process),
+	// "caddy-binary", "traefik" (Yaegi, as Traefik loads plugins) and
+	// "traefik-binary"; empty means all. Only for behaviour a host owns,
+	// such as Traefik cleaning paths before any middleware sees them.
 	Hosts []string `json:"hosts,omitempty"`
 	Steps []Step   `json:"steps"`
 }
