@@ -16,11 +16,14 @@ type key struct {
 	secret []byte
 }
 
-// keyDecoder turns a configured secret into key material, such as the
-// base64 behind a "whsec_" prefix. Its errors never quote the secret.
-type keyDecoder func(raw []byte) ([]byte, error)
+// keyFormat says how a configured secret is written, such as the base64
+// behind a "whsec_" prefix. (A format, not a function value: Yaegi v0.16.1
+// loses the frame of interpreted functions stored in struct fields.)
+type keyFormat int
 
-func rawKey(raw []byte) ([]byte, error) { return raw, nil }
+const (
+	keyRaw keyFormat = iota // the bytes as given
+)
 
 // keyring is where a verifier's keys come from: inline and environment keys
 // fixed at start, key files re-read within seconds of a change, and an
@@ -36,7 +39,7 @@ type keyring struct {
 type keyFile struct {
 	id     string
 	file   *watchedFile
-	decode keyDecoder
+	format keyFormat
 
 	mu      sync.Mutex
 	version uint64
@@ -44,8 +47,8 @@ type keyFile struct {
 	err     error
 }
 
-func newKeyFile(path string, decode keyDecoder) *keyFile {
-	return &keyFile{id: filepath.Base(path), file: newWatchedFile(path), decode: decode}
+func newKeyFile(path string, format keyFormat) *keyFile {
+	return &keyFile{id: filepath.Base(path), file: newWatchedFile(path), format: format}
 }
 
 // get returns the current key, or why there is none.
@@ -55,9 +58,12 @@ func (k *keyFile) get(now time.Time) ([]byte, error) {
 	defer k.mu.Unlock()
 	if version != k.version {
 		k.version = version
-		k.key, k.err = nil, err
+		k.key = nil
+		k.err = err
 		if err == nil {
-			k.key, k.err = k.decode(data)
+			key, err := decodeKey(k.format, data)
+			k.key = key
+			k.err = err
 			if k.err != nil {
 				k.err = errors.New("key file " + k.file.path + ": " + k.err.Error())
 			}
@@ -74,7 +80,7 @@ const maxFunctionKeyFiles = 4096
 type functionKeyFiles struct {
 	pattern          string
 	defaultNamespace string
-	decode           keyDecoder
+	format           keyFormat
 
 	mu    sync.Mutex
 	files map[string]*keyFile
@@ -97,7 +103,7 @@ func (f *functionKeyFiles) forFunction(fn functionRef) *keyFile {
 			break
 		}
 	}
-	kf := newKeyFile(path, f.decode)
+	kf := newKeyFile(path, f.format)
 	f.files[path] = kf
 	return kf
 }
@@ -139,14 +145,14 @@ func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, str
 
 // newKeyring builds the keys of signatures[i], refusing empty secrets,
 // unset environment variables and unreadable files by field.
-func newKeyring(cfg *Signature, field string, decode keyDecoder, lookupEnv func(string) (string, bool)) (*keyring, error) {
+func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(string) (string, bool)) (*keyring, error) {
 	k := &keyring{}
 	for i, s := range cfg.Keys {
 		f := field + ".keys[" + strconv.Itoa(i) + "]"
 		if strings.TrimSpace(s) == "" {
 			return nil, fieldError(f, "is empty: a signature key must not be empty")
 		}
-		secret, err := decode([]byte(s))
+		secret, err := decodeKey(format, []byte(s))
 		if err != nil {
 			return nil, fieldError(f, err.Error())
 		}
@@ -161,7 +167,7 @@ func newKeyring(cfg *Signature, field string, decode keyDecoder, lookupEnv func(
 		if strings.TrimSpace(value) == "" {
 			return nil, fieldError(f, "environment variable "+name+" is empty")
 		}
-		secret, err := decode([]byte(strings.TrimSpace(value)))
+		secret, err := decodeKey(format, []byte(strings.TrimSpace(value)))
 		if err != nil {
 			return nil, fieldError(f, "environment variable "+name+": "+err.Error())
 		}
@@ -173,7 +179,7 @@ func newKeyring(cfg *Signature, field string, decode keyDecoder, lookupEnv func(
 		if path == "" {
 			return nil, fieldError(f, "is empty")
 		}
-		kf := newKeyFile(path, decode)
+		kf := newKeyFile(path, format)
 		if _, err := kf.get(now); err != nil {
 			return nil, fieldError(f, err.Error())
 		}
@@ -196,7 +202,7 @@ func newKeyring(cfg *Signature, field string, decode keyDecoder, lookupEnv func(
 		if !validNamePart(ns) {
 			return nil, fieldError(field+".default_namespace", "is not a valid namespace name")
 		}
-		k.perFunction = &functionKeyFiles{pattern: p, defaultNamespace: ns, decode: decode, files: make(map[string]*keyFile)}
+		k.perFunction = &functionKeyFiles{pattern: p, defaultNamespace: ns, format: format, files: make(map[string]*keyFile)}
 	} else if cfg.DefaultNamespace != "" {
 		return nil, fieldError(field+".default_namespace", "is only used with function_key_file")
 	}

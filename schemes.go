@@ -11,7 +11,7 @@ import (
 // tolerance and the scheme-specific fields it reads.
 type schemeSpec struct {
 	build     func(cfg *Signature) (scheme, error)
-	decodeKey keyDecoder
+	keyFormat keyFormat
 	tolerance time.Duration
 	fields    []string // json names of the optional fields it uses
 }
@@ -23,10 +23,10 @@ const defaultTolerance = 5 * time.Minute
 // schemeSpecs lists the schemes by the name Signature.Scheme gives.
 func schemeSpecs() map[string]schemeSpec {
 	return map[string]schemeSpec{
-		"faas-cli": {build: newFaaSCLIScheme, decodeKey: rawKey, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
-		"github":   {build: newGitHubScheme, decodeKey: rawKey, tolerance: defaultTolerance, fields: []string{"algorithms"}},
-		"generic":  {build: newGenericScheme, decodeKey: rawKey, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
-		"shopify":  {build: newShopifyScheme, decodeKey: rawKey, tolerance: defaultTolerance},
+		"faas-cli": {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
+		"github":   {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms"}},
+		"generic":  {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
+		"shopify":  {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
 	}
 }
 
@@ -96,7 +96,7 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	v.keys, err = newKeyring(cfg, field, spec.decodeKey, lookupEnv)
+	v.keys, err = newKeyring(cfg, field, spec.keyFormat, lookupEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ require (
 	github.com/caddyserver/caddy/v2 v2.11.9
 	github.com/letsencrypt/pebble/v2 v2.10.1
 	github.com/miekg/dns v1.1.73
+	github.com/traefik/paerser v0.2.2
 )
 
 require (

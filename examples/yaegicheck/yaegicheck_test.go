@@ -165,6 +165,10 @@ func (c *checker) assign(n *ast.AssignStmt) {
 		return
 	}
 	for _, rhs := range n.Rhs {
+		if tv, ok := c.info.Types[rhs]; ok && tv.IsNil() {
+			c.errorf(n.Pos(), "parallel assignment of nil: Yaegi v0.16.1 panics (reflect: New(nil)); assign one by one")
+			return
+		}
 		if c.hasCall(rhs) {
 			c.errorf(n.Pos(), "parallel assignment with a call on the right: Yaegi v0.16.1 drops the other values; assign one by one")
 			return
