@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Drives the real Traefik v3.6.12 on loopback and prints requests per
+# second and latency, side by side in one run, for: no middleware,
+# Traefik's own basicAuth (bcrypt cost 5, htpasswd's default; Traefik
+# checks the hash on every request), funcauth signature checks on 1 KiB
+# bodies, and funcauth Basic Auth (PBKDF2, cached). One Traefik process
+# serves all four on four entry points; rounds are interleaved and the
+# medians compared with no middleware.
+# Usage: scripts/bench-traefik.sh [seconds per run] [rounds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+secs="${1:-10}"; rounds="${2:-3}"; conns="${3:-32}"
+bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/bench"
+mkdir -p "$bin"
+traefik=$(scripts/ensure-traefik.sh)
+(cd examples && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn && go build -o "$bin/loadgen" ./cmd/loadgen)
+
+state=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$state"' EXIT
+plugin="$state/plugins-local/src/github.com/funcauth/funcauth"
+mkdir -p "$plugin/traefikplugin"
+cp "$root"/go.mod "$root"/.traefik.yml "$root"/*.go "$plugin/"
+cp "$root"/traefikplugin/*.go "$plugin/traefikplugin/"
+
+password="correct horse battery staple"
+pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
+bcrypt=$("$bin/caddy" hash-password --plaintext "$password" --bcrypt-cost 5)
+fn=18181; none=18190; sig=18191; basic=18192; tbasic=18193
+cat > "$state/dynamic.yml" <<YAML
+http:
+  routers:
+    none: {rule: "PathPrefix(\`/\`)", entryPoints: [none], service: fn}
+    sig: {rule: "PathPrefix(\`/\`)", entryPoints: [sig], service: fn, middlewares: [funcauth-loopback]}
+    basic: {rule: "PathPrefix(\`/\`)", entryPoints: [basic], service: fn, middlewares: [funcauth]}
+    tbasic: {rule: "PathPrefix(\`/\`)", entryPoints: [tbasic], service: fn, middlewares: [traefik-basic]}
+  middlewares:
+    funcauth:
+      plugin:
+        funcauth:
+          preset: openfaas
+          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
+          signatures: [{scheme: faas-cli, keys: [cookie]}]
+    funcauth-loopback:
+      plugin:
+        funcauth:
+          preset: openfaas
+          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
+          signatures: [{scheme: faas-cli, keys: [cookie]}]
+          bans: {allowList: [127.0.0.1]}
+    traefik-basic:
+      basicAuth:
+        users: ['admin:$bcrypt']
+  services:
+    fn:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:$fn"}]
+YAML
+"$bin/demofn" -listen "127.0.0.1:$fn" 2>/dev/null &
+pids+=($!)
+(cd "$state" && exec "$traefik" \
+  --entryPoints.none.address=127.0.0.1:$none --entryPoints.sig.address=127.0.0.1:$sig \
+  --entryPoints.basic.address=127.0.0.1:$basic --entryPoints.tbasic.address=127.0.0.1:$tbasic \
+  --providers.file.filename="$state/dynamic.yml" \
+  --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
+  --experimental.abortOnPluginFailure=true --log.level=ERROR > "$state/traefik.log" 2>&1) &
+pids+=($!)
+for port in $none $sig $basic $tbasic; do
+  for _ in $(seq 1 200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)
+    [ "$code" = 200 ] || [ "$code" = 401 ] && break
+    sleep 0.1
+  done
+done
+traefik_pid=$(pgrep -f "entryPoints.none.address=127.0.0.1:$none" | head -1)
+
+run() { # label url scenario path
+  "$bin/loadgen" -json -label "$1" -url "$2" -scenario "$3" -path "$4" -c "$conns" -d "${secs}s" -size 1024
+}
+echo "Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth under Yaegi; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Traefik and upstream" >&2
+: > "$state/results"
+for r in $(seq 1 "$rounds"); do
+  run "no middleware, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
+  run "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
+  run "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
+  run "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
+  run "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
+done
+peak=$(grep VmHWM "/proc/$traefik_pid/status" | awk '{print $2}')
+python3 - "$state/results" "$peak" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = {}
+for r in rows:
+    by.setdefault(r["label"], []).append(r)
+def med(label, key): return statistics.median(x[key] for x in by[label])
+base = {"no middleware, POST 1 KiB": "no middleware, POST 1 KiB", "funcauth signature, 1 KiB": "no middleware, POST 1 KiB",
+        "no middleware, GET": "no middleware, GET", "funcauth Basic Auth": "no middleware, GET", "Traefik basicAuth (bcrypt 5)": "no middleware, GET"}
+print("| case | req/s (median) | ratio to no middleware | p50 ms | p99 ms | wrong | 5xx |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for label in base:
+    rps = med(label, "rps")
+    print(f"| {label} | {rps:.0f} | {rps / med(base[label], 'rps'):.2f} | {med(label, 'p50_ms'):.2f} | {med(label, 'p99_ms'):.2f} | {sum(x['wrong_decisions'] for x in by[label])} | {sum(x['server_errors'] for x in by[label])} |")
+print(f"\nTraefik peak resident memory: {int(sys.argv[2]) / 1024:.0f} MiB")
+PY
