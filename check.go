@@ -129,7 +129,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			reason, detail = ReasonKeyUnavailable, v.name+": "+problem
 			continue
 		}
-		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance})
+		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: g.clients.peerTrusted(r)})
 		if why != "" {
 			reason, detail = why, v.name+": "+more
 			if problem != "" {

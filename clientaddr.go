@@ -100,6 +100,19 @@ func (c *clientAddressing) address(r *http.Request) string {
 	return client.String()
 }
 
+// peerTrusted reports whether the request comes straight from a trusted proxy.
+func (c *clientAddressing) peerTrusted(r *http.Request) bool {
+	if len(c.trusted) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	return err == nil && containsAddr(c.trusted, peer.Unmap().WithZone(""))
+}
+
 // group returns the key bans and rate limits use for a client address:
 // the address itself for IPv4, its prefix (/64 by default) for IPv6, so
 // one host cannot rotate through its subnet.

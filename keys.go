@@ -14,16 +14,8 @@ import (
 type key struct {
 	id     string // names the key in logs and the signature header, never its value
 	secret []byte
+	alg    string // for keys bound to one algorithm (RFC 9421, Ed25519)
 }
-
-// keyFormat says how a configured secret is written, such as the base64
-// behind a "whsec_" prefix. (A format, not a function value: Yaegi v0.16.1
-// loses the frame of interpreted functions stored in struct fields.)
-type keyFormat int
-
-const (
-	keyRaw keyFormat = iota // the bytes as given
-)
 
 // keyring is where a verifier's keys come from: inline and environment keys
 // fixed at start, key files re-read within seconds of a change, and an
@@ -43,7 +35,7 @@ type keyFile struct {
 
 	mu      sync.Mutex
 	version uint64
-	key     []byte
+	key     key
 	err     error
 }
 
@@ -52,20 +44,23 @@ func newKeyFile(path string, format keyFormat) *keyFile {
 }
 
 // get returns the current key, or why there is none.
-func (k *keyFile) get(now time.Time) ([]byte, error) {
+func (k *keyFile) get(now time.Time) (key, error) {
 	data, version, err := k.file.read(now)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if version != k.version {
 		k.version = version
-		k.key = nil
+		k.key = key{}
 		k.err = err
 		if err == nil {
-			key, err := decodeKey(k.format, data)
-			k.key = key
-			k.err = err
-			if k.err != nil {
-				k.err = errors.New("key file " + k.file.path + ": " + k.err.Error())
+			decoded, err := decodeKey(k.format, data)
+			if err != nil {
+				k.err = errors.New("key file " + k.file.path + ": " + err.Error())
+			} else {
+				if decoded.id == "" {
+					decoded.id = k.id
+				}
+				k.key = decoded
 			}
 		}
 	}
@@ -119,12 +114,12 @@ func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, str
 	keys = append(keys, k.static...)
 	var problem string
 	for _, kf := range k.files {
-		secret, err := kf.get(now)
+		fileKey, err := kf.get(now)
 		if err != nil {
 			problem = err.Error()
 			continue
 		}
-		keys = append(keys, key{id: kf.id, secret: secret})
+		keys = append(keys, fileKey)
 	}
 	if k.perFunction != nil {
 		if !hasFn {
@@ -133,10 +128,10 @@ func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, str
 			}
 		} else {
 			kf := k.perFunction.forFunction(fn)
-			if secret, err := kf.get(now); err != nil {
+			if fnKey, err := kf.get(now); err != nil {
 				problem = err.Error()
 			} else {
-				keys = append(keys, key{id: kf.id, secret: secret})
+				keys = append(keys, fnKey)
 			}
 		}
 	}
@@ -152,11 +147,14 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		if strings.TrimSpace(s) == "" {
 			return nil, fieldError(f, "is empty: a signature key must not be empty")
 		}
-		secret, err := decodeKey(format, []byte(s))
+		decoded, err := decodeKey(format, []byte(s))
 		if err != nil {
 			return nil, fieldError(f, err.Error())
 		}
-		k.static = append(k.static, key{id: "keys[" + strconv.Itoa(i) + "]", secret: secret})
+		if decoded.id == "" {
+			decoded.id = "keys[" + strconv.Itoa(i) + "]"
+		}
+		k.static = append(k.static, decoded)
 	}
 	for i, name := range cfg.KeyEnv {
 		f := field + ".key_env[" + strconv.Itoa(i) + "]"
@@ -167,11 +165,14 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		if strings.TrimSpace(value) == "" {
 			return nil, fieldError(f, "environment variable "+name+" is empty")
 		}
-		secret, err := decodeKey(format, []byte(strings.TrimSpace(value)))
+		decoded, err := decodeKey(format, []byte(strings.TrimSpace(value)))
 		if err != nil {
 			return nil, fieldError(f, "environment variable "+name+": "+err.Error())
 		}
-		k.static = append(k.static, key{id: "env:" + name, secret: secret})
+		if decoded.id == "" {
+			decoded.id = "env:" + name
+		}
+		k.static = append(k.static, decoded)
 	}
 	now := time.Now()
 	for i, path := range cfg.KeyFiles {

@@ -174,12 +174,16 @@ func newGenericScheme(cfg *Signature) (scheme, error) {
 	return &headerMAC{variants: []macVariant{v}}, nil
 }
 
-// newShopifyScheme verifies Shopify's X-Shopify-Hmac-Sha256: base64
-// HMAC-SHA256 of the body.
+// newShopifyScheme verifies Shopify's X-Shopify-Hmac-Sha256 (webhooks) or
+// Shopify-Hmac-Sha256 (events): base64 HMAC-SHA256 of the body.
 func newShopifyScheme(_ *Signature) (scheme, error) {
-	v, err := newMACVariant("X-Shopify-Hmac-Sha256", "", "sha256", true)
-	if err != nil {
-		return nil, err
+	s := &headerMAC{}
+	for _, header := range []string{"X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256"} {
+		v, err := newMACVariant(header, "", "sha256", true)
+		if err != nil {
+			return nil, err
+		}
+		s.variants = append(s.variants, v)
 	}
-	return &headerMAC{variants: []macVariant{v}}, nil
+	return s, nil
 }

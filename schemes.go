@@ -23,10 +23,18 @@ const defaultTolerance = 5 * time.Minute
 // schemeSpecs lists the schemes by the name Signature.Scheme gives.
 func schemeSpecs() map[string]schemeSpec {
 	return map[string]schemeSpec{
-		"faas-cli": {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
-		"github":   {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms"}},
-		"generic":  {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
-		"shopify":  {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"faas-cli":                {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
+		"github":                  {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms"}},
+		"generic":                 {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
+		"standard-webhooks":       {build: newStandardWebhooksScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance},
+		"svix":                    {build: newSvixScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance},
+		"stripe":                  {build: newStripeScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"slack":                   {build: newSlackScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"shopify":                 {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"gitlab":                  {build: newGitLabScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"twilio":                  {build: newTwilioScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"base_url"}},
+		"discord":                 {build: newDiscordScheme, keyFormat: keyEd25519Public, tolerance: defaultTolerance},
+		"http-message-signatures": {build: newHTTPMessageSignaturesScheme, keyFormat: keyMessageSig, tolerance: defaultTolerance, fields: []string{"algorithms", "components"}},
 	}
 }
 

@@ -26,6 +26,9 @@ type sigInput struct {
 	now       time.Time
 	keys      []key
 	tolerance time.Duration
+	// forwardedProtoTrusted says the peer is a trusted proxy, whose
+	// X-Forwarded-Proto tells the scheme the client used.
+	forwardedProtoTrusted bool
 }
 
 // sigCheck receives the body while it is read, then decides.
@@ -115,6 +118,9 @@ func checkTimestamp(ts, now time.Time, past, future time.Duration) (Reason, stri
 	}
 	return "", ""
 }
+
+// unixTime is a unix time in seconds.
+func unixTime(n int64) time.Time { return time.Unix(n, 0) }
 
 // parseUnix parses a unix timestamp in seconds.
 func parseUnix(s string) (time.Time, bool) {

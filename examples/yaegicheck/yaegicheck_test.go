@@ -143,6 +143,8 @@ func (c *checker) file(f *ast.File) {
 			}
 		case *ast.AssignStmt:
 			c.assign(n)
+		case *ast.CompositeLit:
+			c.compositeLit(n)
 		case *ast.RangeStmt:
 			c.rangeStmt(n)
 		case *ast.ForStmt:
@@ -172,6 +174,30 @@ func (c *checker) assign(n *ast.AssignStmt) {
 		if c.hasCall(rhs) {
 			c.errorf(n.Pos(), "parallel assignment with a call on the right: Yaegi v0.16.1 drops the other values; assign one by one")
 			return
+		}
+	}
+}
+
+// compositeLit: a struct value of our own types copied into a field of a
+// composite literal loses its fields under Yaegi v0.16.1 (seen with
+// sfParam{value: item}); use a pointer.
+func (c *checker) compositeLit(n *ast.CompositeLit) {
+	for _, elt := range n.Elts {
+		kv, ok := elt.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		if _, isLit := kv.Value.(*ast.CompositeLit); isLit {
+			continue
+		}
+		tv, ok := c.info.Types[kv.Value]
+		if !ok || tv.IsNil() {
+			continue
+		}
+		if _, isStruct := tv.Type.Underlying().(*types.Struct); isStruct && ours(tv.Type) {
+			if _, isPtr := tv.Type.(*types.Pointer); !isPtr {
+				c.errorf(kv.Pos(), "struct value of type %s copied into a composite literal: Yaegi v0.16.1 loses its fields; use a pointer", tv.Type)
+			}
 		}
 	}
 }

@@ -29,6 +29,8 @@ type Sign struct {
 	Body *string `json:"body,omitempty"`
 	// URL, when set, is the URL signed instead of the one requested.
 	URL string `json:"url,omitempty"`
+	// Components are what an HTTP message signature covers.
+	Components []string `json:"components,omitempty"`
 }
 
 // Target is a host of funcauth under test.
@@ -86,6 +88,8 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 						t.Fatal(err)
 					}
 					target := start(t, in)
+					var previous *Request
+					var previousHeader http.Header
 					for j := range c.Steps {
 						step := &c.Steps[j]
 						if err := in.Apply(step.Do); err != nil {
@@ -103,12 +107,23 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 							n = 1
 						}
 						for k := 0; k < n; k++ {
-							req, err := BuildRequest(&step.Request, "http://"+or(step.Request.Host, "gateway.test"))
+							spec := &step.Request
+							if spec.Again {
+								if previous == nil {
+									t.Fatalf("step %d: again, but no request before it", j)
+								}
+								spec = previous
+							}
+							req, err := BuildRequest(spec, "http://"+or(spec.Host, "gateway.test"))
 							if err != nil {
 								t.Fatalf("step %d: %v", j, err)
 							}
+							if step.Request.Again {
+								req.Header = previousHeader.Clone()
+							}
+							previous, previousHeader = spec, req.Header.Clone()
 							resp, reason := target.Do(t, req, or(step.Request.Client, "192.0.2.10"))
-							Check(t, fmt.Sprintf("step %d (%s %s) #%d", j, req.Method, step.Request.Target, k+1), &step.Expect, step.Request.BodyBytes(), resp, reason)
+							Check(t, fmt.Sprintf("step %d (%s %s) #%d", j, req.Method, spec.Target, k+1), &step.Expect, spec.BodyBytes(), resp, reason)
 						}
 					}
 				})
@@ -162,6 +177,7 @@ func BuildRequest(r *Request, base string) (*http.Request, error) {
 		}
 		h, err := sign.Headers(r.Sign.Scheme, r.Sign.Key, sign.Options{
 			Header: r.Sign.Header, Algorithm: r.Sign.Algorithm, Encoding: r.Sign.Encoding, Prefix: r.Sign.Prefix,
+			Components: r.Sign.Components,
 		}, sign.Message{Method: method, URL: or(r.Sign.URL, base+r.Target), Body: signed, Timestamp: ts, ID: r.Sign.ID})
 		if err != nil {
 			return nil, err

@@ -71,6 +71,9 @@ type Request struct {
 	Client string     `json:"client,omitempty"`
 	Basic  *BasicAuth `json:"basic,omitempty"`
 	Sign   *Sign      `json:"sign,omitempty"`
+	// Again sends the previous request of the case once more, byte for
+	// byte: a replay.
+	Again bool `json:"again,omitempty"`
 }
 
 // BasicAuth adds an Authorization header.

@@ -34,6 +34,8 @@ type Options struct {
 	Algorithm string // sha1, sha256 or sha512 (faas-cli, github, generic)
 	Encoding  string // hex or base64 (generic)
 	Prefix    string // before the encoded MAC (generic)
+	// Components are the components an HTTP message signature covers.
+	Components []string
 }
 
 // Headers returns the headers that sign msg with key under scheme.

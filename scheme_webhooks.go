@@ -1,0 +1,242 @@
+package funcauth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strings"
+)
+
+// standardWebhooks verifies Standard Webhooks (standardwebhooks.com, also
+// Svix and GitLab's signing tokens): webhook-id, webhook-timestamp and
+// webhook-signature, a space-separated list of "v1,<base64 HMAC-SHA256>" of
+// "<id>.<timestamp>.<body>" under the base64 key behind "whsec_". Svix
+// sends svix-* headers and falls back to webhook-*, as its library reads
+// them. The message id is what replay protection remembers.
+type standardWebhooks struct {
+	prefixes []string // header prefixes, tried in order: "svix-", "webhook-"
+}
+
+func newStandardWebhooksScheme(_ *Signature) (scheme, error) {
+	return &standardWebhooks{prefixes: []string{"Webhook-"}}, nil
+}
+
+func newSvixScheme(_ *Signature) (scheme, error) {
+	return &standardWebhooks{prefixes: []string{"Svix-", "Webhook-"}}, nil
+}
+
+func (s *standardWebhooks) present(h http.Header) bool {
+	for _, p := range s.prefixes {
+		if len(h[p+"Signature"]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *standardWebhooks) start(in *sigInput) (sigCheck, Reason, string) {
+	h := in.r.Header
+	prefix := ""
+	for _, p := range s.prefixes {
+		if len(h[p+"Id"]) > 0 && len(h[p+"Timestamp"]) > 0 && len(h[p+"Signature"]) > 0 {
+			prefix = p
+			break
+		}
+	}
+	if prefix == "" {
+		return nil, ReasonBadSignature, "the id, timestamp and signature headers must all be present"
+	}
+	id, _, dup1 := singleHeader(h, prefix+"Id")
+	ts, _, dup2 := singleHeader(h, prefix+"Timestamp")
+	list, _, dup3 := singleHeader(h, prefix+"Signature")
+	if dup1 || dup2 || dup3 {
+		return nil, ReasonBadSignature, "repeated " + prefix + "* header"
+	}
+	if id == "" || len(id) > 256 {
+		return nil, ReasonBadSignature, "the message id is empty or longer than 256 bytes"
+	}
+	when, ok := parseUnix(ts)
+	if !ok {
+		return nil, ReasonBadSignature, "the timestamp is not a unix time"
+	}
+	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
+		return nil, reason, detail
+	}
+	want := parseWebhookSignatures(list)
+	if len(want) == 0 {
+		return nil, ReasonBadSignature, "no v1 signature in the signature header"
+	}
+	c := newMACCheck(in.keys, sha256.New, []byte(id+"."+ts+"."), want)
+	c.replayID = "id:" + id
+	return c, "", ""
+}
+
+// parseWebhookSignatures returns the decoded "v1," entries of a Standard
+// Webhooks signature header; other versions are skipped, as the
+// libraries do.
+func parseWebhookSignatures(list string) [][]byte {
+	var out [][]byte
+	for _, entry := range strings.Fields(list) {
+		version, sig, ok := strings.Cut(entry, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		mac, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil || len(mac) != sha256.Size {
+			continue
+		}
+		out = append(out, mac)
+		if len(out) == 16 {
+			break
+		}
+	}
+	return out
+}
+
+// stripe verifies Stripe-Signature: "t=<unix>,v1=<hex>[,v1=<hex>...]",
+// HMAC-SHA256 of "<t>.<body>" under the whole endpoint secret (whsec_
+// included). Every v1 entry is a candidate; v0 and other schemes are
+// ignored, as Stripe's libraries do.
+type stripe struct{}
+
+func newStripeScheme(_ *Signature) (scheme, error) { return stripe{}, nil }
+
+func (stripe) present(h http.Header) bool { return len(h["Stripe-Signature"]) > 0 }
+
+func (stripe) start(in *sigInput) (sigCheck, Reason, string) {
+	value, _, dup := singleHeader(in.r.Header, "Stripe-Signature")
+	if dup {
+		return nil, ReasonBadSignature, "repeated Stripe-Signature header"
+	}
+	ts, want := parseStripeSignature(value)
+	when, ok := parseUnix(ts)
+	if !ok {
+		return nil, ReasonBadSignature, "Stripe-Signature has no t=<unix time>"
+	}
+	if len(want) == 0 {
+		return nil, ReasonBadSignature, "Stripe-Signature has no v1 signature"
+	}
+	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
+		return nil, reason, detail
+	}
+	return newMACCheck(in.keys, sha256.New, []byte(ts+"."), want), "", ""
+}
+
+// parseStripeSignature splits a Stripe-Signature header into its timestamp
+// and its decoded v1 signatures. A repeated t makes the header invalid.
+func parseStripeSignature(value string) (string, [][]byte) {
+	var ts string
+	var want [][]byte
+	for _, item := range strings.Split(value, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "t":
+			if ts != "" {
+				return "", nil
+			}
+			ts = v
+		case "v1":
+			mac, err := hex.DecodeString(v)
+			if err == nil && len(mac) == sha256.Size && len(want) < 16 {
+				want = append(want, mac)
+			}
+		}
+	}
+	return ts, want
+}
+
+// slack verifies X-Slack-Signature: "v0=<hex>", HMAC-SHA256 of
+// "v0:<X-Slack-Request-Timestamp>:<body>" under the signing secret.
+type slack struct{}
+
+func newSlackScheme(_ *Signature) (scheme, error) { return slack{}, nil }
+
+func (slack) present(h http.Header) bool { return len(h["X-Slack-Signature"]) > 0 }
+
+func (slack) start(in *sigInput) (sigCheck, Reason, string) {
+	h := in.r.Header
+	sig, _, dup1 := singleHeader(h, "X-Slack-Signature")
+	ts, _, dup2 := singleHeader(h, "X-Slack-Request-Timestamp")
+	if dup1 || dup2 {
+		return nil, ReasonBadSignature, "repeated X-Slack-* header"
+	}
+	when, ok := parseUnix(ts)
+	if !ok {
+		return nil, ReasonBadSignature, "X-Slack-Request-Timestamp is missing or not a unix time"
+	}
+	if !strings.HasPrefix(sig, "v0=") {
+		return nil, ReasonBadSignature, "X-Slack-Signature is not v0=<hex>"
+	}
+	mac, ok := decodeMAC(sig[3:], false, sha256.Size)
+	if !ok {
+		return nil, ReasonBadSignature, "X-Slack-Signature is not v0=<hex>"
+	}
+	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
+		return nil, reason, detail
+	}
+	return newMACCheck(in.keys, sha256.New, []byte("v0:"+ts+":"), [][]byte{mac}), "", ""
+}
+
+// gitlab verifies X-Gitlab-Token, the plain shared secret GitLab sends with
+// every delivery. It signs nothing: anyone who sees one delivery can send
+// others. Replays are refused by the delivery's Idempotency-Key (or
+// X-Gitlab-Event-UUID), which a replay of a captured request repeats, but
+// an attacker can change. Prefer GitLab's signing tokens (scheme
+// standard-webhooks) where GitLab offers them.
+type gitlab struct{}
+
+func newGitLabScheme(_ *Signature) (scheme, error) { return gitlab{}, nil }
+
+func (gitlab) present(h http.Header) bool { return len(h["X-Gitlab-Token"]) > 0 }
+
+func (gitlab) start(in *sigInput) (sigCheck, Reason, string) {
+	token, _, dup := singleHeader(in.r.Header, "X-Gitlab-Token")
+	if dup {
+		return nil, ReasonBadSignature, "repeated X-Gitlab-Token header"
+	}
+	sum := sha256.Sum256([]byte(token))
+	c := &fixedCheck{reason: ReasonBadSignature, detail: "no key matches X-Gitlab-Token"}
+	for _, k := range in.keys {
+		want := sha256.Sum256(k.secret)
+		if subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && c.reason != "" {
+			c.reason = ""
+			c.detail = ""
+			c.keyID = k.id
+		}
+	}
+	if c.reason == "" {
+		c.replayID = firstHeader(in.r.Header, "Idempotency-Key", "X-Gitlab-Event-Uuid", "X-Gitlab-Webhook-Uuid")
+		if c.replayID != "" {
+			c.replayID = "delivery:" + c.replayID
+		}
+	}
+	return c, "", ""
+}
+
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// fixedCheck is a check decided before the body is read.
+type fixedCheck struct {
+	keyID    string
+	replayID string
+	reason   Reason
+	detail   string
+}
+
+func (c *fixedCheck) Write(p []byte) (int, error) { return len(p), nil }
+
+func (c *fixedCheck) finish(_ *spooledBody) (string, string, Reason, string) {
+	return c.keyID, c.replayID, c.reason, c.detail
+}
