@@ -3,6 +3,7 @@ package funcauth
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -33,7 +34,7 @@ type coreTarget struct {
 }
 
 func (c *coreTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
-	req.RemoteAddr = client + ":40000"
+	req.RemoteAddr = net.JoinHostPort(client, "40000")
 	req.RequestURI = req.URL.RequestURI()
 	if req.ContentLength < 0 {
 		req.TransferEncoding = []string{"chunked"}

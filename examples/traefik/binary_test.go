@@ -68,6 +68,9 @@ func startTraefik(t *testing.T) *traefikBinary {
 		os.MkdirAll(tb.dynamicDir, 0o755)
 		p := e2e.StartShared(t, dir, nil, bin,
 			fmt.Sprintf("--entryPoints.web.address=127.0.0.1:%d", tb.port),
+			// The tests act as many clients through X-Forwarded-For from
+			// loopback: Traefik keeps the header only from trusted IPs.
+			"--entryPoints.web.forwardedHeaders.trustedIPs=127.0.0.1",
 			"--providers.file.directory="+tb.dynamicDir,
 			"--providers.file.watch=true",
 			"--providers.providersThrottleDuration=100ms",

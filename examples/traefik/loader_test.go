@@ -3,6 +3,7 @@ package traefik
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,7 +95,7 @@ type yaegiTarget struct {
 var reasonInLog = regexp.MustCompile(`reason=(\w+)`)
 
 func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
-	req.RemoteAddr = client + ":40000"
+	req.RemoteAddr = net.JoinHostPort(client, "40000")
 	req.RequestURI = req.URL.RequestURI()
 	if req.ContentLength < 0 {
 		req.TransferEncoding = []string{"chunked"}
@@ -189,5 +190,47 @@ func TestNewRefusesBadConfigurations(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestStateSurvivesReloads: Traefik builds a new instance of the
+// middleware for every router on every reload; bans (and replay memory
+// and caches) carry over while the middleware's configuration is the same.
+func TestStateSurvivesReloads(t *testing.T) {
+	p := loaded(t)
+	options := func(duration string) map[string]interface{} {
+		return map[string]interface{}{
+			"rules":     []interface{}{map[string]interface{}{"path": "*", "require": "basic"}},
+			"basicAuth": map[string]interface{}{"users": []interface{}{map[string]interface{}{"name": "admin", "passwordHash": "$pbkdf2-sha256$i=10000$b3BzLXNhbHQtMTIzNDU2Nw$6hRJUBLyXIcGoFCLxRvLchRjFd7AjtS+7DAQOW3rfSk"}}},
+			"bans":      map[string]interface{}{"maxFailures": "2", "duration": duration},
+		}
+	}
+	status := func(h http.Handler, password string) int {
+		r := httptest.NewRequest("GET", "/system/functions", nil)
+		r.SetBasicAuth("admin", password)
+		r.RemoteAddr = "198.51.100.90:1234"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	build := func(o map[string]interface{}) http.Handler {
+		h, err := p.NewMiddleware(context.Background(), conformance.Upstream, o, "reload@file")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	first := build(options("1h"))
+	status(first, "guess")
+	status(first, "guess")
+	if code := status(first, "ops password"); code != http.StatusTooManyRequests {
+		t.Fatalf("not banned: %d", code)
+	}
+	// A reload, and a second router using the same middleware.
+	if code := status(build(options("1h")), "ops password"); code != http.StatusTooManyRequests {
+		t.Fatalf("the ban did not survive the reload: %d", code)
+	}
+	if code := status(build(options("2h")), "ops password"); code != http.StatusOK {
+		t.Fatalf("a changed configuration starts afresh: %d", code)
 	}
 }

@@ -145,6 +145,8 @@ func (c *checker) file(f *ast.File) {
 			c.assign(n)
 		case *ast.CompositeLit:
 			c.compositeLit(n)
+		case *ast.GoStmt:
+			c.errorf(n.Pos(), "go statement: Traefik rebuilds every instance on each reload, so a goroutine started here outlives its configuration")
 		case *ast.RangeStmt:
 			c.rangeStmt(n)
 		case *ast.ForStmt:
