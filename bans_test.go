@@ -203,18 +203,18 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		xff  []string
 		want string
 	}{
-		{"198.51.100.1", []string{"1.2.3.4"}, "198.51.100.1"},                  // untrusted peer: spoofing ignored
-		{"10.0.0.2", []string{"1.2.3.4"}, "1.2.3.4"},                           // trusted proxy
-		{"10.0.0.2", []string{"1.2.3.4, 10.0.0.9"}, "1.2.3.4"},                 // right to left, skipping trusted hops
-		{"10.0.0.2", []string{"6.6.6.6, 1.2.3.4"}, "1.2.3.4"},                  // the left-most is the client's own claim
-		{"10.0.0.2", []string{"6.6.6.6", "1.2.3.4"}, "1.2.3.4"},                // several headers
-		{"10.0.0.2", []string{"garbage, 1.2.3.4"}, "1.2.3.4"},                  // stops at the first untrusted
-		{"10.0.0.2", []string{"1.2.3.4, garbage"}, "10.0.0.2"},                 // unparseable hop: the proxy's own address
-		{"10.0.0.2", nil, "10.0.0.2"},                                          // no header
-		{"[2001:db8::1]", []string{"1.2.3.4"}, "2001:db8::1"},                  // untrusted IPv6 peer
-		{"10.0.0.2", []string{"[2001:db8::5]"}, "10.0.0.2"},                    // brackets are not an address
-		{"10.0.0.2", []string{"2001:db8::5"}, "2001:db8::5"},                   // IPv6 client
-		{"10.0.0.2", []string{"10.0.0.3, 10.0.0.4"}, "10.0.0.3"},               // all trusted: the left-most
+		{"198.51.100.1", []string{"1.2.3.4"}, "198.51.100.1"},    // untrusted peer: spoofing ignored
+		{"10.0.0.2", []string{"1.2.3.4"}, "1.2.3.4"},             // trusted proxy
+		{"10.0.0.2", []string{"1.2.3.4, 10.0.0.9"}, "1.2.3.4"},   // right to left, skipping trusted hops
+		{"10.0.0.2", []string{"6.6.6.6, 1.2.3.4"}, "1.2.3.4"},    // the left-most is the client's own claim
+		{"10.0.0.2", []string{"6.6.6.6", "1.2.3.4"}, "1.2.3.4"},  // several headers
+		{"10.0.0.2", []string{"garbage, 1.2.3.4"}, "1.2.3.4"},    // stops at the first untrusted
+		{"10.0.0.2", []string{"1.2.3.4, garbage"}, "10.0.0.2"},   // unparseable hop: the proxy's own address
+		{"10.0.0.2", nil, "10.0.0.2"},                            // no header
+		{"[2001:db8::1]", []string{"1.2.3.4"}, "2001:db8::1"},    // untrusted IPv6 peer
+		{"10.0.0.2", []string{"[2001:db8::5]"}, "10.0.0.2"},      // brackets are not an address
+		{"10.0.0.2", []string{"2001:db8::5"}, "2001:db8::5"},     // IPv6 client
+		{"10.0.0.2", []string{"10.0.0.3, 10.0.0.4"}, "10.0.0.3"}, // all trusted: the left-most
 		{"10.0.0.2", []string{strings.Repeat("1.1.1.1, ", 50) + "9.9.9.9"}, "9.9.9.9"},
 	} {
 		if got := addr(tc.peer, tc.xff...); got != tc.want {
