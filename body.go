@@ -37,7 +37,8 @@ type spooledBody struct {
 // their length; the caller must Close the spooledBody when the request ends.
 func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, Reason, string) {
 	if r.ContentLength > limits.max {
-		return nil, ReasonBodyTooLarge, "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(limits.max, 10)
+		text := "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(limits.max, 10)
+		return nil, ReasonBodyTooLarge, text
 	}
 	sb := &spooledBody{}
 	if r.Body == nil || r.Body == http.NoBody {
@@ -56,7 +57,8 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 		if n > 0 {
 			if sb.size+int64(n) > limits.max {
 				sb.Close()
-				return nil, ReasonBodyTooLarge, "body exceeds " + strconv.FormatInt(limits.max, 10) + " bytes"
+				text := "body exceeds " + strconv.FormatInt(limits.max, 10) + " bytes"
+				return nil, ReasonBodyTooLarge, text
 			}
 			sb.size += int64(n)
 			sink.Write(buf[:n])
@@ -73,14 +75,16 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 			if _, ok := err.(*http.MaxBytesError); ok {
 				return nil, ReasonBodyTooLarge, "body exceeds the host's limit"
 			}
-			return nil, ReasonBodyUnreadable, "reading the body: " + err.Error()
+			text := "reading the body: " + err.Error()
+			return nil, ReasonBodyUnreadable, text
 		}
 	}
 	if sb.file == nil {
 		sb.mem = mem.Bytes()
 	} else if _, err := sb.file.Seek(0, io.SeekStart); err != nil {
 		sb.Close()
-		return nil, ReasonSpoolFailed, "rewinding the spooled body: " + err.Error()
+		text := "rewinding the spooled body: " + err.Error()
+		return nil, ReasonSpoolFailed, text
 	}
 	r.Body.Close()
 	sb.install(r)
@@ -97,7 +101,8 @@ func (sb *spooledBody) keep(mem *bytes.Buffer, p []byte, limits *bodyLimits) (Re
 	if sb.file == nil {
 		f, err := os.CreateTemp(limits.tempDir, "funcauth-body-*")
 		if err != nil {
-			return ReasonSpoolFailed, "cannot spool a body larger than body.memory_size: " + err.Error()
+			text := "cannot spool a body larger than body.memory_size: " + err.Error()
+			return ReasonSpoolFailed, text
 		}
 		// Unlink at once: the open file stays usable and nothing is left
 		// behind even if the process dies. Close removes it again where
@@ -105,12 +110,14 @@ func (sb *spooledBody) keep(mem *bytes.Buffer, p []byte, limits *bodyLimits) (Re
 		os.Remove(f.Name())
 		sb.file = f
 		if _, err := f.Write(mem.Bytes()); err != nil {
-			return ReasonSpoolFailed, "writing the spooled body: " + err.Error()
+			text := "writing the spooled body: " + err.Error()
+			return ReasonSpoolFailed, text
 		}
 		*mem = bytes.Buffer{}
 	}
 	if _, err := sb.file.Write(p); err != nil {
-		return ReasonSpoolFailed, "writing the spooled body: " + err.Error()
+		text := "writing the spooled body: " + err.Error()
+		return ReasonSpoolFailed, text
 	}
 	return "", ""
 }
@@ -177,7 +184,8 @@ func (b bodyReader) Close() error               { return nil }
 // Caddy's reverse proxy answers with 413.
 func limitBody(r *http.Request, max int64) (Reason, string) {
 	if r.ContentLength > max {
-		return ReasonBodyTooLarge, "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(max, 10)
+		text := "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(max, 10)
+		return ReasonBodyTooLarge, text
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &limitedBody{body: r.Body, left: max, max: max}

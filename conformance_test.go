@@ -33,6 +33,9 @@ type coreTarget struct {
 	guard *Guard
 }
 
+// ReportsReasons: the core hands every decision to the runner.
+func (c *coreTarget) ReportsReasons() bool { return true }
+
 func (c *coreTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
 	req.RemoteAddr = net.JoinHostPort(client, "40000")
 	req.RequestURI = req.URL.RequestURI()

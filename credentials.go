@@ -17,6 +17,9 @@ const (
 // ok is false when it is Basic but malformed.
 func parseBasicAuth(header string) (user, password string, scheme, ok bool) {
 	const prefix = "basic "
+	if strings.EqualFold(strings.TrimSpace(header), "basic") {
+		return "", "", true, false // the Basic scheme without credentials
+	}
 	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
 		return "", "", false, false
 	}

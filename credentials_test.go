@@ -26,7 +26,8 @@ func TestParseBasicAuth(t *testing.T) {
 		{"Basic " + b64("u:"+strings.Repeat("p", 1025)), "", "", true, false},
 		{"Basic " + strings.Repeat("A", 100000), "", "", true, false},
 		{"Bearer abc", "", "", false, false},
-		{"Basic", "", "", false, false},
+		{"Basic", "", "", true, false},
+		{"Basic ", "", "", true, false},
 		{"", "", "", false, false},
 	} {
 		user, password, scheme, ok := parseBasicAuth(tc.header)

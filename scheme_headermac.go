@@ -72,14 +72,16 @@ func (s *headerMAC) start(in *sigInput) (sigCheck, Reason, string) {
 			continue
 		}
 		if dup {
-			return nil, ReasonBadSignature, "repeated " + v.header + " header"
+			text := "repeated " + v.header + " header"
+			return nil, ReasonBadSignature, text
 		}
 		if len(value) < len(v.prefix) || !strings.EqualFold(value[:len(v.prefix)], v.prefix) {
 			continue
 		}
-		mac, ok := decodeMAC(value[len(v.prefix):], v.base64, v.size)
-		if !ok {
-			return nil, ReasonBadSignature, v.header + " does not hold a " + v.digest + " MAC in the expected encoding"
+		mac, valid := decodeMAC(value[len(v.prefix):], v.base64, v.size)
+		if !valid {
+			text := v.header + " does not hold a " + v.digest + " MAC in the expected encoding"
+			return nil, ReasonBadSignature, text
 		}
 		return newMACCheck(in.keys, v.newHash, nil, [][]byte{mac}), "", ""
 	}

@@ -126,7 +126,8 @@ func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte
 			continue
 		}
 		if !covered[c] {
-			return nil, ReasonBadSignature, "the signature does not cover " + c
+			text := "the signature does not cover " + c
+			return nil, ReasonBadSignature, text
 		}
 	}
 	created := param(input.params, "created")
@@ -246,7 +247,8 @@ func componentValue(r *http.Request, name string, forwardedTrusted bool) (string
 	case "@scheme":
 		return requestScheme(r, forwardedTrusted), nil
 	case "@target-uri":
-		return requestScheme(r, forwardedTrusted) + "://" + requestAuthority(r, forwardedTrusted) + uri, nil
+		text := requestScheme(r, forwardedTrusted) + "://" + requestAuthority(r, forwardedTrusted) + uri
+		return text, nil
 	case "@request-target":
 		return uri, nil
 	case "@path":
@@ -258,7 +260,8 @@ func componentValue(r *http.Request, name string, forwardedTrusted bool) (string
 		if !hasQuery {
 			return "?", nil
 		}
-		return "?" + query, nil
+		text := "?" + query
+		return text, nil
 	}
 	if strings.HasPrefix(name, "@") {
 		return "", errors.New("unsupported component " + name)
@@ -351,7 +354,8 @@ func (c *messageSignatureCheck) finish(_ *spooledBody) (string, string, Reason, 
 			got = c.sha512.Sum(nil)
 		}
 		if !hmac.Equal(got, d.want) {
-			return "", "", ReasonBadSignature, "Content-Digest " + d.alg + " does not match the body"
+			text := "Content-Digest " + d.alg + " does not match the body"
+			return "", "", ReasonBadSignature, text
 		}
 	}
 	return c.sig.keyID, c.sig.replayID, "", ""

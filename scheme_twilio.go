@@ -97,11 +97,13 @@ func (c *twilioCheck) finish(body *spooledBody) (string, string, Reason, string)
 			mac.Write([]byte(candidate))
 			mac.Write([]byte(params))
 			if hmac.Equal(mac.Sum(nil), c.sig) {
-				return k.id, "sig:" + string(c.sig), "", ""
+				text := "sig:" + string(c.sig)
+				return k.id, text, "", ""
 			}
 		}
 	}
-	return "", "", ReasonBadSignature, "no key verifies the signature of " + strings.SplitN(requestURL, "?", 2)[0]
+	text := "no key verifies the signature of " + strings.SplitN(requestURL, "?", 2)[0]
+	return "", "", ReasonBadSignature, text
 }
 
 // url is the URL Twilio requested, as far as the request tells.

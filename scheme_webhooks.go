@@ -52,7 +52,8 @@ func (s *standardWebhooks) start(in *sigInput) (sigCheck, Reason, string) {
 	ts, _, dup2 := singleHeader(h, prefix+"Timestamp")
 	list, _, dup3 := singleHeader(h, prefix+"Signature")
 	if dup1 || dup2 || dup3 {
-		return nil, ReasonBadSignature, "repeated " + prefix + "* header"
+		text := "repeated " + prefix + "* header"
+		return nil, ReasonBadSignature, text
 	}
 	if id == "" || len(id) > 256 {
 		return nil, ReasonBadSignature, "the message id is empty or longer than 256 bytes"

@@ -91,30 +91,36 @@ func (c *macCheck) finish(_ *spooledBody) (string, string, Reason, string) {
 			}
 		}
 	}
-	return "", "", ReasonBadSignature, "no key of " + strconv.Itoa(len(c.macs)) + " verifies the signature"
+	text := "no key of " + strconv.Itoa(len(c.macs)) + " verifies the signature"
+	return "", "", ReasonBadSignature, text
 }
 
-// singleHeader returns the one value of header name, refusing repeated
-// headers: two signatures would leave it unclear which one was meant.
-func singleHeader(h http.Header, name string) (value string, present bool, dup bool) {
+// singleHeader returns the one value of header name, whether the header
+// is present, and whether it is repeated, which is refused: two signatures
+// would leave it unclear which one was meant. (Unnamed results, returned
+// from variables: Yaegi v0.16.1 panics returning an untyped "" into a
+// named string result.)
+func singleHeader(h http.Header, name string) (string, bool, bool) {
 	values := h[name]
-	switch len(values) {
-	case 0:
-		return "", false, false
-	case 1:
-		return values[0], true, false
+	value := ""
+	if len(values) == 1 {
+		value = values[0]
 	}
-	return "", true, true
+	present := len(values) > 0
+	repeated := len(values) > 1
+	return value, present, repeated
 }
 
 // checkTimestamp applies a tolerance to a signed unix timestamp. A
 // negative future tolerance accepts any future time.
 func checkTimestamp(ts, now time.Time, past, future time.Duration) (Reason, string) {
 	if past > 0 && now.Sub(ts) > past {
-		return ReasonExpired, "signed " + now.Sub(ts).Round(time.Second).String() + " ago, tolerance " + past.String()
+		text := "signed " + now.Sub(ts).Round(time.Second).String() + " ago, tolerance " + past.String()
+		return ReasonExpired, text
 	}
 	if future >= 0 && ts.Sub(now) > future {
-		return ReasonFuture, "signed " + ts.Sub(now).Round(time.Second).String() + " in the future, tolerance " + future.String()
+		text := "signed " + ts.Sub(now).Round(time.Second).String() + " in the future, tolerance " + future.String()
+		return ReasonFuture, text
 	}
 	return "", ""
 }

@@ -103,6 +103,9 @@ func caddyConfig(t *testing.T, funcauthJSON []byte, opts serverOptions) (string,
 	return string(data), site.LogPath
 }
 
+// ReportsReasons: funcauth logs every refusal.
+func (c *caddyServer) ReportsReasons() bool { return true }
+
 // Do sends a request for client through Caddy and returns the response and
 // the reason Caddy logged for a refusal.
 func (c *caddyServer) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {

@@ -133,6 +133,9 @@ func startBinary(t *testing.T, funcauthJSON string) *binaryCaddy {
 	return running
 }
 
+// ReportsReasons: funcauth logs every refusal.
+func (b *binaryCaddy) ReportsReasons() bool { return true }
+
 func (b *binaryCaddy) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
 	t.Helper()
 	return conformance.DoVia(t, req, fmt.Sprintf("127.0.0.1:%d", b.httpPort), client, b.log)

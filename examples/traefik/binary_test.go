@@ -184,6 +184,9 @@ func (tb *traefikBinary) takeLog() string {
 	return string(data)
 }
 
+// ReportsReasons: every refusal of the plugin is in Traefik's debug log.
+func (tb *traefikBinary) ReportsReasons() bool { return true }
+
 func (tb *traefikBinary) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
 	t.Helper()
 	req.Host = req.URL.Host
@@ -205,9 +208,6 @@ func (tb *traefikBinary) Do(t testing.TB, req *http.Request, client string) (*ht
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
-		}
-		if reason == "" {
-			t.Errorf("%s %s: a %d without a refusal in Traefik's log", req.Method, req.URL.Path, resp.StatusCode)
 		}
 	}
 	return resp, reason

@@ -94,6 +94,9 @@ type yaegiTarget struct {
 
 var reasonInLog = regexp.MustCompile(`reason=(\w+)`)
 
+// ReportsReasons: the plugin prints every refusal.
+func (y *yaegiTarget) ReportsReasons() bool { return true }
+
 func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
 	req.RemoteAddr = net.JoinHostPort(client, "40000")
 	req.RequestURI = req.URL.RequestURI()
@@ -109,9 +112,6 @@ func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.
 	reason := ""
 	if m := reasonInLog.FindStringSubmatch(debugLog.take()); m != nil {
 		reason = m[1]
-	}
-	if rec.Code >= 400 && reason == "" {
-		t.Errorf("%s %s: a %d without a refusal in the plugin's log", req.Method, req.URL.Path, rec.Code)
 	}
 	return rec.Result(), reason
 }

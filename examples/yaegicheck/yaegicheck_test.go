@@ -145,6 +145,8 @@ func (c *checker) file(f *ast.File) {
 			c.assign(n)
 		case *ast.CompositeLit:
 			c.compositeLit(n)
+		case *ast.ReturnStmt:
+			c.returnStmt(n)
 		case *ast.GoStmt:
 			c.errorf(n.Pos(), "go statement: Traefik rebuilds every instance on each reload, so a goroutine started here outlives its configuration")
 		case *ast.RangeStmt:
@@ -199,6 +201,25 @@ func (c *checker) compositeLit(n *ast.CompositeLit) {
 		if _, isStruct := tv.Type.Underlying().(*types.Struct); isStruct && ours(tv.Type) {
 			if _, isPtr := tv.Type.(*types.Pointer); !isPtr {
 				c.errorf(kv.Pos(), "struct value of type %s copied into a composite literal: Yaegi v0.16.1 loses its fields; use a pointer", tv.Type)
+			}
+		}
+	}
+}
+
+// returnStmt: returning several results, one of them a string
+// concatenation, panics under Yaegi v0.16.1 ("reflect.Set: value of type
+// interp.valueInterface is not assignable to type string") in some
+// functions; compute the string into a variable first.
+func (c *checker) returnStmt(n *ast.ReturnStmt) {
+	if len(n.Results) < 2 {
+		return
+	}
+	for _, r := range n.Results {
+		if b, ok := r.(*ast.BinaryExpr); ok && b.Op == token.ADD {
+			if tv, ok := c.info.Types[b]; ok {
+				if basic, ok := tv.Type.Underlying().(*types.Basic); ok && basic.Info()&types.IsString != 0 {
+					c.errorf(r.Pos(), "string concatenation in a multi-value return: Yaegi v0.16.1 can panic; assign it to a variable first")
+				}
 			}
 		}
 	}

@@ -144,9 +144,6 @@ func DoVia(t testing.TB, req *http.Request, addr, client string, log *LogTail) (
 	if err != nil {
 		t.Error(err)
 	}
-	if reason == "" {
-		t.Errorf("%s %s: a %d without a refusal in funcauth's log", req.Method, req.URL.Path, resp.StatusCode)
-	}
 	return resp, reason
 }
 

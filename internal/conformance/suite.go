@@ -49,7 +49,8 @@ type Step struct {
 	Do *FileChange `json:"do,omitempty"`
 }
 
-// FileChange writes or removes a file of the suite's directory.
+// FileChange writes or removes a file (or a directory and what it holds)
+// of the suite's directory.
 type FileChange struct {
 	Write   string `json:"write,omitempty"`
 	Remove  string `json:"remove,omitempty"`
@@ -62,7 +63,10 @@ type Request struct {
 	Target  string              `json:"target"` // path and query as sent, e.g. /function/env?x=1
 	Host    string              `json:"host,omitempty"`
 	Headers map[string][]string `json:"headers,omitempty"`
-	Body    string              `json:"body,omitempty"`
+	// HeadersBase64 are headers whose values are given in base64, for
+	// bytes JSON strings cannot hold (invalid UTF-8).
+	HeadersBase64 map[string]string `json:"headers_base64,omitempty"`
+	Body          string            `json:"body,omitempty"`
 	// BodyRepeat repeats Body this many times (large bodies).
 	BodyRepeat int `json:"body_repeat,omitempty"`
 	// Chunked sends the body without Content-Length.
@@ -92,6 +96,9 @@ type Expect struct {
 	Challenge string `json:"challenge,omitempty"`
 	// RetryAfter requires a Retry-After header.
 	RetryAfter bool `json:"retry_after,omitempty"`
+	// ByHost says the host refuses the request before funcauth sees it
+	// (a header too large for its server): no reason is logged.
+	ByHost bool `json:"by_host,omitempty"`
 	// UpstreamHeaders must be what the upstream received ("" for absent).
 	UpstreamHeaders map[string]string `json:"upstream_headers,omitempty"`
 	// UpstreamBodySame requires the upstream to receive the very body
@@ -169,10 +176,14 @@ func (in *Instance) Apply(change *FileChange) error {
 		return nil
 	}
 	if change.Remove != "" {
-		return os.Remove(filepath.Join(in.Dir, filepath.FromSlash(change.Remove)))
+		return os.RemoveAll(filepath.Join(in.Dir, filepath.FromSlash(change.Remove)))
 	}
 	if change.Write != "" {
-		return os.WriteFile(filepath.Join(in.Dir, filepath.FromSlash(change.Write)), []byte(change.Content), 0o600)
+		path := filepath.Join(in.Dir, filepath.FromSlash(change.Write))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(path, []byte(change.Content), 0o600)
 	}
 	return nil
 }
