@@ -93,6 +93,15 @@ var (
 // reload) in front of the conformance upstream.
 func startBinary(t *testing.T, funcauthJSON string) *binaryCaddy {
 	t.Helper()
+	return startBinaryWith(t, funcauthJSON, conformance.Upstream)
+}
+
+// binaryReadTimeout is the server's read timeout, which ends stalled bodies.
+const binaryReadTimeout = 3 * time.Second
+
+// startBinaryWith is startBinary with another upstream.
+func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler) *binaryCaddy {
+	t.Helper()
 	runningMu.Lock()
 	defer runningMu.Unlock()
 	if running == nil {
@@ -107,9 +116,10 @@ func startBinary(t *testing.T, funcauthJSON string) *binaryCaddy {
 		e2e.WaitHTTP(t, "http://"+admin+"/config/", 30*time.Second, p)
 		running = &binaryCaddy{adminURL: "http://" + admin, httpPort: e2e.FreePort(t)}
 	}
-	upstream := httptest.NewServer(conformance.Upstream)
+	upstream := httptest.NewServer(up)
 	t.Cleanup(upstream.Close)
 	site := &conformance.CaddySite{
+		Server:      map[string]interface{}{"read_timeout": binaryReadTimeout.String()},
 		Funcauth:    []byte(funcauthJSON),
 		Upstream:    strings.TrimPrefix(upstream.URL, "http://"),
 		HTTPPort:    running.httpPort,
@@ -153,4 +163,13 @@ func TestConformanceInXcaddyBinary(t *testing.T) {
 	conformance.Run(t, "../../testdata/conformance", "caddy-binary", func(t *testing.T, in *conformance.Instance) conformance.Target {
 		return startBinary(t, string(in.Config))
 	})
+}
+
+// TestRawBadInputInXcaddyBinary sends lying, abandoned and slow bodies
+// straight down a socket to the xcaddy-built Caddy.
+func TestRawBadInputInXcaddyBinary(t *testing.T) {
+	tempDir := t.TempDir()
+	upstream := &e2e.Counter{}
+	c := startBinaryWith(t, e2e.BadInputConfig(tempDir), upstream)
+	e2e.RawBadInput(t, fmt.Sprintf("127.0.0.1:%d", c.httpPort), upstream, tempDir, binaryReadTimeout)
 }

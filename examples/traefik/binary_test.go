@@ -28,6 +28,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// traefikReadTimeout is the entry point's read timeout, which ends stalled
+// bodies.
+const traefikReadTimeout = 3 * time.Second
+
 // traefikBinary is the real Traefik v3.6.12 (built from the module proxy
 // by scripts/ensure-traefik.sh, cached) running funcauth as a local plugin
 // with abortOnPluginFailure, reconfigured through its file provider.
@@ -71,6 +75,7 @@ func startTraefik(t *testing.T) *traefikBinary {
 			// The tests act as many clients through X-Forwarded-For from
 			// loopback: Traefik keeps the header only from trusted IPs.
 			"--entryPoints.web.forwardedHeaders.trustedIPs=127.0.0.1",
+			"--entryPoints.web.transport.respondingTimeouts.readTimeout="+traefikReadTimeout.String(),
 			"--providers.file.directory="+tb.dynamicDir,
 			"--providers.file.watch=true",
 			"--providers.providersThrottleDuration=100ms",
@@ -300,4 +305,20 @@ func TestConformanceInTraefikBinary(t *testing.T) {
 		tb.apply(t, options, upstream.URL)
 		return tb
 	})
+}
+
+// TestRawBadInputInTraefikBinary sends lying, abandoned and slow bodies
+// straight down a socket to the real Traefik.
+func TestRawBadInputInTraefikBinary(t *testing.T) {
+	tb := startTraefik(t)
+	tempDir := t.TempDir()
+	upstream := &e2e.Counter{}
+	srv := httptest.NewServer(upstream)
+	defer srv.Close()
+	options, err := OptionsFromJSON([]byte(e2e.BadInputConfig(tempDir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.apply(t, options, srv.URL)
+	e2e.RawBadInput(t, fmt.Sprintf("127.0.0.1:%d", tb.port), upstream, tempDir, traefikReadTimeout)
 }

@@ -26,6 +26,8 @@ type CaddySite struct {
 	LogPath     string
 	After       []map[string]interface{}
 	ErrorRoutes []interface{}
+	// Server adds options to the server, such as timeouts.
+	Server map[string]interface{}
 }
 
 // JSON returns the Caddy configuration.
@@ -52,6 +54,9 @@ func (s *CaddySite) JSON() ([]byte, error) {
 	}
 	if s.ErrorRoutes != nil {
 		server["errors"] = map[string]interface{}{"routes": s.ErrorRoutes}
+	}
+	for k, v := range s.Server {
+		server[k] = v
 	}
 	cfg := map[string]interface{}{
 		"admin": map[string]interface{}{"listen": s.AdminListen},

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -219,4 +221,79 @@ func StopShared() {
 		}
 	}
 	detached = nil
+}
+
+// RawResult is what a raw exchange got back: the status line's code (0
+// when the server closed the connection without answering) and whether
+// the connection was closed.
+type RawResult struct {
+	Status int
+	Closed bool
+	Raw    string
+}
+
+// Raw sends head (request line and headers, CRLF-terminated, with the
+// blank line) and then the body parts, pausing between parts; with
+// hangUp it closes the connection after the last part instead of waiting
+// for an answer. It reads the first response, if any, within wait.
+func Raw(t testing.TB, addr, head string, parts [][]byte, pause time.Duration, hangUp bool, wait time.Duration) RawResult {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(head)); err != nil {
+		return RawResult{Closed: true}
+	}
+	for _, p := range parts {
+		if pause > 0 {
+			time.Sleep(pause)
+		}
+		if _, err := conn.Write(p); err != nil {
+			return RawResult{Closed: true}
+		}
+	}
+	if hangUp {
+		return RawResult{Closed: true}
+	}
+	conn.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 4096)
+	n, err := conn.Read(buf)
+	res := RawResult{Raw: string(buf[:n])}
+	if n == 0 {
+		res.Closed = err != nil
+		return res
+	}
+	fields := strings.Fields(res.Raw)
+	if len(fields) >= 2 {
+		fmt.Sscanf(fields[1], "%d", &res.Status)
+	}
+	return res
+}
+
+// Counter is an upstream that counts the requests it gets.
+type Counter struct {
+	n atomic.Int64
+}
+
+// ServeHTTP counts and answers 200 after reading the body.
+func (c *Counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.n.Add(1)
+	io.Copy(io.Discard, r.Body)
+}
+
+// Count is how many requests reached the upstream.
+func (c *Counter) Count() int64 { return c.n.Load() }
+
+// DirEmpty fails the test when dir holds files.
+func DirEmpty(t testing.TB, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("%s was left in the temp directory", e.Name())
+	}
 }
