@@ -167,7 +167,11 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 		if replayID != "" && v.tolerance > 0 {
 			if why, retry := g.state.replay.check(v.name, replayID, v.tolerance, now); why != "" {
 				d.RetryAfter = retry
-				return g.refuse(d, why, v.name+": this message was already accepted", group, now)
+				detail := v.name + ": this message was already accepted"
+				if why == ReasonReplayCacheFull {
+					detail = "the replay cache is full (replay.max_entries): size it for the peak rate of signed requests times the tolerance"
+				}
+				return g.refuse(d, why, detail, group, now)
 			}
 		}
 		principal := v.name + "/" + keyID

@@ -48,7 +48,9 @@ func (k *keyFile) get(now time.Time) (key, error) {
 	data, version, err := k.file.read(now)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if version != k.version {
+	// Only ever move forward: a request that read the file before another
+	// may take the lock after it.
+	if version > k.version {
 		k.version = version
 		k.key = key{}
 		k.err = err

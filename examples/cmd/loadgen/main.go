@@ -24,6 +24,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,7 @@ func main() {
 	duration := flag.Duration("d", 10*time.Second, "how long to run")
 	size := flag.Int("size", 1024, "body size for signed requests")
 	key := flag.String("key", "cookie", "faas-cli key")
+	keyFile := flag.String("key-file", "", "read the faas-cli key from this file, again every 100 ms (to follow a rotation)")
 	user := flag.String("user", "admin", "Basic Auth user")
 	password := flag.String("password", "correct horse battery staple", "Basic Auth password")
 	label := flag.String("label", "", "name of this run in the output")
@@ -55,7 +57,17 @@ func main() {
 			*path = "/function/env"
 		}
 	}
-	g := &generator{base: *base, path: *path, scenario: *scenario, size: *size, key: *key, user: *user, password: *password}
+	g := &generator{base: *base, path: *path, scenario: *scenario, size: *size, user: *user, password: *password}
+	g.key.Store(*key)
+	if *keyFile != "" {
+		data, err := os.ReadFile(*keyFile)
+		if err != nil || strings.TrimSpace(string(data)) == "" {
+			fmt.Fprintln(os.Stderr, "reading -key-file:", err)
+			os.Exit(2)
+		}
+		g.key.Store(strings.TrimSpace(string(data)))
+		go g.followKey(*keyFile)
+	}
 	if g.scenario != "get" && g.scenario != "signed" && g.scenario != "basic" && g.scenario != "mix" {
 		fmt.Fprintln(os.Stderr, "unknown scenario", g.scenario)
 		os.Exit(2)
@@ -79,7 +91,8 @@ func main() {
 type generator struct {
 	base, path, scenario string
 	size                 int
-	key, user, password  string
+	user, password       string
+	key                  atomic.Value // string
 	counter              atomic.Int64
 
 	mu       sync.Mutex
@@ -126,7 +139,7 @@ func (g *generator) run(concurrency int, d time.Duration) *Result {
 			var local []time.Duration
 			localStatus := map[string]int{}
 			for time.Now().Before(stop) {
-				req, want, remember := g.next(rng)
+				req, want, remember, kind := g.next(rng)
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
@@ -141,7 +154,9 @@ func (g *generator) run(concurrency int, d time.Duration) *Result {
 					s5xx.Add(1)
 				}
 				if resp.StatusCode != want {
-					wrong.Add(1)
+					if wrong.Add(1) <= 5 {
+						fmt.Fprintf(os.Stderr, "wrong decision at %v: %s %s got %d, want %d (%s)\n", time.Since(start).Round(time.Millisecond), req.Method, req.URL.Path, resp.StatusCode, want, kind)
+					}
 				}
 				if remember != nil && resp.StatusCode == http.StatusOK {
 					g.remember(*remember)
@@ -176,38 +191,39 @@ func (g *generator) run(concurrency int, d time.Duration) *Result {
 	}
 }
 
-// next makes the next request and the status it must get.
-func (g *generator) next(rng *rand.Rand) (*http.Request, int, *acceptedRequest) {
+// next makes the next request, the status it must get and what kind of
+// request it is.
+func (g *generator) next(rng *rand.Rand) (*http.Request, int, *acceptedRequest, string) {
 	url := g.base + g.path
 	switch g.scenario {
 	case "get":
 		req, _ := http.NewRequest("GET", url, nil)
-		return req, http.StatusOK, nil
+		return req, http.StatusOK, nil, "get"
 	case "basic":
 		req, _ := http.NewRequest("GET", url, nil)
 		req.SetBasicAuth(g.user, g.password)
-		return req, http.StatusOK, nil
+		return req, http.StatusOK, nil, "basic"
 	case "signed":
 		body := g.body()
 		req := g.signed(url, body, g.sign(body))
-		return req, http.StatusOK, &acceptedRequest{}
+		return req, http.StatusOK, &acceptedRequest{}, "signed"
 	}
 	switch r := rng.Intn(10); {
 	case r < 6:
 		body := g.body()
 		sig := g.sign(body)
-		return g.signed(url, body, sig), http.StatusOK, &acceptedRequest{body: body, sig: sig}
+		return g.signed(url, body, sig), http.StatusOK, &acceptedRequest{body: body, sig: sig}, "valid"
 	case r < 8:
 		body := g.body()
-		return g.signed(url, body, "sha256="+fmt.Sprintf("%064x", rng.Uint64())), http.StatusUnauthorized, nil
+		return g.signed(url, body, "sha256="+fmt.Sprintf("%064x", rng.Uint64())), http.StatusUnauthorized, nil, "forged"
 	case r < 9:
 		if old, ok := g.replay(rng); ok {
-			return g.signed(url, old.body, old.sig), http.StatusUnauthorized, nil
+			return g.signed(url, old.body, old.sig), http.StatusUnauthorized, nil, "replay"
 		}
 		fallthrough
 	default:
 		req, _ := http.NewRequest("POST", url, bytes.NewReader(g.body()))
-		return req, http.StatusUnauthorized, nil
+		return req, http.StatusUnauthorized, nil, "unsigned"
 	}
 }
 
@@ -227,8 +243,20 @@ func (g *generator) body() []byte {
 	return b
 }
 
+// followKey keeps the signing key in step with a key file.
+func (g *generator) followKey(path string) {
+	for {
+		if data, err := os.ReadFile(path); err == nil {
+			if k := strings.TrimSpace(string(data)); k != "" {
+				g.key.Store(k)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (g *generator) sign(body []byte) string {
-	h, err := sign.Headers("faas-cli", g.key, sign.Options{}, sign.Message{Body: body})
+	h, err := sign.Headers("faas-cli", g.key.Load().(string), sign.Options{}, sign.Message{Body: body})
 	if err != nil {
 		panic(err)
 	}
