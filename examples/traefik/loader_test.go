@@ -52,7 +52,7 @@ var (
 
 // loaded returns the plugin, loaded once into one interpreter that every
 // middleware shares, as in Traefik.
-func loaded(t *testing.T) *traefikload.Plugin {
+func loaded(t testing.TB) *traefikload.Plugin {
 	t.Helper()
 	loadOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "funcauth-gopath-")
