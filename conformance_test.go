@@ -3,7 +3,6 @@ package funcauth
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -37,14 +36,7 @@ type coreTarget struct {
 func (c *coreTarget) ReportsReasons() bool { return true }
 
 func (c *coreTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
-	req.RemoteAddr = net.JoinHostPort(client, "40000")
-	req.RequestURI = req.URL.RequestURI()
-	if req.ContentLength < 0 {
-		req.TransferEncoding = []string{"chunked"}
-	}
-	if req.Body == nil {
-		req.Body = http.NoBody
-	}
+	conformance.ServerRequest(req, client)
 	var reason Reason
 	rec := httptest.NewRecorder()
 	c.guard.Handler(conformance.Upstream, func(_ *http.Request, d *Decision) { reason = d.Reason }).ServeHTTP(rec, req)

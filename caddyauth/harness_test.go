@@ -31,22 +31,6 @@ func TestMain(m *testing.M) {
 
 const caddyHTTPPort = 9080
 
-// strictT turns caddytest's skips (it skips when Caddy cannot start) into
-// failures: an end-to-end test must not pass by not running.
-type strictT struct {
-	*testing.T
-}
-
-func (s strictT) Skip(args ...interface{}) {
-	s.T.Helper()
-	s.T.Fatal(append([]interface{}{"caddytest wanted to skip:"}, args...)...)
-}
-func (s strictT) Skipf(format string, args ...interface{}) {
-	s.T.Helper()
-	s.T.Fatalf("caddytest wanted to skip: "+format, args...)
-}
-func (s strictT) SkipNow() { s.T.Helper(); s.T.Fatal("caddytest wanted to skip") }
-
 // caddyServer is Caddy with one site that runs the funcauth handler in
 // front of a reverse proxy to an upstream.
 type caddyServer struct {
@@ -69,7 +53,7 @@ type serverOptions struct {
 func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddyServer {
 	t.Helper()
 	cfg, logPath := caddyConfig(t, funcauthJSON, opts)
-	tester := caddytest.NewTester(strictT{t})
+	tester := caddytest.NewTester(conformance.NoSkip(t))
 	tester.InitServer(cfg, "json")
 	if t.Failed() {
 		t.FailNow()

@@ -7,10 +7,10 @@
 # no-auth case. Usage: scripts/bench-caddy.sh [seconds per run] [rounds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
+. scripts/lib.sh
 secs="${1:-10}"; rounds="${2:-3}"; conns="${3:-32}"
-bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/bench"
-mkdir -p "$bin"
-(cd examples && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn && go build -o "$bin/loadgen" ./cmd/loadgen)
+bench_tools
 
 state=$(mktemp -d)
 pids=()
@@ -39,6 +39,10 @@ http://127.0.0.1:$sig {
 		bans {
 			allow 127.0.0.1
 		}
+		# replay protection on, sized for every round of this benchmark
+		replay {
+			max_entries 2000000
+		}
 	}
 	reverse_proxy 127.0.0.1:$fn
 }
@@ -61,9 +65,7 @@ pids+=($!)
 XDG_DATA_HOME="$state" XDG_CONFIG_HOME="$state" "$bin/caddy" run --config "$state/Caddyfile" --adapter caddyfile 2>"$state/caddy.log" &
 caddy_pid=$!
 pids+=($caddy_pid)
-for port in $none $sig $basic $cbasic; do
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-done
+for port in $none $sig $basic $cbasic; do wait_http "$port" /healthz "200 401 404 502"; done
 
 run() { # label url scenario [path]
   "$bin/loadgen" -json -label "$1" -url "$2" -scenario "$3" ${4:+-path "$4"} -c "$conns" -d "${secs}s" -size 1024
@@ -77,20 +79,6 @@ for r in $(seq 1 "$rounds"); do
   run "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
   run "Caddy basic_auth (bcrypt)" "http://127.0.0.1:$cbasic" basic /system/functions >> "$state/results"
 done
-peak=$(grep VmHWM "/proc/$caddy_pid/status" | awk '{print $2}')
-python3 - "$state/results" "$peak" <<'PY'
-import json, sys, statistics
-rows = [json.loads(l) for l in open(sys.argv[1])]
-by = {}
-for r in rows:
-    by.setdefault(r["label"], []).append(r)
-def med(label, key): return statistics.median(x[key] for x in by[label])
-base = {"no auth, POST 1 KiB": "no auth, POST 1 KiB", "funcauth signature, 1 KiB": "no auth, POST 1 KiB",
-        "no auth, GET": "no auth, GET", "funcauth Basic Auth": "no auth, GET", "Caddy basic_auth (bcrypt)": "no auth, GET"}
-print("| case | req/s (median) | ratio to no auth | p50 ms | p99 ms | wrong | 5xx |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for label in base:
-    rps = med(label, "rps")
-    print(f"| {label} | {rps:.0f} | {rps / med(base[label], 'rps'):.2f} | {med(label, 'p50_ms'):.2f} | {med(label, 'p99_ms'):.2f} | {sum(x['wrong_decisions'] for x in by[label])} | {sum(x['server_errors'] for x in by[label])} |")
-print(f"\nCaddy peak resident memory: {int(sys.argv[2]) / 1024:.0f} MiB")
-PY
+python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
+  "no auth, POST 1 KiB=no auth, POST 1 KiB" "funcauth signature, 1 KiB=no auth, POST 1 KiB" \
+  "no auth, GET=no auth, GET" "funcauth Basic Auth=no auth, GET" "Caddy basic_auth (bcrypt)=no auth, GET"

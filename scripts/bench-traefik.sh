@@ -10,19 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib.sh
 secs="${1:-10}"; rounds="${2:-3}"; conns="${3:-32}"
-bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/bench"
-mkdir -p "$bin"
 traefik=$(scripts/ensure-traefik.sh)
-(cd examples && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn && go build -o "$bin/loadgen" ./cmd/loadgen)
+bench_tools
 
 state=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$state"' EXIT
-plugin="$state/plugins-local/src/github.com/funcauth/funcauth"
-mkdir -p "$plugin/traefikplugin"
-cp "$root"/go.mod "$root"/.traefik.yml "$root"/*.go "$plugin/"
-cp "$root"/traefikplugin/*.go "$plugin/traefikplugin/"
+local_plugin "$state"
 
 password="correct horse battery staple"
 pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
@@ -49,6 +45,7 @@ http:
           basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
           signatures: [{scheme: faas-cli, keys: [cookie]}]
           bans: {allowList: [127.0.0.1]}
+          replay: {maxEntries: 2000000}
     traefik-basic:
       basicAuth:
         users: ['admin:$bcrypt']
@@ -66,13 +63,7 @@ pids+=($!)
   --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
   --experimental.abortOnPluginFailure=true --log.level=ERROR > "$state/traefik.log" 2>&1) &
 pids+=($!)
-for port in $none $sig $basic $tbasic; do
-  for _ in $(seq 1 200); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)
-    [ "$code" = 200 ] || [ "$code" = 401 ] && break
-    sleep 0.1
-  done
-done
+for port in $none $sig $basic $tbasic; do wait_http "$port" /healthz "200 401"; done
 traefik_pid=$(pgrep -f "entryPoints.none.address=127.0.0.1:$none" | head -1)
 
 run() { # label url scenario path
@@ -87,20 +78,6 @@ for r in $(seq 1 "$rounds"); do
   run "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
   run "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
 done
-peak=$(grep VmHWM "/proc/$traefik_pid/status" | awk '{print $2}')
-python3 - "$state/results" "$peak" <<'PY'
-import json, sys, statistics
-rows = [json.loads(l) for l in open(sys.argv[1])]
-by = {}
-for r in rows:
-    by.setdefault(r["label"], []).append(r)
-def med(label, key): return statistics.median(x[key] for x in by[label])
-base = {"no middleware, POST 1 KiB": "no middleware, POST 1 KiB", "funcauth signature, 1 KiB": "no middleware, POST 1 KiB",
-        "no middleware, GET": "no middleware, GET", "funcauth Basic Auth": "no middleware, GET", "Traefik basicAuth (bcrypt 5)": "no middleware, GET"}
-print("| case | req/s (median) | ratio to no middleware | p50 ms | p99 ms | wrong | 5xx |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for label in base:
-    rps = med(label, "rps")
-    print(f"| {label} | {rps:.0f} | {rps / med(base[label], 'rps'):.2f} | {med(label, 'p50_ms'):.2f} | {med(label, 'p99_ms'):.2f} | {sum(x['wrong_decisions'] for x in by[label])} | {sum(x['server_errors'] for x in by[label])} |")
-print(f"\nTraefik peak resident memory: {int(sys.argv[2]) / 1024:.0f} MiB")
-PY
+python3 scripts/medians.py "$state/results" "$(peak_rss "$traefik_pid")" Traefik \
+  "no middleware, POST 1 KiB=no middleware, POST 1 KiB" "funcauth signature, 1 KiB=no middleware, POST 1 KiB" \
+  "no middleware, GET=no middleware, GET" "funcauth Basic Auth=no middleware, GET" "Traefik basicAuth (bcrypt 5)=no middleware, GET"

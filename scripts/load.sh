@@ -9,11 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib.sh
 secs="${1:-20}"; conns="${2:-64}"
-bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/bench"
-mkdir -p "$bin"
 traefik=$(scripts/ensure-traefik.sh)
-(cd examples && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn && go build -o "$bin/loadgen" ./cmd/loadgen)
+bench_tools
 
 state=$(mktemp -d)
 pids=()
@@ -63,10 +62,7 @@ http://127.0.0.1:$caddy_port {
 }
 CADDYFILE
 
-plugin="$state/plugins-local/src/github.com/funcauth/funcauth"
-mkdir -p "$plugin/traefikplugin"
-cp "$root"/go.mod "$root"/.traefik.yml "$root"/*.go "$plugin/"
-cp "$root"/traefikplugin/*.go "$plugin/traefikplugin/"
+local_plugin "$state"
 cat > "$state/dynamic.yml" <<YAML
 http:
   routers:
@@ -97,12 +93,7 @@ pids+=($caddy_pid)
   --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
   --experimental.abortOnPluginFailure=true --log.level=ERROR > "$state/traefik.log" 2>&1) &
 pids+=($!)
-for port in $caddy_port $traefik_port; do
-  for _ in $(seq 1 200); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)" = 200 ] && break
-    sleep 0.1
-  done
-done
+for port in $caddy_port $traefik_port; do wait_http "$port"; done
 traefik_pid=$(pgrep -f "entryPoints.web.address=127.0.0.1:$traefik_port" | head -1)
 
 : > "$state/results"
@@ -110,7 +101,7 @@ for target in "Caddy:$caddy_port:$caddy_pid" "Traefik:$traefik_port:$traefik_pid
   IFS=: read -r name port pid <<<"$target"
   "$bin/loadgen" -json -label "$name, mix" -url "http://127.0.0.1:$port" -scenario mix -key-file "$state/client-key" \
     -c "$conns" -d "${secs}s" -size 1024 >> "$state/results" || true
-  echo "$name peak_rss_kib $(awk '/VmHWM/{print $2}' "/proc/$pid/status")" >> "$state/memory"
+  echo "$name peak_rss_kib $(peak_rss "$pid")" >> "$state/memory"
 
   # Rotate the key under load: the next key file gets key B, then the
   # client switches to B, then the current key file drops A.

@@ -26,38 +26,32 @@ func logRefusal(name string, r *http.Request, d *funcauth.Decision) {
 
 func refusalLine(name string, r *http.Request, d *funcauth.Decision) string {
 	var b strings.Builder
-	b.WriteString("funcauth refused: middleware=")
-	b.WriteString(strconv.Quote(name))
-	b.WriteString(" reason=")
-	b.WriteString(string(d.Reason))
-	b.WriteString(" status=")
-	b.WriteString(strconv.Itoa(d.Status))
-	b.WriteString(" client=")
-	b.WriteString(strconv.Quote(d.Client))
-	b.WriteString(" method=")
-	b.WriteString(strconv.Quote(r.Method))
-	b.WriteString(" path=")
-	b.WriteString(strconv.Quote(r.URL.Path))
-	if d.RulePath != "" {
-		b.WriteString(" rule=")
-		b.WriteString(strconv.Quote(d.RulePath))
-	}
-	if d.User != "" {
-		b.WriteString(" user=")
-		b.WriteString(strconv.Quote(d.User))
-	}
-	if d.BannedClient != "" {
-		b.WriteString(" banned_client=")
-		b.WriteString(strconv.Quote(d.BannedClient))
-	}
-	if d.BannedUser != "" {
-		b.WriteString(" banned_user=")
-		b.WriteString(strconv.Quote(d.BannedUser))
-	}
-	if d.Detail != "" {
-		b.WriteString(" detail=")
-		b.WriteString(strconv.Quote(d.Detail))
-	}
+	b.WriteString("funcauth refused:")
+	field(&b, "middleware", strconv.Quote(name))
+	field(&b, "reason", string(d.Reason))
+	field(&b, "status", strconv.Itoa(d.Status))
+	field(&b, "client", strconv.Quote(d.Client))
+	field(&b, "method", strconv.Quote(r.Method))
+	field(&b, "path", strconv.Quote(r.URL.Path))
+	optionalField(&b, "rule", d.RulePath)
+	optionalField(&b, "user", d.User)
+	optionalField(&b, "banned_client", d.BannedClient)
+	optionalField(&b, "banned_user", d.BannedUser)
+	optionalField(&b, "detail", d.Detail)
 	b.WriteString("\n")
 	return b.String()
+}
+
+func field(b *strings.Builder, name, value string) {
+	b.WriteString(" ")
+	b.WriteString(name)
+	b.WriteString("=")
+	b.WriteString(value)
+}
+
+// optionalField writes a quoted field when it has a value.
+func optionalField(b *strings.Builder, name, value string) {
+	if value != "" {
+		field(b, name, strconv.Quote(value))
+	}
 }

@@ -92,7 +92,7 @@ func TestAutomaticHTTPS(t *testing.T) {
 	reverse_proxy %s
 }
 `, httpPort, httpsPort, filepath.Join(dir, "storage"), acme.URL, acmeRoot, siteName, siteName, strings.TrimPrefix(function.URL, "http://"))
-	tester := caddytest.NewTester(strictT{t})
+	tester := caddytest.NewTester(conformance.NoSkip(t))
 	tester.InitServer(caddyfile, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
@@ -200,17 +200,3 @@ func startDNS(t *testing.T, name, addr string) string {
 	t.Cleanup(func() { srv.Shutdown() })
 	return l.Addr().String()
 }
-
-// strictT turns caddytest's skips into failures: an end-to-end test must
-// not pass by not running.
-type strictT struct{ *testing.T }
-
-func (s strictT) Skip(args ...interface{}) {
-	s.T.Helper()
-	s.T.Fatal(append([]interface{}{"caddytest wanted to skip:"}, args...)...)
-}
-func (s strictT) Skipf(format string, args ...interface{}) {
-	s.T.Helper()
-	s.T.Fatalf("caddytest wanted to skip: "+format, args...)
-}
-func (s strictT) SkipNow() { s.T.Helper(); s.T.Fatal("caddytest wanted to skip") }

@@ -3,7 +3,6 @@ package traefik
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -98,14 +97,7 @@ var reasonInLog = regexp.MustCompile(`reason=(\w+)`)
 func (y *yaegiTarget) ReportsReasons() bool { return true }
 
 func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
-	req.RemoteAddr = net.JoinHostPort(client, "40000")
-	req.RequestURI = req.URL.RequestURI()
-	if req.ContentLength < 0 {
-		req.TransferEncoding = []string{"chunked"}
-	}
-	if req.Body == nil {
-		req.Body = http.NoBody
-	}
+	conformance.ServerRequest(req, client)
 	debugLog.take()
 	rec := httptest.NewRecorder()
 	y.handler.ServeHTTP(rec, req)

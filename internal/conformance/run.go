@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -280,4 +281,41 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 			t.Errorf("%s: upstream Content-Length %d for a %d-byte body", what, seen.ContentLength, len(seen.Body))
 		}
 	}
+}
+
+// ServerRequest turns a client request into what a server hands its
+// handlers (remote address, request URI, chunked encoding, a body), for
+// runners that call a handler directly.
+func ServerRequest(req *http.Request, client string) *http.Request {
+	req.RemoteAddr = net.JoinHostPort(client, "40000")
+	req.RequestURI = req.URL.RequestURI()
+	if req.ContentLength < 0 {
+		req.TransferEncoding = []string{"chunked"}
+	}
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	return req
+}
+
+// NoSkip wraps t so that skipping fails the test instead: caddytest skips
+// when Caddy cannot start, and an end-to-end test must not pass by not
+// running.
+func NoSkip(t *testing.T) testing.TB { return noSkip{t} }
+
+type noSkip struct{ *testing.T }
+
+func (s noSkip) Skip(args ...interface{}) {
+	s.T.Helper()
+	s.T.Fatal(append([]interface{}{"wanted to skip:"}, args...)...)
+}
+
+func (s noSkip) Skipf(format string, args ...interface{}) {
+	s.T.Helper()
+	s.T.Fatalf("wanted to skip: "+format, args...)
+}
+
+func (s noSkip) SkipNow() {
+	s.T.Helper()
+	s.T.Fatal("wanted to skip")
 }

@@ -1,0 +1,35 @@
+# Shared by the benchmark and load scripts: source it from scripts/.
+# shellcheck shell=bash
+
+# bench_tools builds Caddy with funcauth, the demo function and the load
+# generator from this checkout into $bin.
+bench_tools() {
+  bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/bench"
+  mkdir -p "$bin"
+  (cd "$root/examples" && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn && go build -o "$bin/loadgen" ./cmd/loadgen)
+}
+
+# local_plugin lays the module out as a Traefik local plugin under $1:
+# plugins-local/src/github.com/funcauth/funcauth.
+local_plugin() {
+  local plugin="$1/plugins-local/src/github.com/funcauth/funcauth"
+  mkdir -p "$plugin/traefikplugin"
+  cp "$root"/go.mod "$root"/.traefik.yml "$root"/*.go "$plugin/"
+  cp "$root"/traefikplugin/*.go "$plugin/traefikplugin/"
+}
+
+# wait_http waits until http://127.0.0.1:$1$2 answers with one of the
+# statuses in $3 (default 200).
+wait_http() {
+  local code
+  for _ in $(seq 1 300); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1${2:-/healthz}" || true)
+    case " ${3:-200} " in *" $code "*) return 0 ;; esac
+    sleep 0.1
+  done
+  echo "nothing answered on port $1" >&2
+  return 1
+}
+
+# peak_rss prints a process's peak resident memory in KiB.
+peak_rss() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }

@@ -1,0 +1,31 @@
+"""Prints the median of each labelled load-generator run and its ratio to
+a baseline, as a Markdown table. Arguments: the results file (one JSON
+object per line), the proxy's peak resident memory in KiB, the proxy's
+name, then label=baseline pairs in the order to print."""
+import json
+import statistics
+import sys
+
+results, peak_kib, proxy, pairs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+by = {}
+for line in open(results):
+    row = json.loads(line)
+    by.setdefault(row["label"], []).append(row)
+
+
+def med(label, key):
+    return statistics.median(r[key] for r in by[label])
+
+
+print("| case | req/s (median) | ratio to baseline | p50 ms | p99 ms | wrong | 5xx |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+bad = 0
+for pair in pairs:
+    label, base = pair.split("=", 1)
+    wrong = sum(r["wrong_decisions"] for r in by[label])
+    server = sum(r["server_errors"] for r in by[label])
+    bad += wrong + server
+    print(f"| {label} | {med(label, 'rps'):.0f} | {med(label, 'rps') / med(base, 'rps'):.2f} | "
+          f"{med(label, 'p50_ms'):.2f} | {med(label, 'p99_ms'):.2f} | {wrong} | {server} |")
+print(f"\n{proxy} peak resident memory: {int(peak_kib) / 1024:.0f} MiB")
+sys.exit(1 if bad else 0)
