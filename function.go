@@ -40,19 +40,12 @@ func functionFromPath(path string) (functionRef, bool) {
 	return ref, true
 }
 
-// validNamePart accepts the characters OpenFaaS allows in function and
-// namespace names, minus the dot that separates them: never "." or "..",
+// nameChars are the characters OpenFaaS allows in function and namespace
+// names, minus the dot that separates them.
+const nameChars = "-_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// validNamePart accepts a function or namespace name: never "." or "..",
 // never a path separator.
 func validNamePart(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c == '-' || c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		if !ok {
-			return false
-		}
-	}
-	return true
+	return s != "" && len(s) <= 253 && strings.Trim(s, nameChars) == ""
 }

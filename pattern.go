@@ -74,31 +74,35 @@ func (p *pathPattern) match(path string) bool {
 }
 
 // matchSegment matches one path segment against a pattern in which "*"
-// stands for any run of characters. It runs in O(len(pattern)*len(s)).
+// stands for any run of characters. With "*" the only wildcard, matching
+// the parts between stars leftmost-first is exact; it is done with
+// compiled string functions, which matters under Yaegi, where a loop over
+// characters is interpreted.
 func matchSegment(pattern, s string) bool {
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(pattern) && pattern[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case pi < len(pattern) && pattern[pi] == s[si]:
-			pi++
-			si++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, pattern[:star]) {
+		return false
+	}
+	s = s[star:]
+	parts := strings.Split(pattern[star+1:], "*")
+	last := len(parts) - 1
+	for i := 0; i < last; i++ {
+		at := strings.Index(s, parts[i])
+		if at < 0 {
 			return false
 		}
+		s = s[at+len(parts[i]):]
 	}
-	for pi < len(pattern) && pattern[pi] == '*' {
-		pi++
-	}
-	return pi == len(pattern)
+	return len(s) >= len(parts[last]) && strings.HasSuffix(s, parts[last])
 }
+
+// controlChars are the bytes a path may not hold, with the backslash some
+// upstreams read as a slash.
+const controlChars = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f\\"
 
 // canonicalPath reports whether a decoded request path is one funcauth is
 // willing to interpret: absolute, without empty, "." or ".." segments,
@@ -109,22 +113,8 @@ func canonicalPath(path string) bool {
 	if path == "" || path[0] != '/' {
 		return false
 	}
-	segStart := 1
-	for i := 1; i <= len(path); i++ {
-		if i < len(path) {
-			c := path[i]
-			if c < 0x20 || c == 0x7f || c == '\\' {
-				return false
-			}
-			if c != '/' {
-				continue
-			}
-		}
-		seg := path[segStart:i]
-		if seg == "." || seg == ".." || (seg == "" && i < len(path)) {
-			return false
-		}
-		segStart = i + 1
-	}
-	return true
+	return !strings.Contains(path, "//") &&
+		!strings.Contains(path, "/./") && !strings.HasSuffix(path, "/.") &&
+		!strings.Contains(path, "/../") && !strings.HasSuffix(path, "/..") &&
+		!strings.ContainsAny(path, controlChars)
 }
