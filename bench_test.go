@@ -169,3 +169,21 @@ func BenchmarkLargeBody(b *testing.B) {
 	// adds on top of it is what matters.
 	b.ReportMetric(float64(peak-base)/(1<<20), "MiB-heap-added")
 }
+
+// BenchmarkReplayMemory fills a replay cache to its default bound and
+// reports the heap it holds per entry.
+func BenchmarkReplayMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := newReplayCache(100000)
+		for j := 0; j < 100000; j++ {
+			c.check("faas-cli", strconv.Itoa(j), 5*time.Minute, testNow)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/100000, "B/entry")
+		runtime.KeepAlive(c)
+	}
+}
