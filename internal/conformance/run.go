@@ -162,12 +162,18 @@ func BuildRequest(r *Request, base string) (*http.Request, error) {
 	if r.Chunked {
 		rd = io.MultiReader(bytes.NewReader(body)) // hides the length
 	}
+	if r.AbortAfter > 0 {
+		rd = &abortingReader{data: body[:r.AbortAfter]}
+	}
 	req, err := http.NewRequest(method, base+r.Target, rd)
 	if err != nil {
 		return nil, err
 	}
 	if r.Chunked {
 		req.ContentLength = -1
+	}
+	if r.AbortAfter > 0 {
+		req.ContentLength = int64(len(body))
 	}
 	for k, vs := range r.Headers {
 		for _, v := range vs {
@@ -318,4 +324,18 @@ func (s noSkip) Skipf(format string, args ...interface{}) {
 func (s noSkip) SkipNow() {
 	s.T.Helper()
 	s.T.Fatal("wanted to skip")
+}
+
+// abortingReader gives its data, then fails as a connection that broke.
+type abortingReader struct {
+	data []byte
+}
+
+func (a *abortingReader) Read(p []byte) (int, error) {
+	if len(a.data) == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, a.data)
+	a.data = a.data[n:]
+	return n, nil
 }

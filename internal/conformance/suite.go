@@ -71,6 +71,10 @@ type Request struct {
 	BodyRepeat int `json:"body_repeat,omitempty"`
 	// Chunked sends the body without Content-Length.
 	Chunked bool `json:"chunked,omitempty"`
+	// AbortAfter makes the body fail after this many bytes, as a client
+	// that goes away mid-body. Only for runners that hand the request to
+	// the handler directly (hosts "core" and "traefik").
+	AbortAfter int `json:"abort_after,omitempty"`
 	// Client is the client's address.
 	Client string     `json:"client,omitempty"`
 	Basic  *BasicAuth `json:"basic,omitempty"`
