@@ -65,7 +65,10 @@ func (g *Guard) Check(r *http.Request, client string) *Decision {
 
 // match returns the first rule that applies to r.
 func (g *Guard) match(r *http.Request, path string) *rule {
-	host := requestHost(r)
+	host := ""
+	if g.hostRules {
+		host = requestHost(r)
+	}
 	for _, rl := range g.rules {
 		if rl.matches(r, path, host) {
 			return rl

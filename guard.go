@@ -33,6 +33,7 @@ type Options struct {
 // use. Make one with New.
 type Guard struct {
 	rules        []*rule
+	hostRules    bool                // some rule matches hosts
 	basic        *basicAuthenticator // nil without users
 	verifiers    []*verifier
 	sigChallenge string
@@ -104,6 +105,9 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	var err error
 	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
 		return nil, err
+	}
+	for _, rl := range g.rules {
+		g.hostRules = g.hostRules || len(rl.hosts) > 0
 	}
 	if g.body, err = compileBody(cfg.Body); err != nil {
 		return nil, err

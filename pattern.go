@@ -13,10 +13,13 @@ type pathPattern struct {
 	segments []string // the pattern split at "/", without a trailing "*"
 	rest     bool     // a trailing "*" matches the remainder, across segments
 	literal  bool     // no "*" at all: compare raw with the path
+	prefix   string   // a trailing "*" is the only one: a plain prefix
 }
 
-func compilePathPattern(s string) (pathPattern, error) {
-	p := pathPattern{raw: s}
+// compilePathPattern compiles a Rule.Path. (A pointer: under Yaegi a
+// method call on a struct held by value copies it through reflection.)
+func compilePathPattern(s string) (*pathPattern, error) {
+	p := &pathPattern{raw: s}
 	switch {
 	case s == "":
 		return p, errors.New("path is empty: use \"*\" to match every path")
@@ -36,6 +39,9 @@ func compilePathPattern(s string) (pathPattern, error) {
 	if strings.HasSuffix(s, "*") {
 		p.rest = true
 		body = s[:len(s)-1]
+		if !strings.Contains(body, "*") {
+			p.prefix = body
+		}
 	}
 	p.segments = strings.Split(body, "/")
 	return p, nil
@@ -48,6 +54,9 @@ func (p *pathPattern) match(path string) bool {
 	}
 	if p.literal {
 		return p.raw == path
+	}
+	if p.prefix != "" {
+		return strings.HasPrefix(path, p.prefix)
 	}
 	last := len(p.segments) - 1
 	for i := 0; i <= last; i++ {

@@ -36,7 +36,7 @@ func compileRateLimits(cfgs []RateLimit, state *abuseState) ([]*rateLimit, error
 			if err != nil {
 				return nil, fieldError(field+".path", err.Error())
 			}
-			l.path = &p
+			l.path = p
 		}
 		if cfg.Rate == "" {
 			return nil, fieldError(field+".rate", "is empty: give a rate such as 10/s or 100/1m")

@@ -37,7 +37,7 @@ func parseRequirement(s string) (requirement, bool) {
 // rule is a compiled Rule.
 type rule struct {
 	index     int
-	path      pathPattern
+	path      *pathPattern
 	methods   []string // upper case; any when empty
 	hosts     []string // lower case, "*." prefix for one label; any when empty
 	require   requirement
