@@ -168,12 +168,13 @@ func (t *failureTable) len() int {
 }
 
 // countsAsFailure says which refusals count towards a ban: wrong
-// credentials and signatures, stale or replayed messages, and requests that
-// try to trick the path matching. Missing credentials do not count (a
-// browser's first request has none), nor do routes no rule allows.
+// credentials and signatures, stale messages, and requests that try to
+// trick the path matching. Missing credentials do not count (a browser's
+// first request has none), nor do routes no rule allows, nor replays (a
+// webhook provider's or a cron job's honest retries look like them).
 func countsAsFailure(r Reason) bool {
 	switch r {
-	case ReasonBadCredentials, ReasonBadSignature, ReasonExpired, ReasonFuture, ReasonReplayed, ReasonBadRequest:
+	case ReasonBadCredentials, ReasonBadSignature, ReasonExpired, ReasonFuture, ReasonBadRequest:
 		return true
 	}
 	return false

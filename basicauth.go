@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -135,13 +136,24 @@ func (b *basicAuthenticator) users(now time.Time) *userTable {
 		default:
 			t.addAll([]*account{{
 				name:     string(userData),
-				stored:   "plain:" + strconv.FormatUint(versions[2], 10),
+				stored:   b.plainTag(passData),
 				password: newPlainPassword(passData),
 			}})
 		}
 	}
 	b.table, b.versions = t, versions
 	return t
+}
+
+// plainTag identifies a plain-text password in the credential cache by a
+// keyed hash of its content, so that a rotated password's cache entries
+// die with it, whichever instance read the file (a counter would restart
+// with every instance, while the cache lives on in the State).
+func (b *basicAuthenticator) plainTag(password []byte) string {
+	mac := hmac.New(sha256.New, b.cache.secret)
+	mac.Write([]byte("gateway-password\x00"))
+	mac.Write(password)
+	return "plain:" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // fail records why a file contributes no users.
@@ -217,7 +229,9 @@ func (b *basicAuthenticator) verify(user, password string, now time.Time) basicR
 	if target == nil {
 		target = b.decoy(table, user)
 	}
-	matched := b.flights.do(key, func() bool {
+	// The flight key names the hash checked against too, so a check still
+	// running against a replaced password cannot answer for the new one.
+	matched := b.flights.do(key+"\x00"+target.stored, func() bool {
 		return target.password.verify([]byte(password))
 	})
 	if acct == nil || !matched {

@@ -3,6 +3,7 @@ package funcauth
 import (
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -17,8 +18,8 @@ import (
 func (g *Guard) Check(r *http.Request, client string) *Decision {
 	now := g.now()
 	d := &Decision{Rule: -1, Client: client}
-	r.Header.Del(g.upstream.UserHeader)
-	r.Header.Del(g.upstream.SignatureHeader)
+	removeHeader(r.Header, g.upstream.UserHeader)
+	removeHeader(r.Header, g.upstream.SignatureHeader)
 	group := g.clients.group(client)
 
 	// A banned client costs a map lookup: no hash, no body.
@@ -167,8 +168,15 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			reason, detail = why, v.name+": "+more
 			continue
 		}
+		principal := v.name + "/" + keyID
+		if !g.takeTokens(d, "sig:"+principal, path, group, fn, hasFn, now) {
+			return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+		}
+		// Remembered once everything else has passed, and forgotten again
+		// if the upstream fails (Decision.Finish), so a sender's retry of
+		// a message the function did not take is not refused as a replay.
 		if replayID != "" && v.tolerance > 0 {
-			if why, retry := g.state.replay.check(v.name, replayID, v.tolerance, now); why != "" {
+			if why, retry := g.state.replay.check(v.name, replayID, v.replayWindow(), now); why != "" {
 				d.RetryAfter = retry
 				detail := v.name + ": this message was already accepted"
 				if why == ReasonReplayCacheFull {
@@ -176,10 +184,9 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 				}
 				return g.refuse(d, why, detail, group, now)
 			}
-		}
-		principal := v.name + "/" + keyID
-		if !g.takeTokens(d, "sig:"+principal, path, group, fn, hasFn, now) {
-			return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+			d.replayCache = g.state.replay
+			d.replayVerifier = v.name
+			d.replayID = replayID
 		}
 		d.Verifier, d.KeyID = v.name, keyID
 		r.Header.Set(g.upstream.SignatureHeader, principal)
@@ -229,6 +236,9 @@ func (g *Guard) takeTokens(d *Decision, principal, path, group string, fn functi
 				continue
 			}
 			key = fn.Name + "." + fn.Namespace
+			if fn.Namespace == "" {
+				key += defaultFunctionNamespace
+			}
 		case "user":
 			key = principal
 		}
@@ -291,4 +301,16 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 		d.BannedUser = d.User
 	}
 	return d
+}
+
+// removeHeader removes a header the client must not set, also in the
+// spellings with underscores that CGI-style upstreams read as the same
+// variable (X_Funcauth_User for X-Funcauth-User).
+func removeHeader(h http.Header, name string) {
+	h.Del(name)
+	for k := range h {
+		if strings.IndexByte(k, '_') >= 0 && strings.EqualFold(strings.ReplaceAll(k, "_", "-"), name) {
+			delete(h, k)
+		}
+	}
 }

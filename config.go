@@ -77,7 +77,8 @@ type Rule struct {
 	Require string `json:"require"`
 
 	// Signatures names the verifiers that may accept the request when Require
-	// includes a signature; empty means all verifiers.
+	// includes a signature. A verifier named by a rule belongs to the rules
+	// that name it: empty means every verifier that no rule names.
 	Signatures []string `json:"signatures,omitempty"`
 
 	// UnknownOptions collects options no field matched; New refuses them.
@@ -175,10 +176,11 @@ type Signature struct {
 	DefaultNamespace string `json:"default_namespace,omitempty"`
 
 	// Tolerance is how far a signed timestamp may lie in the past or future,
-	// and how long a seen signature or message id is remembered to refuse
-	// replays. Default: the provider's own (5m for most), 5m for schemes
-	// without a timestamp. "0s" turns replay protection off for schemes
-	// without a timestamp.
+	// and so how long a seen message is remembered to refuse replays (twice
+	// as long for timestamped messages, which may come early). Default: the
+	// provider's own (5m for most), 5m for schemes without a timestamp.
+	// "0s" turns replay protection off for schemes without a timestamp; a
+	// scheme with one needs a positive tolerance.
 	Tolerance string `json:"tolerance,omitempty"`
 
 	// BaseURL pins the public URL ("https://fn.example.com") that "twilio"

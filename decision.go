@@ -90,6 +90,12 @@ type Decision struct {
 	BannedUser   string
 
 	body *spooledBody
+
+	// The message remembered for replay protection, forgotten again if
+	// the upstream fails.
+	replayCache    *replayCache
+	replayVerifier string
+	replayID       string
 }
 
 // WriteHeaders sets the response headers a refusal needs: the challenge of a
@@ -109,8 +115,67 @@ func (d *Decision) BanStarted() bool {
 	return d.BannedClient != "" || d.BannedUser != ""
 }
 
+// RemembersMessage reports whether replay protection holds this request's
+// message, which Finish forgets if the upstream fails: hosts need the
+// upstream's status then.
+func (d *Decision) RemembersMessage() bool { return d.replayCache != nil }
+
+// Pass hands an allowed request to next and finishes the decision with the
+// status next answered (see Finish).
+func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if d.replayCache == nil {
+		defer d.Close()
+		next.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() { d.Finish(rec.status) }() // status 0 if next panics
+	next.ServeHTTP(rec, r)
+}
+
+// statusRecorder notes the status an upstream answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// Flush passes streaming responses on.
+func (s *statusRecorder) Flush() {
+	http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the host's writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Finish ends an allowed request with the status the upstream answered
+// (0 when it failed without one) and releases what the decision holds. A
+// signed message the upstream failed on (0 or 5xx) is forgotten by replay
+// protection, so that the sender's retry is not refused as a replay.
+func (d *Decision) Finish(status int) {
+	if d.replayCache != nil && (status == 0 || status >= 500) {
+		d.replayCache.forget(d.replayVerifier, d.replayID)
+	}
+	d.replayCache = nil
+	d.Close()
+}
+
 // Close releases what the decision holds for the request, such as a spooled
-// body's temporary file. Hosts call it once the upstream has answered.
+// body's temporary file. Hosts call it (or Finish) once the upstream has
+// answered.
 func (d *Decision) Close() {
 	if d.body != nil {
 		d.body.Close()

@@ -2,6 +2,10 @@ package funcauth
 
 import "strings"
 
+// defaultFunctionNamespace is OpenFaaS's namespace for functions, the one
+// a path without ".<namespace>" means.
+const defaultFunctionNamespace = "openfaas-fn"
+
 // functionRef is the function a request addresses through the OpenFaaS
 // gateway's routes /function/<name>[.<namespace>][/...] and
 // /async-function/<name>[.<namespace>][/...].

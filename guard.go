@@ -188,15 +188,15 @@ func (g *Guard) ClientAddress(r *http.Request) string {
 func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := g.Check(r, g.ClientAddress(r))
-		defer d.Close()
 		if onDecision != nil {
 			onDecision(r, d)
 		}
 		if !d.Allowed {
+			d.Close()
 			WriteRefusal(w, d)
 			return
 		}
-		next.ServeHTTP(w, r)
+		d.Pass(w, r, next)
 	})
 }
 

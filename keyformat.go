@@ -57,17 +57,17 @@ func decodeKey(f keyFormat, raw []byte) (key, error) {
 		case algHMACSHA256:
 			b, err := decodeBase64(parts[2])
 			if err != nil || len(b) < 16 {
-				return key{}, errors.New("the hmac-sha256 key " + parts[1] + " must be base64 of at least 16 bytes")
+				return key{}, errors.New("an hmac-sha256 key must be base64 of at least 16 bytes")
 			}
 			k.secret = b
 		case algEd25519:
 			b, err := decodeEd25519Public([]byte(parts[2]))
 			if err != nil {
-				return key{}, errors.New("the ed25519 key " + parts[1] + ": " + err.Error())
+				return key{}, errors.New("an ed25519 key " + err.Error())
 			}
 			k.secret = b
 		default:
-			return key{}, errors.New("unknown algorithm " + parts[0] + ": use hmac-sha256 or ed25519")
+			return key{}, errors.New("has an unknown algorithm: use hmac-sha256 or ed25519")
 		}
 		return k, nil
 	}

@@ -200,7 +200,7 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		}
 		ns := cfg.DefaultNamespace
 		if ns == "" {
-			ns = "openfaas-fn"
+			ns = defaultFunctionNamespace
 		}
 		if !validNamePart(ns) {
 			return nil, fieldError(field+".default_namespace", "is not a valid namespace name")

@@ -33,8 +33,7 @@ func newReplayCache(max int) *replayCache {
 // already recorded within the window, ReasonReplayCacheFull when there is
 // no room, and "" for a new message. retry is when room frees up.
 func (c *replayCache) check(verifier, id string, window time.Duration, now time.Time) (reason Reason, retry time.Duration) {
-	sum := sha256.Sum256([]byte(verifier + "\x00" + id))
-	digest := string(sum[:16])
+	digest := replayDigest(verifier, id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if exp, ok := c.seen[digest]; ok && now.Before(exp) {
@@ -51,6 +50,7 @@ func (c *replayCache) check(verifier, id string, window time.Duration, now time.
 		q = &expiryQueue{}
 		c.queues[window] = q
 	}
+	c.popExpired(q, now)
 	exp := now.Add(window)
 	c.seen[digest] = exp
 	q.digests = append(q.digests, digest)
@@ -58,26 +58,46 @@ func (c *replayCache) check(verifier, id string, window time.Duration, now time.
 	return "", 0
 }
 
+// replayDigest is the fixed-size key of a message.
+func replayDigest(verifier, id string) string {
+	sum := sha256.Sum256([]byte(verifier + "\x00" + id))
+	return string(sum[:16])
+}
+
+// forget drops a message, so that it is accepted again.
+func (c *replayCache) forget(verifier, id string) {
+	digest := replayDigest(verifier, id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.seen, digest)
+}
+
 // expire drops every entry whose window has passed.
 func (c *replayCache) expire(now time.Time) {
 	for window, q := range c.queues {
-		for q.head < len(q.digests) && !now.Before(q.expires[q.head]) {
-			d := q.digests[q.head]
-			if exp, ok := c.seen[d]; ok && !now.Before(exp) {
-				delete(c.seen, d)
-			}
-			q.digests[q.head] = ""
-			q.head++
-		}
+		c.popExpired(q, now)
 		if q.head == len(q.digests) {
 			delete(c.queues, window)
-			continue
 		}
-		if q.head > len(q.digests)/2 {
-			q.digests = append([]string(nil), q.digests[q.head:]...)
-			q.expires = append([]time.Time(nil), q.expires[q.head:]...)
-			q.head = 0
+	}
+}
+
+// popExpired drops the expired entries at the head of a queue (each
+// insert pops what has expired, so a queue never outgrows the live
+// entries by much) and compacts it.
+func (c *replayCache) popExpired(q *expiryQueue, now time.Time) {
+	for q.head < len(q.digests) && !now.Before(q.expires[q.head]) {
+		d := q.digests[q.head]
+		if exp, ok := c.seen[d]; ok && !now.Before(exp) {
+			delete(c.seen, d)
 		}
+		q.digests[q.head] = ""
+		q.head++
+	}
+	if q.head > 0 && q.head >= len(q.digests)/2 {
+		q.digests = append([]string(nil), q.digests[q.head:]...)
+		q.expires = append([]time.Time(nil), q.expires[q.head:]...)
+		q.head = 0
 	}
 }
 

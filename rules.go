@@ -80,6 +80,21 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 	for _, v := range verifiers {
 		byName[v.name] = v
 	}
+	// A verifier a rule names is that rule's: a rule that names none takes
+	// the verifiers no rule names, so that a webhook secret dedicated to
+	// one function never opens the others (the preset's /function/*).
+	claimed := make(map[string]bool)
+	for _, rc := range all {
+		for _, name := range rc.Signatures {
+			claimed[name] = true
+		}
+	}
+	var unclaimed []*verifier
+	for _, v := range verifiers {
+		if !claimed[v.name] {
+			unclaimed = append(unclaimed, v)
+		}
+	}
 	var rules []*rule
 	for i, rc := range all {
 		field := "rules[" + strconv.Itoa(i) + "]"
@@ -123,7 +138,10 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 				return nil, fieldError(field+".require", "needs a signature, but no signatures are configured")
 			}
 			if len(rc.Signatures) == 0 {
-				r.verifiers = verifiers
+				if len(unclaimed) == 0 {
+					return nil, fieldError(field+".signatures", "is empty, and every verifier is named by another rule: name the verifiers this rule accepts")
+				}
+				r.verifiers = unclaimed
 			}
 			for j, name := range rc.Signatures {
 				v, ok := byName[name]
@@ -141,9 +159,16 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 // matches reports whether the rule applies to the request.
 func (r *rule) matches(req *http.Request, path, host string) bool {
 	if len(r.methods) > 0 {
+		// Case-insensitively, and GET covers HEAD: upstreams that upper-case
+		// methods or answer HEAD with their GET handler must not reach a
+		// handler by a spelling the rule did not list.
+		method := strings.ToUpper(req.Method)
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
 		found := false
 		for _, m := range r.methods {
-			if m == req.Method {
+			if m == method || m == req.Method {
 				found = true
 				break
 			}

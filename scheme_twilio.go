@@ -90,6 +90,10 @@ func (c *twilioCheck) finish(body *spooledBody) (string, string, Reason, string)
 			return "", "", ReasonBadSignature, "the form body cannot be parsed"
 		}
 		params = twilioParams(form)
+	} else if body.size > 0 {
+		// Twilio signs a form body's parameters, or a bodySHA256 of any
+		// other body: a body covered by neither is not Twilio's.
+		return "", "", ReasonBadSignature, "the body is neither a form nor covered by bodySHA256"
 	}
 	for _, candidate := range urlVariants(u, requestURL) {
 		for _, k := range c.in.keys {

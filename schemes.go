@@ -14,6 +14,8 @@ type schemeSpec struct {
 	keyFormat keyFormat
 	tolerance time.Duration
 	fields    []string // json names of the optional fields it uses
+	// timestamped schemes sign a time, held to the tolerance.
+	timestamped bool
 }
 
 // defaultTolerance is the timestamp tolerance of most providers, and the
@@ -26,15 +28,15 @@ func schemeSpecs() map[string]schemeSpec {
 		"faas-cli":                {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
 		"github":                  {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms"}},
 		"generic":                 {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
-		"standard-webhooks":       {build: newStandardWebhooksScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance},
-		"svix":                    {build: newSvixScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance},
-		"stripe":                  {build: newStripeScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
-		"slack":                   {build: newSlackScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"standard-webhooks":       {build: newStandardWebhooksScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
+		"svix":                    {build: newSvixScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
+		"stripe":                  {build: newStripeScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
+		"slack":                   {build: newSlackScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
 		"shopify":                 {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
 		"gitlab":                  {build: newGitLabScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
 		"twilio":                  {build: newTwilioScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"base_url"}},
-		"discord":                 {build: newDiscordScheme, keyFormat: keyEd25519Public, tolerance: defaultTolerance},
-		"http-message-signatures": {build: newHTTPMessageSignaturesScheme, keyFormat: keyMessageSig, tolerance: defaultTolerance, fields: []string{"algorithms", "components"}},
+		"discord":                 {build: newDiscordScheme, keyFormat: keyEd25519Public, tolerance: defaultTolerance, timestamped: true},
+		"http-message-signatures": {build: newHTTPMessageSignaturesScheme, keyFormat: keyMessageSig, tolerance: defaultTolerance, fields: []string{"algorithms", "components"}, timestamped: true},
 	}
 }
 
@@ -90,7 +92,7 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if err != nil {
 		return nil, fieldError(field+"."+strings.TrimPrefix(err.Error(), field+"."), "")
 	}
-	v := &verifier{name: cfg.Name, scheme: s, tolerance: spec.tolerance}
+	v := &verifier{name: cfg.Name, scheme: s, tolerance: spec.tolerance, timestamped: spec.timestamped}
 	if v.name == "" {
 		v.name = cfg.Scheme
 	}
@@ -98,6 +100,9 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 		d, err := parseDuration(cfg.Tolerance)
 		if err != nil {
 			return nil, fieldError(field+".tolerance", err.Error())
+		}
+		if d == 0 && spec.timestamped {
+			return nil, fieldError(field+".tolerance", "must be positive: "+cfg.Scheme+" signs a timestamp, which 0s would never hold to any age")
 		}
 		v.tolerance = d
 	}

@@ -47,6 +47,17 @@ type verifier struct {
 	scheme    scheme
 	keys      *keyring
 	tolerance time.Duration // for timestamps and the replay window; 0: no replay protection
+	// timestamped verifiers remember messages for twice the tolerance: a
+	// message stamped up to the tolerance ahead stays valid that long.
+	timestamped bool
+}
+
+// replayWindow is how long an accepted message is remembered.
+func (v *verifier) replayWindow() time.Duration {
+	if v.timestamped {
+		return 2 * v.tolerance
+	}
+	return v.tolerance
 }
 
 // macCheck verifies one or more candidate MACs over a stream, computing one
@@ -55,7 +66,7 @@ type macCheck struct {
 	macs     []hash.Hash
 	keyIDs   []string
 	want     [][]byte // candidate MACs from the header; any match accepts
-	replayID string   // "" uses the first candidate MAC
+	replayID string   // "" uses the MAC that verified
 }
 
 // newMACCheck starts a MAC per key, each fed the signed prefix (such as a
@@ -83,9 +94,12 @@ func (c *macCheck) finish(_ *spooledBody) (string, string, Reason, string) {
 		sum := mac.Sum(nil)
 		for _, w := range c.want {
 			if hmac.Equal(sum, w) {
+				// The MAC that verified, not the first one offered: junk
+				// candidates beside a captured one must not make a new
+				// replay key.
 				id := c.replayID
 				if id == "" {
-					id = string(c.want[0])
+					id = "mac:" + string(sum)
 				}
 				return c.keyIDs[i], id, "", ""
 			}

@@ -117,9 +117,9 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP checks the request and hands it to next when it is allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	d := h.guard.Check(r, clientIP(r))
-	defer d.Close()
 	h.metrics.observe(d)
 	if !d.Allowed {
+		d.Close()
 		h.logRefusal(r, d)
 		d.WriteHeaders(w.Header())
 		return caddyhttp.Error(d.Status, refusal(d.Reason))
@@ -132,7 +132,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			repl.Set("http.auth.user.id", d.Verifier+"/"+d.KeyID)
 		}
 	}
-	return next.ServeHTTP(w, r)
+	if !d.RemembersMessage() {
+		defer d.Close()
+		return next.ServeHTTP(w, r)
+	}
+	// Replay protection forgets a message the upstream failed on, so the
+	// sender's retry gets through: that needs the upstream's status.
+	rec := &statusWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	status := 0
+	defer func() { d.Finish(status) }()
+	err := next.ServeHTTP(rec, r)
+	status = rec.status
+	if err != nil {
+		status = http.StatusInternalServerError
+		var he caddyhttp.HandlerError
+		if errors.As(err, &he) && he.StatusCode != 0 {
+			status = he.StatusCode
+		}
+	}
+	return err
+}
+
+// statusWriter notes the status the rest of the route answered with.
+type statusWriter struct {
+	*caddyhttp.ResponseWriterWrapper
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriterWrapper.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriterWrapper.Write(p)
 }
 
 // refusal is the error of a refused request: its reason code, which

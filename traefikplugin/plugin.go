@@ -55,11 +55,11 @@ type middleware struct {
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := m.guard.Check(r, m.guard.ClientAddress(r))
-	defer d.Close()
 	if !d.Allowed {
+		d.Close()
 		logRefusal(m.name, r, d)
 		funcauth.WriteRefusal(w, d)
 		return
 	}
-	m.next.ServeHTTP(w, r)
+	d.Pass(w, r, m.next)
 }

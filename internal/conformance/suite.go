@@ -100,6 +100,9 @@ type Expect struct {
 	Challenge string `json:"challenge,omitempty"`
 	// RetryAfter requires a Retry-After header.
 	RetryAfter bool `json:"retry_after,omitempty"`
+	// FromUpstream says the status is the upstream's own (it was asked to
+	// fail through FailHeader).
+	FromUpstream bool `json:"from_upstream,omitempty"`
 	// ByHost says the host refuses the request before funcauth sees it
 	// (a header too large for its server): no reason is logged.
 	ByHost bool `json:"by_host,omitempty"`
