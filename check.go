@@ -18,8 +18,7 @@ import (
 func (g *Guard) Check(r *http.Request, client string) *Decision {
 	now := g.now()
 	d := &Decision{Rule: -1, Client: client}
-	removeHeader(r.Header, g.upstream.UserHeader)
-	removeHeader(r.Header, g.upstream.SignatureHeader)
+	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
 	group := g.clients.group(client)
 
 	// A banned client costs a map lookup: no hash, no body.
@@ -303,13 +302,18 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 	return d
 }
 
-// removeHeader removes a header the client must not set, also in the
-// spellings with underscores that CGI-style upstreams read as the same
-// variable (X_Funcauth_User for X-Funcauth-User).
-func removeHeader(h http.Header, name string) {
-	h.Del(name)
+// removeIdentityHeaders removes the headers the client must not set, also
+// in the spellings with underscores that CGI-style upstreams read as the
+// same variable (X_Funcauth_User for X-Funcauth-User).
+func removeIdentityHeaders(h http.Header, user, signature string) {
+	h.Del(user)
+	h.Del(signature)
 	for k := range h {
-		if strings.IndexByte(k, '_') >= 0 && strings.EqualFold(strings.ReplaceAll(k, "_", "-"), name) {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		dashed := strings.ReplaceAll(k, "_", "-")
+		if strings.EqualFold(dashed, user) || strings.EqualFold(dashed, signature) {
 			delete(h, k)
 		}
 	}
