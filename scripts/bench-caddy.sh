@@ -67,17 +67,14 @@ caddy_pid=$!
 pids+=($caddy_pid)
 for port in $none $sig $basic $cbasic; do wait_http "$port" /healthz "200 401 404 502"; done
 
-run() { # label url scenario [path]
-  "$bin/loadgen" -json -label "$1" -url "$2" -scenario "$3" ${4:+-path "$4"} -c "$conns" -d "${secs}s" -size 1024
-}
 echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) with funcauth; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Caddy and upstream" >&2
 : > "$state/results"
 for r in $(seq 1 "$rounds"); do
-  run "no auth, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
-  run "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
-  run "no auth, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
-  run "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
-  run "Caddy basic_auth (bcrypt)" "http://127.0.0.1:$cbasic" basic /system/functions >> "$state/results"
+  loadrun "no auth, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
+  loadrun "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
+  loadrun "no auth, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
+  loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
+  loadrun "Caddy basic_auth (bcrypt)" "http://127.0.0.1:$cbasic" basic /system/functions >> "$state/results"
 done
 python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
   "no auth, POST 1 KiB=no auth, POST 1 KiB" "funcauth signature, 1 KiB=no auth, POST 1 KiB" \

@@ -66,17 +66,14 @@ pids+=($!)
 for port in $none $sig $basic $tbasic; do wait_http "$port" /healthz "200 401"; done
 traefik_pid=$(pgrep -f "entryPoints.none.address=127.0.0.1:$none" | head -1)
 
-run() { # label url scenario path
-  "$bin/loadgen" -json -label "$1" -url "$2" -scenario "$3" -path "$4" -c "$conns" -d "${secs}s" -size 1024
-}
 echo "Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth under Yaegi; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Traefik and upstream" >&2
 : > "$state/results"
 for r in $(seq 1 "$rounds"); do
-  run "no middleware, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
-  run "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
-  run "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
-  run "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
-  run "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
+  loadrun "no middleware, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
+  loadrun "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
+  loadrun "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
+  loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
+  loadrun "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
 done
 python3 scripts/medians.py "$state/results" "$(peak_rss "$traefik_pid")" Traefik \
   "no middleware, POST 1 KiB=no middleware, POST 1 KiB" "funcauth signature, 1 KiB=no middleware, POST 1 KiB" \

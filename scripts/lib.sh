@@ -33,3 +33,9 @@ wait_http() {
 
 # peak_rss prints a process's peak resident memory in KiB.
 peak_rss() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
+
+# loadrun runs the load generator for $secs seconds with $conns
+# connections on 1 KiB bodies: loadrun <label> <url> <scenario> [<path>].
+loadrun() {
+  "$bin/loadgen" -json -label "$1" -url "$2" -scenario "$3" ${4:+-path "$4"} -c "$conns" -d "${secs}s" -size 1024
+}
