@@ -81,8 +81,6 @@ func TestBanAfterFailuresAndRelease(t *testing.T) {
 	if d := login(g, "198.51.100.8", "admin", "pw"); !d.Allowed {
 		t.Fatalf("another client: %s", d.Reason)
 	}
-	h := http.Header{}
-	d.WriteHeaders(h)
 	c.advance(10*time.Minute - time.Second)
 	if d := login(g, "198.51.100.7", "admin", "pw"); d.Reason != ReasonBanned || d.RetryAfter != time.Second {
 		t.Fatalf("a second before the end: %s %v", d.Reason, d.RetryAfter)

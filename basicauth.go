@@ -188,7 +188,6 @@ func (b *basicAuthenticator) decoy(t *userTable, name string) *account {
 // basicResult is the outcome of a Basic Auth check.
 type basicResult struct {
 	reason Reason
-	user   string // the name that was presented, if any
 	detail string
 }
 
@@ -216,7 +215,7 @@ func (b *basicAuthenticator) credentials(r *http.Request) (user, password string
 // checked against a decoy account's hash, so both cost the same; identical
 // concurrent checks run once; successes are cached.
 func (b *basicAuthenticator) verify(user, password string, now time.Time) basicResult {
-	res := basicResult{reason: ReasonBadCredentials, user: user}
+	res := basicResult{reason: ReasonBadCredentials}
 	table := b.users(now)
 	res.detail = table.problem
 	acct := table.byName[user]

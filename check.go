@@ -121,6 +121,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 	d.Challenge = g.sigChallenge
 	var reason Reason
 	var detail string
+	forwardedTrusted := g.clients.peerTrusted(r)
 	pending := make([]*verifier, 0, len(rl.verifiers))
 	checks := make([]sigCheck, 0, len(rl.verifiers))
 	for _, v := range rl.verifiers {
@@ -132,7 +133,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			reason, detail = ReasonKeyUnavailable, v.name+": "+problem
 			continue
 		}
-		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: g.clients.peerTrusted(r)})
+		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: forwardedTrusted})
 		if why != "" {
 			reason, detail = why, v.name+": "+more
 			if problem != "" {

@@ -234,10 +234,7 @@ func signatureBase(r *http.Request, input *sfMember, forwardedTrusted bool) ([]b
 
 // componentValue is the value of a covered component (RFC 9421 section 2).
 func componentValue(r *http.Request, name string, forwardedTrusted bool) (string, error) {
-	uri := r.RequestURI
-	if uri == "" || !strings.HasPrefix(uri, "/") {
-		uri = r.URL.RequestURI()
-	}
+	uri := requestTarget(r)
 	path, query, hasQuery := strings.Cut(uri, "?")
 	switch name {
 	case "@method":
@@ -279,6 +276,16 @@ func componentValue(r *http.Request, name string, forwardedTrusted bool) (string
 	return strings.Join(values, ", "), nil
 }
 
+// requestTarget is the path and query as the client sent them.
+func requestTarget(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
+// requestScheme is the scheme the client used: X-Forwarded-Proto from a
+// trusted proxy, else whether the request came over TLS.
 func requestScheme(r *http.Request, forwardedTrusted bool) string {
 	if forwardedTrusted {
 		if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {

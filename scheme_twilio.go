@@ -112,23 +112,11 @@ func (c *twilioCheck) finish(body *spooledBody) (string, string, Reason, string)
 
 // url is the URL Twilio requested, as far as the request tells.
 func (t *twilio) url(r *http.Request, forwardedTrusted bool) string {
-	uri := r.RequestURI
-	if uri == "" || !strings.HasPrefix(uri, "/") {
-		uri = r.URL.RequestURI()
-	}
+	uri := requestTarget(r)
 	if t.base != nil {
 		return t.base.Scheme + "://" + t.base.Host + t.base.Path + uri
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if forwardedTrusted {
-		if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
-			scheme = p
-		}
-	}
-	return scheme + "://" + r.Host + uri
+	return requestScheme(r, forwardedTrusted) + "://" + r.Host + uri
 }
 
 func isForm(contentType string) bool {
