@@ -40,7 +40,7 @@ type userTable struct {
 	field    string // the configuration field that problem concerns
 }
 
-func newBasicAuthenticator(cfg *BasicAuth, parser *hashParser, state *State) (*basicAuthenticator, error) {
+func newBasicAuthenticator(cfg *BasicAuth, parser *hashParser, state *State, now time.Time) (*basicAuthenticator, error) {
 	b := &basicAuthenticator{
 		parser:  parser,
 		cache:   state.credentials,
@@ -88,7 +88,7 @@ func newBasicAuthenticator(cfg *BasicAuth, parser *hashParser, state *State) (*b
 		return nil, err
 	}
 	// Fail closed at start: every configured file must be readable and valid.
-	table := b.users(time.Now())
+	table := b.users(now)
 	if table.problem != "" {
 		return nil, fieldError(table.field, table.problem)
 	}

@@ -73,7 +73,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	}
 	if hasUsers {
 		var err error
-		if g.basic, err = newBasicAuthenticator(ba, parser, g.state); err != nil {
+		if g.basic, err = newBasicAuthenticator(ba, parser, g.state, g.now()); err != nil {
 			return nil, err
 		}
 	} else if ba.Realm != "" {
@@ -91,7 +91,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	names := make(map[string]bool)
 	for i := range cfg.Signatures {
 		field := "signatures[" + strconv.Itoa(i) + "]"
-		v, err := newVerifier(&cfg.Signatures[i], field, lookupEnv)
+		v, err := newVerifier(&cfg.Signatures[i], field, lookupEnv, g.now())
 		if err != nil {
 			return nil, err
 		}

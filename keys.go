@@ -142,7 +142,7 @@ func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, str
 
 // newKeyring builds the keys of signatures[i], refusing empty secrets,
 // unset environment variables and unreadable files by field.
-func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(string) (string, bool)) (*keyring, error) {
+func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(string) (string, bool), now time.Time) (*keyring, error) {
 	k := &keyring{}
 	for i, s := range cfg.Keys {
 		f := field + ".keys[" + strconv.Itoa(i) + "]"
@@ -176,7 +176,6 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		}
 		k.static = append(k.static, decoded)
 	}
-	now := time.Now()
 	for i, path := range cfg.KeyFiles {
 		f := field + ".key_files[" + strconv.Itoa(i) + "]"
 		if path == "" {

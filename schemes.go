@@ -70,7 +70,7 @@ func setSchemeFields(cfg *Signature) []string {
 }
 
 // newVerifier compiles signatures[i].
-func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, bool)) (*verifier, error) {
+func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, bool), now time.Time) (*verifier, error) {
 	specs := schemeSpecs()
 	if cfg.Scheme == "" {
 		return nil, fieldError(field+".scheme", "is empty: use one of "+schemeNames(specs))
@@ -109,7 +109,7 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	v.keys, err = newKeyring(cfg, field, spec.keyFormat, lookupEnv)
+	v.keys, err = newKeyring(cfg, field, spec.keyFormat, lookupEnv, now)
 	if err != nil {
 		return nil, err
 	}

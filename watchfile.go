@@ -21,11 +21,12 @@ const maxSecretFileSize = 1 << 20
 type watchedFile struct {
 	path string
 
-	mu      sync.Mutex
-	checkAt time.Time // when the content must be read again
-	data    []byte    // trimmed content; nil with err
-	err     error
-	version uint64 // incremented whenever data or err changes
+	mu        sync.Mutex
+	checkedAt time.Time // when the content was last read
+	checkAt   time.Time // when the content must be read again
+	data      []byte    // trimmed content; nil with err
+	err       error
+	version   uint64 // incremented whenever data or err changes
 }
 
 func newWatchedFile(path string) *watchedFile {
@@ -39,7 +40,10 @@ func newWatchedFile(path string) *watchedFile {
 func (f *watchedFile) read(now time.Time) ([]byte, uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.version != 0 && now.Before(f.checkAt) {
+	// A clock that went back past the last read (a host's clock stepped, or
+	// a caller with a different clock) also forces a read: the interval is
+	// measured on the caller's clock only.
+	if f.version != 0 && now.Before(f.checkAt) && !now.Before(f.checkedAt) {
 		return f.data, f.version, f.err
 	}
 	data, err := readSecretFile(f.path)
@@ -47,6 +51,7 @@ func (f *watchedFile) read(now time.Time) ([]byte, uint64, error) {
 		f.data, f.err = data, err
 		f.version++
 	}
+	f.checkedAt = now
 	f.checkAt = now.Add(fileRecheckInterval)
 	return f.data, f.version, f.err
 }
