@@ -8,12 +8,28 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 )
 
-// testNow is the fixed time of guards built by newTestGuard.
-var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+// testNow is the fixed time of guards built by newTestGuard. It lies apart
+// from the system clock on purpose: no test may depend on today's date.
+// FUNCAUTH_TEST_NOW (RFC 3339) moves it, which is how scripts/test.sh runs
+// the core with its clock decades away from the system's, in both
+// directions, as a system clock far in the future or past would.
+var testNow = testClockStart()
+
+func testClockStart() time.Time {
+	if s := os.Getenv("FUNCAUTH_TEST_NOW"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic("FUNCAUTH_TEST_NOW: " + err.Error())
+		}
+		return t
+	}
+	return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+}
 
 // clock is a settable time source.
 type clock struct{ t time.Time }
