@@ -1,0 +1,217 @@
+package funcauth
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// redisServer is a real redis-server started for one test on a free
+// loopback port, without persistence. scripts/test.sh installs Debian's
+// package (scripts/ensure-redis.sh); a missing binary fails the test.
+type redisServer struct {
+	addr string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T, extra ...string) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server is not installed: run scripts/ensure-redis.sh (scripts/test.sh does)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", t.TempDir(), "--logfile", filepath.Join(t.TempDir(), "redis.log")}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	t.Cleanup(func() {
+		s.signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", s.addr); err == nil {
+			c.Close()
+			return s
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("redis-server did not start on " + s.addr)
+	return nil
+}
+
+func (s *redisServer) signal(sig os.Signal) { s.cmd.Process.Signal(sig) }
+
+func str(args ...string) []string { return args }
+
+func TestRedisClientPipelineAgainstRealServer(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, time.Second, 4)
+	defer c.close()
+	replies, err := c.do([][]string{
+		str("SET", "k", "v", "NX", "PX", "60000"),
+		str("SET", "k", "v", "NX", "PX", "60000"),
+		str("INCR", "n"),
+		str("GET", "missing"),
+		str("EVAL", "return {1, 'two', redis.call('INCR', KEYS[1])}", "1", "n"),
+		str("NOSUCHCOMMAND"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replies[0].kind != '+' || replies[0].str != "OK" {
+		t.Errorf("first SET NX: %+v, want OK", replies[0])
+	}
+	if !replies[1].null {
+		t.Errorf("second SET NX: %+v, want null (already set)", replies[1])
+	}
+	if replies[2].num != 1 {
+		t.Errorf("INCR: %+v", replies[2])
+	}
+	if !replies[3].null {
+		t.Errorf("GET missing: %+v", replies[3])
+	}
+	if e := replies[4].elems; len(e) != 3 || e[0].num != 1 || e[1].str != "two" || e[2].num != 2 {
+		t.Errorf("EVAL: %+v", replies[4])
+	}
+	if replies[5].kind != '-' {
+		t.Errorf("unknown command: %+v, want an error reply", replies[5])
+	}
+}
+
+func TestRedisClientAuthAndDatabase(t *testing.T) {
+	const password = "s3cret-redis-password"
+	srv := startRedis(t, "--requirepass", password)
+	good := newRedisClient("tcp", srv.addr, "", password, 3, nil, time.Second, 2)
+	defer good.close()
+	if _, err := good.do([][]string{str("SET", "in3", "x")}); err != nil {
+		t.Fatal(err)
+	}
+	// The key lives in database 3 only.
+	zero := newRedisClient("tcp", srv.addr, "default", password, 0, nil, time.Second, 2)
+	defer zero.close()
+	r, err := zero.do([][]string{str("GET", "in3")})
+	if err != nil || !r[0].null {
+		t.Fatalf("database 0 sees the key of database 3: %+v %v", r, err)
+	}
+	bad := newRedisClient("tcp", srv.addr, "", "wrong-"+password, 0, nil, time.Second, 2)
+	_, err = bad.do([][]string{str("PING")})
+	if err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	if strings.Contains(err.Error(), password) {
+		t.Fatalf("the error holds the password: %v", err)
+	}
+	if !strings.Contains(err.Error(), "AUTH refused") {
+		t.Errorf("error %q does not say AUTH was refused", err)
+	}
+}
+
+func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, 200*time.Millisecond, 2)
+	defer c.close()
+	if _, err := c.do([][]string{str("PING")}); err != nil {
+		t.Fatal(err)
+	}
+	srv.signal(syscall.SIGSTOP) // frozen: accepts nothing, answers nothing
+	start := time.Now()
+	_, err := c.do([][]string{str("PING")})
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("a frozen server gave %v, want a timeout", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("the call hung for %v past its 200ms timeout", took)
+	}
+	srv.signal(syscall.SIGCONT)
+	// The broken connection was dropped; the next call dials afresh.
+	var lastErr error
+	for i := 0; i < 20; i++ {
+		if _, lastErr = c.do([][]string{str("PING")}); lastErr == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no recovery after the server thawed: %v", lastErr)
+}
+
+func TestRedisClientStoppedServerAndRestart(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, 300*time.Millisecond, 2)
+	defer c.close()
+	if _, err := c.do([][]string{str("PING")}); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Process.Kill()
+	srv.cmd.Wait()
+	if _, err := c.do([][]string{str("PING")}); err == nil {
+		t.Fatal("a stopped server answered")
+	}
+	port := srv.addr[strings.LastIndexByte(srv.addr, ':')+1:]
+	again := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	again.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { again.Process.Kill(); again.Wait() }()
+	var lastErr error
+	for i := 0; i < 100; i++ {
+		if _, lastErr = c.do([][]string{str("PING")}); lastErr == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no recovery after the server restarted: %v", lastErr)
+}
+
+func TestRedisClientPoolIsBounded(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, 300*time.Millisecond, 1)
+	defer c.close()
+	c.slots <- struct{}{} // the one connection is busy
+	_, err := c.do([][]string{str("PING")})
+	<-c.slots
+	if err == nil || !strings.Contains(err.Error(), "pool") {
+		t.Fatalf("a full pool gave %v, want an error naming the pool", err)
+	}
+	if _, err := c.do([][]string{str("PING")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A server that misbehaves cannot make the client allocate without bound
+// or hang: each bad reply is a protocol error.
+func TestReadRESPRefusesOversizedAndMalformedReplies(t *testing.T) {
+	for _, reply := range []string{
+		"$999999999\r\n",
+		"*99999\r\n",
+		"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",
+		":notanumber\r\n",
+		"?what\r\n",
+		"+no carriage return\n",
+		"$5\r\nab", // cut short
+	} {
+		_, err := readRESP(bufio.NewReader(strings.NewReader(reply)), 0)
+		if err == nil {
+			t.Errorf("reply %q was accepted", reply)
+		}
+	}
+}
