@@ -315,6 +315,86 @@ type ClientAddress struct {
 	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
 }
 
+// Store is a Redis server shared by every replica of the proxy.
+type Store struct {
+	// Address is the server: "host:port", or a URL
+	// "redis://[user[:password]@]host[:port][/database]", or "rediss://…"
+	// for TLS. Required when the store is configured.
+	Address string `json:"address,omitempty"`
+
+	// Username and Password authenticate with Redis AUTH. In Caddy give the
+	// password as {env.NAME} or {file./path}; under Traefik use
+	// PasswordFile or PasswordEnv, so it stays out of the configuration.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+
+	// PasswordFile is a file holding the password (trimmed).
+	PasswordFile string `json:"password_file,omitempty"`
+
+	// PasswordEnv is an environment variable holding the password.
+	PasswordEnv string `json:"password_env,omitempty"`
+
+	// Database selects the Redis database (default 0).
+	Database int `json:"database,omitempty"`
+
+	// KeyPrefix starts every key funcauth writes (default "funcauth:"), to
+	// keep tenants or environments that share a server apart.
+	KeyPrefix string `json:"key_prefix,omitempty"`
+
+	// Timeout bounds each call to the store, the wait for a connection
+	// included (default "250ms"). A call past it follows the OnError policy.
+	Timeout string `json:"timeout,omitempty"`
+
+	// PoolSize bounds the connections each proxy process opens (default 16).
+	PoolSize int `json:"pool_size,omitempty"`
+
+	// TLS configures TLS ("rediss://" turns it on with the defaults).
+	TLS *StoreTLS `json:"tls,omitempty"`
+
+	// ReplayOnError is what a signed message gets while the store cannot
+	// be reached: "deny" (default; 429 with Retry-After, so senders retry
+	// later and no message is accepted twice) or "local" (this process's
+	// memory only, which another replica does not see).
+	ReplayOnError string `json:"replay_on_error,omitempty"`
+
+	// BansOnError is how bans and failure counts work while the store
+	// cannot be reached: "local" (default: this process's tables) or "deny"
+	// (every request that would count or check a ban gets 429).
+	BansOnError string `json:"bans_on_error,omitempty"`
+
+	// RateLimitsOnError is how rate limits work while the store cannot be
+	// reached: "local" (default: this process's buckets) or "deny".
+	RateLimitsOnError string `json:"rate_limits_on_error,omitempty"`
+
+	// UnknownOptions collects options no field matched; New refuses them.
+	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
+}
+
+// StoreTLS configures TLS to the store.
+type StoreTLS struct {
+	// Enabled turns TLS on for a "host:port" address.
+	Enabled bool `json:"enabled,omitempty"`
+
+	// CAFile holds the PEM certificates that sign the server's certificate
+	// (default: the system's roots).
+	CAFile string `json:"ca_file,omitempty"`
+
+	// CertFile and KeyFile hold a client certificate and its key, for
+	// servers that require one.
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
+
+	// ServerName is the name the server's certificate must hold (default:
+	// the address's host).
+	ServerName string `json:"server_name,omitempty"`
+
+	// InsecureSkipVerify accepts any server certificate. For tests only.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+
+	// UnknownOptions collects options no field matched; New refuses them.
+	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
+}
+
 // withSections returns a copy of c whose optional sections are all set,
 // empty where c leaves them out.
 func (c *Config) withSections() *Config {

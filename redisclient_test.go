@@ -17,8 +17,9 @@ import (
 // loopback port, without persistence. scripts/test.sh installs Debian's
 // package (scripts/ensure-redis.sh); a missing binary fails the test.
 type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
+	addr    string
+	tlsPort string // set when extra holds --tls-port
+	cmd     *exec.Cmd
 }
 
 func startRedis(t *testing.T, extra ...string) *redisServer {
@@ -41,13 +42,20 @@ func startRedis(t *testing.T, extra ...string) *redisServer {
 		t.Fatal(err)
 	}
 	s := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	ready := s.addr
+	for i, a := range extra {
+		if a == "--tls-port" && i+1 < len(extra) {
+			s.tlsPort = extra[i+1]
+			ready = "127.0.0.1:" + s.tlsPort
+		}
+	}
 	t.Cleanup(func() {
 		s.signal(syscall.SIGCONT)
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
 	for i := 0; i < 200; i++ {
-		if c, err := net.Dial("tcp", s.addr); err == nil {
+		if c, err := net.Dial("tcp", ready); err == nil {
 			c.Close()
 			return s
 		}

@@ -1,0 +1,374 @@
+package funcauth
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Store defaults.
+const (
+	defaultStoreTimeout   = 250 * time.Millisecond
+	defaultStorePoolSize  = 16
+	defaultStoreKeyPrefix = "funcauth:"
+	defaultRedisPort      = "6379"
+	// storeRetryInterval is how long calls fail fast after the store failed,
+	// before one call probes it again: a frozen server costs one timeout
+	// per interval, not one per request.
+	storeRetryInterval = time.Second
+)
+
+// The policies of Store.*OnError.
+const (
+	storeDeny  = "deny"
+	storeLocal = "local"
+)
+
+// sharedStore is the compiled Store: a Redis client, the key prefix, the
+// policies for an outage and the outage's state.
+type sharedStore struct {
+	client        *redisClient
+	prefix        string
+	replayOnError string
+	bansOnError   string
+	limitsOnError string
+
+	mu        sync.Mutex
+	down      bool      // the last call failed: an outage is on
+	probeAt   time.Time // calls fail fast until then
+	lastError string    // why the outage started, without secrets
+	events    storeEvents
+}
+
+// storeEvents counts what hosts report: outages begun and ended, and
+// calls that failed (each of which followed an OnError policy).
+type storeEvents struct {
+	outages   uint64
+	recovered uint64
+	failures  uint64
+}
+
+var errStoreDown = errors.New("the store is unreachable: retrying shortly")
+
+// compileStore checks cfg and builds the store it describes. It does not
+// connect: a store that is down at start is an outage like any other, so
+// a proxy restart during a Redis restart does not take the site down.
+func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedStore, error) {
+	if cfg.Address == "" {
+		return nil, fieldError("store.address", "is empty: give host:port or a redis:// or rediss:// URL")
+	}
+	a, err := parseStoreAddress(cfg.Address)
+	if err != nil {
+		return nil, fieldError("store.address", err.Error())
+	}
+	username, password, db := a.username, a.password, a.db
+	if cfg.Username != "" {
+		username = cfg.Username
+	}
+	sources := 0
+	for _, set := range []bool{password != "", cfg.Password != "", cfg.PasswordFile != "", cfg.PasswordEnv != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, fieldError("store.password", "is given more than once (address, password, password_file, password_env): keep one")
+	}
+	switch {
+	case cfg.Password != "":
+		password = cfg.Password
+	case cfg.PasswordFile != "":
+		data, err := readSecretFile(cfg.PasswordFile)
+		if err != nil {
+			return nil, fieldError("store.password_file", err.Error())
+		}
+		password = string(data)
+	case cfg.PasswordEnv != "":
+		value, ok := lookupEnv(cfg.PasswordEnv)
+		if !ok || strings.TrimSpace(value) == "" {
+			return nil, fieldError("store.password_env", "environment variable "+cfg.PasswordEnv+" is not set or empty")
+		}
+		password = strings.TrimSpace(value)
+	}
+	if username != "" && password == "" {
+		return nil, fieldError("store.username", "is set without a password")
+	}
+	if cfg.Database != 0 {
+		db = cfg.Database
+	}
+	if db < 0 || db > 65535 {
+		return nil, fieldError("store.database", "must lie between 0 and 65535")
+	}
+	timeout := defaultStoreTimeout
+	if cfg.Timeout != "" {
+		if timeout, err = parseDuration(cfg.Timeout); err != nil || timeout <= 0 {
+			return nil, fieldError("store.timeout", "must be a positive duration such as 250ms")
+		}
+	}
+	pool := cfg.PoolSize
+	switch {
+	case pool == 0:
+		pool = defaultStorePoolSize
+	case pool < 0 || pool > 4096:
+		return nil, fieldError("store.pool_size", "must lie between 1 and 4096")
+	}
+	prefix := cfg.KeyPrefix
+	if prefix == "" {
+		prefix = defaultStoreKeyPrefix
+	}
+	if len(prefix) > 128 {
+		return nil, fieldError("store.key_prefix", "is longer than 128 bytes")
+	}
+	s := &sharedStore{prefix: prefix}
+	policies := []struct {
+		field, value string
+		def          string
+		out          *string
+	}{
+		{"store.replay_on_error", cfg.ReplayOnError, storeDeny, &s.replayOnError},
+		{"store.bans_on_error", cfg.BansOnError, storeLocal, &s.bansOnError},
+		{"store.rate_limits_on_error", cfg.RateLimitsOnError, storeLocal, &s.limitsOnError},
+	}
+	for _, p := range policies {
+		switch p.value {
+		case "":
+			*p.out = p.def
+		case storeDeny, storeLocal:
+			*p.out = p.value
+		default:
+			return nil, fieldError(p.field, "unknown policy "+strconv.Quote(p.value)+": use deny or local")
+		}
+	}
+	tlsCfg := cfg.TLS
+	if tlsCfg == nil {
+		tlsCfg = &StoreTLS{}
+	}
+	var clientTLS *tls.Config
+	if a.tls || tlsCfg.Enabled || tlsCfg.CAFile != "" || tlsCfg.CertFile != "" {
+		host, _, _ := net.SplitHostPort(a.addr)
+		if clientTLS, err = storeTLSConfig(tlsCfg, host); err != nil {
+			return nil, err
+		}
+	}
+	s.client = newRedisClient(a.network, a.addr, username, password, db, clientTLS, timeout, pool)
+	return s, nil
+}
+
+// storeAddress is a parsed Store.Address.
+type storeAddress struct {
+	network, addr      string
+	username, password string
+	db                 int
+	tls                bool
+}
+
+// parseStoreAddress reads "host:port", "host" or a redis:// or rediss://
+// URL. Its errors never quote the address, which may hold a password.
+func parseStoreAddress(s string) (*storeAddress, error) {
+	a := &storeAddress{network: "tcp"}
+	if !strings.Contains(s, "://") {
+		a.addr = s
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			a.addr = net.JoinHostPort(strings.Trim(s, "[]"), defaultRedisPort)
+		}
+		return a, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	switch u.Scheme {
+	case "redis":
+	case "rediss":
+		a.tls = true
+	default:
+		err = errors.New("has scheme " + strconv.Quote(u.Scheme) + ": use redis:// or rediss://")
+		return nil, err
+	}
+	if u.Hostname() == "" {
+		return nil, errors.New("names no host")
+	}
+	port := u.Port()
+	if port == "" {
+		port = defaultRedisPort
+	}
+	a.addr = net.JoinHostPort(u.Hostname(), port)
+	if u.User != nil {
+		a.username = u.User.Username()
+		a.password, _ = u.User.Password()
+		if a.password == "" {
+			// redis://password@host occurs as well as redis://:password@host.
+			a.password = a.username
+			a.username = ""
+		}
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		if a.db, err = strconv.Atoi(p); err != nil {
+			return nil, errors.New("has a path that is not a database number")
+		}
+	}
+	if u.RawQuery != "" {
+		return nil, errors.New("has query parameters: use the store's own options")
+	}
+	return a, nil
+}
+
+// storeTLSConfig builds the TLS configuration of the store's connections.
+func storeTLSConfig(cfg *StoreTLS, host string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName, InsecureSkipVerify: cfg.InsecureSkipVerify}
+	if c.ServerName == "" {
+		c.ServerName = host
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fieldError("store.tls.ca_file", "file "+cfg.CAFile+" cannot be read")
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fieldError("store.tls.ca_file", "file "+cfg.CAFile+" holds no PEM certificate")
+		}
+		c.RootCAs = pool
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, fieldError("store.tls.cert_file", "and store.tls.key_file go together: give both or neither")
+	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fieldError("store.tls.cert_file", "cannot load the certificate and key: check both files are PEM and match")
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// key returns the store's key for a thing funcauth tracks: the prefix, the
+// kind, and a digest of the parts, so no key holds a secret or an
+// unbounded client-controlled string.
+func (s *sharedStore) key(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [32]byte
+	return s.prefix + kind + ":" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
+}
+
+// exec runs the commands in one round trip. While an outage is on, it
+// fails at once until the next probe is due, so a dead or frozen store
+// costs at most one timeout per storeRetryInterval. Scripts the server
+// does not know yet (NOSCRIPT) are sent again in full, once.
+func (s *sharedStore) exec(cmds [][]string, now time.Time) ([]respValue, error) {
+	s.mu.Lock()
+	if s.down && now.Before(s.probeAt) {
+		s.events.failures++
+		s.mu.Unlock()
+		return nil, errStoreDown
+	}
+	if s.down {
+		// This call is the probe; the others keep failing fast meanwhile.
+		s.probeAt = now.Add(s.client.timeout + storeRetryInterval)
+	}
+	s.mu.Unlock()
+
+	replies, err := s.client.do(cmds)
+	if err == nil {
+		err = s.reloadScripts(cmds, replies)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.events.failures++
+		if !s.down {
+			s.down = true
+			s.events.outages++
+			s.lastError = err.Error()
+		}
+		s.probeAt = now.Add(storeRetryInterval)
+		return nil, err
+	}
+	if s.down {
+		s.down = false
+		s.events.recovered++
+	}
+	return replies, nil
+}
+
+// reloadScripts resends, as EVAL, the EVALSHA commands the server answered
+// with NOSCRIPT (after a restart or SCRIPT FLUSH), and puts their replies
+// in place. EVAL also caches the script for the next EVALSHA.
+func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue) error {
+	var again [][]string
+	var at []int
+	for i, r := range replies {
+		if r.kind == '-' && strings.HasPrefix(r.str, "NOSCRIPT") && cmds[i][0] == "EVALSHA" {
+			script := scriptsBySHA[cmds[i][1]]
+			if script == "" {
+				return errors.New("NOSCRIPT for a script funcauth does not know")
+			}
+			cmd := append([]string{"EVAL", script}, cmds[i][2:]...)
+			again = append(again, cmd)
+			at = append(at, i)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	more, err := s.client.do(again)
+	if err != nil {
+		return err
+	}
+	for j, i := range at {
+		replies[i] = more[j]
+	}
+	return nil
+}
+
+// storeScript is a Lua script run atomically by the server.
+type storeScript struct {
+	sha, source string
+}
+
+var scriptsBySHA = make(map[string]string)
+
+func newStoreScript(source string) *storeScript {
+	sum := sha1.Sum([]byte(source))
+	sha := hex.EncodeToString(sum[:])
+	scriptsBySHA[sha] = source
+	return &storeScript{sha: sha, source: source}
+}
+
+// command returns the EVALSHA command that runs the script.
+func (sc *storeScript) command(keys []string, args ...string) []string {
+	cmd := make([]string, 0, 3+len(keys)+len(args))
+	cmd = append(cmd, "EVALSHA", sc.sha, strconv.Itoa(len(keys)))
+	cmd = append(cmd, keys...)
+	return append(cmd, args...)
+}
+
+// outage reports whether an outage is on and why it began.
+func (s *sharedStore) outage() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down, s.lastError
+}
+
+// Events returns the counts hosts turn into metrics.
+func (s *sharedStore) counts() storeEvents {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.events
+}

@@ -1,0 +1,335 @@
+package funcauth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestParseStoreAddress(t *testing.T) {
+	for _, c := range []struct {
+		in                 string
+		addr, user, pass   string
+		db                 int
+		tls                bool
+		wrong              string // part of the error; "" for none
+		mustNotQuoteSecret string
+	}{
+		{in: "redis.internal:6380", addr: "redis.internal:6380"},
+		{in: "redis.internal", addr: "redis.internal:6379"},
+		{in: "[::1]:7000", addr: "[::1]:7000"},
+		{in: "redis://127.0.0.1", addr: "127.0.0.1:6379"},
+		{in: "redis://u:p%40ss@h:1/3", addr: "h:1", user: "u", pass: "p@ss", db: 3},
+		{in: "redis://:only-password@h", addr: "h:6379", pass: "only-password"},
+		{in: "redis://bare-password@h", addr: "h:6379", pass: "bare-password"},
+		{in: "rediss://h:6390", addr: "h:6390", tls: true},
+		{in: "http://h", wrong: "redis:// or rediss://"},
+		{in: "redis://user:hunter2@h/x", wrong: "database number", mustNotQuoteSecret: "hunter2"},
+		{in: "redis://h/0?password=hunter2", wrong: "query", mustNotQuoteSecret: "hunter2"},
+		{in: "redis:///0", wrong: "no host"},
+	} {
+		a, err := parseStoreAddress(c.in)
+		if c.wrong != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wrong) {
+				t.Errorf("%s: error %v, want one saying %q", c.in, err, c.wrong)
+			}
+			if err != nil && c.mustNotQuoteSecret != "" && strings.Contains(err.Error(), c.mustNotQuoteSecret) {
+				t.Errorf("%s: error quotes the password: %v", c.in, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if a.addr != c.addr || a.username != c.user || a.password != c.pass || a.db != c.db || a.tls != c.tls {
+			t.Errorf("%s: got %+v", c.in, a)
+		}
+	}
+}
+
+func TestCompileStoreFailsClosed(t *testing.T) {
+	env := func(name string) (string, bool) {
+		if name == "SET" {
+			return "from-env", true
+		}
+		if name == "BLANK" {
+			return "  ", true
+		}
+		return "", false
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		cfg   Store
+		field string
+	}{
+		{Store{}, "store.address"},
+		{Store{Address: "redis://:a@h", Password: "b"}, "store.password"},
+		{Store{Address: "h", PasswordEnv: "UNSET"}, "store.password_env"},
+		{Store{Address: "h", PasswordEnv: "BLANK"}, "store.password_env"},
+		{Store{Address: "h", PasswordFile: filepath.Join(dir, "missing")}, "store.password_file"},
+		{Store{Address: "h", Username: "u"}, "store.username"},
+		{Store{Address: "h", Timeout: "soon"}, "store.timeout"},
+		{Store{Address: "h", PoolSize: -1}, "store.pool_size"},
+		{Store{Address: "h", ReplayOnError: "allow"}, "store.replay_on_error"},
+		{Store{Address: "h", BansOnError: "ignore"}, "store.bans_on_error"},
+		{Store{Address: "h", TLS: &StoreTLS{CAFile: filepath.Join(dir, "none.pem")}}, "store.tls.ca_file"},
+		{Store{Address: "h", TLS: &StoreTLS{CertFile: "c.pem"}}, "store.tls.cert_file"},
+	} {
+		_, err := compileStore(&c.cfg, env)
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%+v: error %v, want one naming %s", c.cfg, err, c.field)
+		}
+	}
+	s, err := compileStore(&Store{Address: "h", PasswordEnv: "SET"}, env)
+	if err != nil || s.client.password != "from-env" || s.replayOnError != storeDeny || s.bansOnError != storeLocal {
+		t.Fatalf("password_env: %+v %v", s, err)
+	}
+}
+
+func TestStoreKeysHoldNoClientStringOrSecret(t *testing.T) {
+	s := &sharedStore{prefix: "tenant-a:"}
+	long := strings.Repeat("attacker-controlled-", 500)
+	k := s.key("r", "github", long)
+	if !strings.HasPrefix(k, "tenant-a:r:") || len(k) > 64 || strings.Contains(k, "attacker") {
+		t.Fatalf("key %q", k)
+	}
+	if s.key("r", "a", "bc") == s.key("r", "ab", "c") {
+		t.Fatal("parts are not separated in the key")
+	}
+}
+
+func newTestStore(t *testing.T, addr string, timeout time.Duration) *sharedStore {
+	t.Helper()
+	s, err := compileStore(&Store{Address: addr, Timeout: timeout.String(), KeyPrefix: "test:"}, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.client.close)
+	return s
+}
+
+// One pipeline carries a replay claim, a ban check, a failure count and a
+// token: one round trip, each answered as the script says.
+func TestStoreOperationsAgainstRealRedis(t *testing.T) {
+	srv := startRedis(t)
+	s := newTestStore(t, srv.addr, time.Second)
+	now := testNow
+	claim := s.key("r", "stripe", "evt_1")
+	count, ban := s.key("f", "198.51.100.7"), s.key("b", "198.51.100.7")
+	bucket := s.key("t", "client", "198.51.100.7")
+	var results []bool
+	for i := 0; i < 3; i++ {
+		r, err := s.exec([][]string{
+			s.claimCommand(claim, time.Minute),
+			s.failCommand(count, ban, 2, time.Minute, 30*time.Second),
+			s.takeCommand(bucket, now, 1, 2),
+			s.banLeftCommand(ban),
+		}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, claimed(r[0]))
+		n, banned, ok := failed(r[1])
+		allowed, wait, ok2 := took(r[2])
+		if !ok || !ok2 {
+			t.Fatalf("unreadable replies %+v", r)
+		}
+		switch i {
+		case 0:
+			if n != 1 || banned != 0 || !allowed || banLeft(r[3]) != 0 {
+				t.Errorf("first: count %d banned %v allowed %v", n, banned, allowed)
+			}
+		case 1:
+			if n != 2 || banned != 30*time.Second || !allowed || banLeft(r[3]) <= 29*time.Second {
+				t.Errorf("second: count %d banned %v allowed %v left %v", n, banned, allowed, banLeft(r[3]))
+			}
+		case 2:
+			if banned <= 0 || allowed || wait < 900*time.Millisecond || wait > time.Second {
+				t.Errorf("third: banned %v allowed %v wait %v", banned, allowed, wait)
+			}
+		}
+	}
+	if !results[0] || results[1] || results[2] {
+		t.Errorf("claims %v, want only the first to be new", results)
+	}
+	// The bucket refills on the Guard's clock.
+	r, err := s.exec([][]string{s.takeCommand(bucket, now.Add(1100*time.Millisecond), 1, 2)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allowed, _, _ := took(r[0]); !allowed {
+		t.Error("no token after a refill second")
+	}
+	// Forgotten messages are accepted again.
+	if _, err := s.exec([][]string{s.forgetCommand(claim)}, now); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = s.exec([][]string{s.claimCommand(claim, time.Minute)}, now)
+	if !claimed(r[0]) {
+		t.Error("a forgotten message is still remembered")
+	}
+}
+
+// Scripts survive a SCRIPT FLUSH (as after a Redis restart): NOSCRIPT is
+// answered by sending the script in full, once.
+func TestStoreReloadsFlushedScripts(t *testing.T) {
+	srv := startRedis(t)
+	s := newTestStore(t, srv.addr, time.Second)
+	key := s.key("t", "x")
+	for i := 0; i < 2; i++ {
+		if _, err := s.client.do([][]string{{"SCRIPT", "FLUSH"}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.exec([][]string{s.claimCommand(s.key("r", "flush", string(rune('a'+i))), time.Minute), s.takeCommand(key, testNow, 10, 10)}, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !claimed(r[0]) {
+			t.Error("the claim in the same pipeline was not new")
+		}
+		if allowed, _, ok := took(r[1]); !ok || !allowed {
+			t.Errorf("after SCRIPT FLUSH: %+v", r[1])
+		}
+	}
+}
+
+// A frozen store costs one timeout, then calls fail fast until the next
+// probe; the store recovers by itself once it answers again.
+func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
+	srv := startRedis(t)
+	s := newTestStore(t, srv.addr, 150*time.Millisecond)
+	now := testNow
+	if _, err := s.exec([][]string{{"PING"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	srv.signal(syscall.SIGSTOP)
+	start := time.Now()
+	if _, err := s.exec([][]string{{"PING"}}, now); err == nil {
+		t.Fatal("a frozen store answered")
+	}
+	var wg sync.WaitGroup
+	fast := make([]time.Duration, 50)
+	for i := range fast {
+		i := i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			if _, err := s.exec([][]string{{"PING"}}, now.Add(10*time.Millisecond)); err != errStoreDown {
+				t.Errorf("during the outage: %v, want errStoreDown", err)
+			}
+			fast[i] = time.Since(t0)
+		}()
+	}
+	wg.Wait()
+	if down, why := s.outage(); !down || !strings.Contains(why, "timed out") {
+		t.Errorf("outage %v %q", down, why)
+	}
+	if e := s.counts(); e.outages != 1 || e.failures != 51 {
+		t.Errorf("events %+v, want one outage and 51 failed calls", e)
+	}
+	t.Logf("first call %v; calls during the outage took at most %v", time.Since(start), maxDuration(fast))
+	srv.signal(syscall.SIGCONT)
+	later := now.Add(storeRetryInterval + time.Second)
+	var err error
+	for i := 0; i < 20; i++ {
+		if _, err = s.exec([][]string{{"PING"}}, later); err == nil {
+			break
+		}
+		later = later.Add(storeRetryInterval + time.Second)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("no recovery: %v", err)
+	}
+	if down, _ := s.outage(); down || s.counts().recovered != 1 {
+		t.Errorf("after recovery: down %v, events %+v", down, s.counts())
+	}
+}
+
+func maxDuration(ds []time.Duration) time.Duration {
+	var m time.Duration
+	for _, d := range ds {
+		if d > m {
+			m = d
+		}
+	}
+	return m
+}
+
+// rediss:// with a CA file, and AUTH, against Redis's own TLS listener.
+func TestStoreTLSAndAuth(t *testing.T) {
+	dir := t.TempDir()
+	caFile, certFile, keyFile := writeTestCertificate(t, dir)
+	srv := startRedis(t, "--port", "0", "--tls-port", freePort(t), "--tls-cert-file", certFile, "--tls-key-file", keyFile,
+		"--tls-auth-clients", "no", "--requirepass", "tls-secret")
+	_ = srv
+	addr := "127.0.0.1:" + srv.tlsPort
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte("tls-secret\n"), 0o600)
+	s, err := compileStore(&Store{Address: "rediss://" + addr + "/2", PasswordFile: pwFile, TLS: &StoreTLS{CAFile: caFile}}, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.client.close()
+	r, err := s.exec([][]string{s.claimCommand(s.key("r", "x"), time.Minute)}, testNow)
+	if err != nil || !claimed(r[0]) {
+		t.Fatalf("over TLS: %+v %v", r, err)
+	}
+	// Without the CA the server's certificate is refused.
+	bad, _ := compileStore(&Store{Address: "rediss://" + addr, PasswordFile: pwFile}, os.LookupEnv)
+	defer bad.client.close()
+	if _, err := bad.exec([][]string{{"PING"}}, testNow); err == nil || !strings.Contains(err.Error(), "TLS") {
+		t.Fatalf("an unknown CA was accepted: %v", err)
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// writeTestCertificate writes a self-signed CA-less certificate for
+// 127.0.0.1 (it is its own root).
+func writeTestCertificate(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "funcauth test redis"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, certFile, keyFile
+}
