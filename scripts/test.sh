@@ -2,7 +2,7 @@
 # Runs every test of funcauth: the core and the adapters (race detector on),
 # the fuzz targets briefly, and the examples module's end-to-end tests
 # against real components (Yaegi as Traefik loads plugins, Caddy in-process
-# and as an xcaddy build, Pebble, the Traefik binary). Whatever those need
+# and as an xcaddy build, Pebble, the Traefik binary, redis-server). Whatever those need
 # is built or installed by the scripts here and cached in ~/.cache/funcauth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,9 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 go vet ./...
 (cd examples && go vet ./...)
+
+step "tools the tests drive: redis-server (Debian's package)"
+./scripts/ensure-redis.sh
 
 step "root module: the core, caddyauth and traefikplugin (race detector on)"
 go test -race -count=1 ./...
