@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -40,10 +41,11 @@ func init() {
 type Handler struct {
 	funcauth.Config
 
-	logger  *zap.Logger
-	guard   *funcauth.Guard
-	poolKey string
-	metrics *metrics
+	logger    *zap.Logger
+	guard     *funcauth.Guard
+	sensitive []string // the guard's SensitiveHeaders
+	poolKey   string
+	metrics   *metrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -93,7 +95,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.guard = guard
+	h.sensitive = guard.SensitiveHeaders()
 	h.metrics = registerMetrics(ctx)
+	h.warnAccessLog()
 	return nil
 }
 
@@ -120,6 +124,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	h.metrics.observe(d)
 	if !d.Allowed {
 		d.Close()
+		h.disarm(r)
 		h.logRefusal(r, d)
 		d.WriteHeaders(w.Header())
 		return caddyhttp.Error(d.Status, refusal(d.Reason))
@@ -171,6 +176,28 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriterWrapper.Write(p)
+}
+
+// disarm makes a refused request safe for the handle_errors routes, which
+// run with the same request: its body is closed and replaced by an empty
+// one, and its credentials, signatures and trailers are removed, so that an
+// error route that proxies forwards none of them.
+func (h *Handler) disarm(r *http.Request) {
+	// With Expect: 100-continue the client sends the body only once told
+	// to; closing would wait for it (net/http drops it after the reply).
+	if r.Body != nil && r.Body != http.NoBody && !strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		r.Body.Close()
+	}
+	r.Body = http.NoBody
+	r.ContentLength = 0
+	r.TransferEncoding = nil
+	r.Trailer = nil
+	for _, name := range []string{"Content-Length", "Transfer-Encoding", "Trailer", "Expect", "Authorization", "Proxy-Authorization"} {
+		r.Header.Del(name)
+	}
+	for _, name := range h.sensitive {
+		r.Header.Del(name)
+	}
 }
 
 // refusal is the error of a refused request: its reason code, which
