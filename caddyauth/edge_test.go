@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/funcauth/funcauth"
@@ -292,4 +295,98 @@ func hexHMAC(key, body string) string {
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(body))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TestCaddyfileExampleFiltersSignatures: the example's access log deletes
+// every signature header its funcauth configuration reads.
+func TestCaddyfileExampleFiltersSignatures(t *testing.T) {
+	data, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Logging struct {
+			Logs map[string]struct {
+				Encoder struct {
+					Format string                            `json:"format"`
+					Fields map[string]map[string]interface{} `json:"fields"`
+				} `json:"encoder"`
+			} `json:"logs"`
+		} `json:"logging"`
+	}
+	if err := json.Unmarshal(adapted, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The handler's configuration, with its placeholders given values.
+	var tree interface{}
+	json.Unmarshal(adapted, &tree)
+	raw := findHandler(tree, "funcauth")
+	if raw == nil {
+		t.Fatal("no funcauth handler")
+	}
+	delete(raw, "handler")
+	data, _ = json.Marshal(raw)
+	var handler Handler
+	if err := json.Unmarshal(data, &handler.Config); err != nil {
+		t.Fatal(err)
+	}
+	handler.BasicAuth.Users[0].PasswordHash = adminHash
+	for i := range handler.Signatures {
+		if handler.Signatures[i].FunctionKeyFile != "" {
+			handler.Signatures[i].FunctionKeyFile = t.TempDir() + "/{function}"
+		}
+		for j := range handler.Signatures[i].Keys {
+			handler.Signatures[i].Keys[j] = "k"
+		}
+	}
+	g, err := funcauth.New(&handler.Config, funcauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[string]bool{}
+	for _, l := range cfg.Logging.Logs {
+		if l.Encoder.Format != "filter" {
+			continue
+		}
+		for field, filter := range l.Encoder.Fields {
+			if filter["filter"] == "delete" {
+				deleted[field] = true
+			}
+		}
+	}
+	headers := g.SensitiveHeaders()
+	if len(headers) < 2 {
+		t.Fatalf("SensitiveHeaders = %v", headers)
+	}
+	for _, h := range headers {
+		if h != "Authorization" && !deleted["request>headers>"+h] {
+			t.Errorf("Caddyfile.example's log does not delete %s; the filter for its configuration is:\n%s", h, AccessLogFilter(headers))
+		}
+	}
+}
+
+// findHandler returns the first JSON object in tree whose "handler" is name.
+func findHandler(tree interface{}, name string) map[string]interface{} {
+	switch v := tree.(type) {
+	case map[string]interface{}:
+		if v["handler"] == name {
+			return v
+		}
+		for _, child := range v {
+			if found := findHandler(child, name); found != nil {
+				return found
+			}
+		}
+	case []interface{}:
+		for _, child := range v {
+			if found := findHandler(child, name); found != nil {
+				return found
+			}
+		}
+	}
+	return nil
 }
