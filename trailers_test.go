@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -101,5 +102,48 @@ func TestSensitiveHeaders(t *testing.T) {
 	g = newTestGuard(t, &Config{Rules: []Rule{{Path: "*", Require: "basic"}}, BasicAuth: &BasicAuth{Users: []User{{Name: "a", PasswordHash: "$pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k"}}}}, nil)
 	if got := strings.Join(g.SensitiveHeaders(), " "); got != "Authorization" {
 		t.Errorf("Basic Auth only: %s", got)
+	}
+}
+
+// TestTrailersCannotCarryIdentityOverHTTP2: the same over HTTP/2, where a
+// body of known length can carry trailers too.
+func TestTrailersCannotCarryIdentityOverHTTP2(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules: []Rule{
+			{Path: "/open/*", Require: "open"},
+			{Path: "/function/*", Require: "signature"},
+		},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}, Tolerance: "0s"}},
+	}, nil)
+	var mu sync.Mutex
+	var got http.Header
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		got = r.Trailer.Clone()
+		mu.Unlock()
+	})
+	srv := httptest.NewUnstartedServer(g.Handler(next, nil))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	const body = "hello"
+	for _, target := range []string{"/open/x", "/function/env"} {
+		req, _ := http.NewRequest("POST", srv.URL+target, strings.NewReader(body))
+		req.Header.Set("Hmac", "sha256="+hexMAC("k", body))
+		req.Trailer = http.Header{"X-Funcauth-User": {"admin"}, "X-Funcauth-Signature": {"faas-cli/keys[0]"}, "X-Other": {"kept"}}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+			t.Fatalf("%s: %d over %s", target, resp.StatusCode, resp.Proto)
+		}
+		mu.Lock()
+		if got.Get("X-Other") != "kept" || got.Get("X-Funcauth-User") != "" || got.Get("X-Funcauth-Signature") != "" {
+			t.Errorf("%s: the upstream got trailers %v", target, got)
+		}
+		mu.Unlock()
 	}
 }

@@ -390,3 +390,20 @@ func findHandler(tree interface{}, name string) map[string]interface{} {
 	}
 	return nil
 }
+
+// TestProvisionPrintsTheLogFilter: the handler warns with the filter for
+// its own signature headers when it starts.
+func TestProvisionPrintsTheLogFilter(t *testing.T) {
+	c := startCaddy(t, []byte(`{"rules":[{"path":"*","require":"signature"}],
+		"signatures":[{"scheme":"generic","header":"X-Provision-Test-Sig","algorithms":["sha256"],"keys":["k"]}]}`), serverOptions{})
+	lines, err := c.log.Lines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if l["level"] == "warn" && strings.Contains(fmt.Sprint(l["caddyfile"]), "request>headers>X-Provision-Test-Sig delete") {
+			return
+		}
+	}
+	t.Errorf("no warning with the log filter in %v", lines)
+}
