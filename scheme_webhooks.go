@@ -232,7 +232,9 @@ func (gitlab) start(in *sigInput) (sigCheck, Reason, string) {
 			c.replayID = "delivery:" + c.replayID
 		}
 		// The token is a password: the function has no use for it, and
-		// access logs must not record it.
+		// its logs must not record it. (A host's access log that copies
+		// the request before funcauth runs needs a filter: see
+		// Guard.SensitiveHeaders.)
 		in.r.Header.Del("X-Gitlab-Token")
 	}
 	return c, "", ""
