@@ -7,8 +7,9 @@
 // The handler's JSON configuration is the funcauth core's Config. Secrets
 // may be given as {env.NAME} or {file./path} placeholders: they stay
 // placeholders in Caddy's JSON configuration (and so at its admin API) and
-// are expanded when the handler is provisioned; one that expands to nothing
-// stops Caddy from loading the configuration.
+// are expanded when the handler is provisioned; one that expands to nothing,
+// or one Caddy does not know (a misspelt {envv.X}), stops Caddy from loading
+// the configuration.
 package caddyauth
 
 import (
@@ -35,7 +36,9 @@ func init() {
 //
 // Refusals are returned as Caddy HTTP errors with the status of the
 // refusal (401 with a WWW-Authenticate challenge, 403, 413 or 429 with
-// Retry-After), so handle_errors can shape the response. On success
+// Retry-After), so handle_errors can shape the response; the refused
+// request reaches the error routes without its body, credentials,
+// signatures or trailers (see disarm). On success
 // {http.auth.user.id} holds the Basic Auth user, or "<verifier>/<key id>"
 // for a signed request.
 type Handler struct {
