@@ -10,7 +10,8 @@ import (
 // Check decides whether r may reach the upstream. client is the client's
 // address as the host knows it (see ClientAddress).
 //
-// Check removes the client's copies of the identity headers. When it
+// Check removes the client's copies of the identity headers, from the
+// headers and from the trailers (see scrubTrailers). When it
 // allows a request it sets them, and for a signed route it replaces r.Body
 // with the body it read and verified, so the upstream receives the
 // identical bytes with an exact Content-Length. The caller must Close the
@@ -19,6 +20,7 @@ func (g *Guard) Check(r *http.Request, client string) *Decision {
 	now := g.now()
 	d := &Decision{Rule: -1, Client: client}
 	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
+	g.scrubTrailers(r)
 	group := g.clients.group(client)
 
 	// A banned client costs a map lookup: no hash, no body.

@@ -21,6 +21,8 @@ func newDiscordScheme(_ *Signature) (scheme, error) { return discord{}, nil }
 
 func (discord) present(h http.Header) bool { return len(h["X-Signature-Ed25519"]) > 0 }
 
+func (discord) headers() []string { return []string{"X-Signature-Ed25519"} }
+
 func (discord) start(in *sigInput) (sigCheck, Reason, string) {
 	h := in.r.Header
 	value, _, dup1 := singleHeader(h, "X-Signature-Ed25519")

@@ -56,6 +56,16 @@ func digestByName(name string) func() hash.Hash {
 	return nil
 }
 
+func (s *headerMAC) headers() []string {
+	var names []string
+	for _, v := range s.variants {
+		if len(names) == 0 || names[len(names)-1] != v.header {
+			names = append(names, v.header)
+		}
+	}
+	return names
+}
+
 func (s *headerMAC) present(h http.Header) bool {
 	for _, v := range s.variants {
 		if len(h[v.header]) > 0 {

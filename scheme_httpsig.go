@@ -55,6 +55,8 @@ func derivedComponent(name string) bool {
 	return false
 }
 
+func (s *httpMessageSignatures) headers() []string { return []string{"Signature"} }
+
 func (s *httpMessageSignatures) present(h http.Header) bool {
 	return len(h["Signature"]) > 0 || len(h["Signature-Input"]) > 0
 }

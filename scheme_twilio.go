@@ -46,6 +46,8 @@ func newTwilioScheme(cfg *Signature) (scheme, error) {
 
 func (t *twilio) present(h http.Header) bool { return len(h["X-Twilio-Signature"]) > 0 }
 
+func (t *twilio) headers() []string { return []string{"X-Twilio-Signature"} }
+
 func (t *twilio) start(in *sigInput) (sigCheck, Reason, string) {
 	value, _, dup := singleHeader(in.r.Header, "X-Twilio-Signature")
 	if dup {

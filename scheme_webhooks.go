@@ -28,6 +28,14 @@ func newSvixScheme(_ *Signature) (scheme, error) {
 	return &standardWebhooks{prefixes: []string{"Svix-", "Webhook-"}}, nil
 }
 
+func (s *standardWebhooks) headers() []string {
+	var names []string
+	for _, p := range s.prefixes {
+		names = append(names, p+"Signature")
+	}
+	return names
+}
+
 func (s *standardWebhooks) present(h http.Header) bool {
 	for _, p := range s.prefixes {
 		if len(h[p+"Signature"]) > 0 {
@@ -108,6 +116,8 @@ func newStripeScheme(_ *Signature) (scheme, error) { return stripe{}, nil }
 
 func (stripe) present(h http.Header) bool { return len(h["Stripe-Signature"]) > 0 }
 
+func (stripe) headers() []string { return []string{"Stripe-Signature"} }
+
 func (stripe) start(in *sigInput) (sigCheck, Reason, string) {
 	value, _, dup := singleHeader(in.r.Header, "Stripe-Signature")
 	if dup {
@@ -161,6 +171,8 @@ func newSlackScheme(_ *Signature) (scheme, error) { return slack{}, nil }
 
 func (slack) present(h http.Header) bool { return len(h["X-Slack-Signature"]) > 0 }
 
+func (slack) headers() []string { return []string{"X-Slack-Signature"} }
+
 func (slack) start(in *sigInput) (sigCheck, Reason, string) {
 	h := in.r.Header
 	sig, _, dup1 := singleHeader(h, "X-Slack-Signature")
@@ -197,6 +209,8 @@ func newGitLabScheme(_ *Signature) (scheme, error) { return gitlab{}, nil }
 
 func (gitlab) present(h http.Header) bool { return len(h["X-Gitlab-Token"]) > 0 }
 
+func (gitlab) headers() []string { return []string{"X-Gitlab-Token"} }
+
 func (gitlab) start(in *sigInput) (sigCheck, Reason, string) {
 	token, _, dup := singleHeader(in.r.Header, "X-Gitlab-Token")
 	if dup {
@@ -218,7 +232,9 @@ func (gitlab) start(in *sigInput) (sigCheck, Reason, string) {
 			c.replayID = "delivery:" + c.replayID
 		}
 		// The token is a password: the function has no use for it, and
-		// access logs must not record it.
+		// its logs must not record it. (A host's access log that copies
+		// the request before funcauth runs needs a filter: see
+		// Guard.SensitiveHeaders.)
 		in.r.Header.Del("X-Gitlab-Token")
 	}
 	return c, "", ""

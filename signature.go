@@ -15,6 +15,10 @@ type scheme interface {
 	// "bad_signature".
 	present(h http.Header) bool
 
+	// headers lists the canonical names of the request headers that carry
+	// the signature or token, which must stay out of logs.
+	headers() []string
+
 	// start reads the signature headers and returns the check that the
 	// body is written to, or why the request cannot be verified.
 	start(in *sigInput) (sigCheck, Reason, string)

@@ -7,14 +7,16 @@
 // The handler's JSON configuration is the funcauth core's Config. Secrets
 // may be given as {env.NAME} or {file./path} placeholders: they stay
 // placeholders in Caddy's JSON configuration (and so at its admin API) and
-// are expanded when the handler is provisioned; one that expands to nothing
-// stops Caddy from loading the configuration.
+// are expanded when the handler is provisioned; one that expands to nothing,
+// or one Caddy does not know (a misspelt {envv.X}), stops Caddy from loading
+// the configuration.
 package caddyauth
 
 import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -34,16 +36,19 @@ func init() {
 //
 // Refusals are returned as Caddy HTTP errors with the status of the
 // refusal (401 with a WWW-Authenticate challenge, 403, 413 or 429 with
-// Retry-After), so handle_errors can shape the response. On success
+// Retry-After), so handle_errors can shape the response; the refused
+// request reaches the error routes without its body, credentials,
+// signatures or trailers (see disarm). On success
 // {http.auth.user.id} holds the Basic Auth user, or "<verifier>/<key id>"
 // for a signed request.
 type Handler struct {
 	funcauth.Config
 
-	logger  *zap.Logger
-	guard   *funcauth.Guard
-	poolKey string
-	metrics *metrics
+	logger    *zap.Logger
+	guard     *funcauth.Guard
+	sensitive []string // the guard's SensitiveHeaders
+	poolKey   string
+	metrics   *metrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -93,7 +98,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.guard = guard
+	h.sensitive = guard.SensitiveHeaders()
 	h.metrics = registerMetrics(ctx)
+	h.warnAccessLog()
 	return nil
 }
 
@@ -120,6 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	h.metrics.observe(d)
 	if !d.Allowed {
 		d.Close()
+		h.disarm(r)
 		h.logRefusal(r, d)
 		d.WriteHeaders(w.Header())
 		return caddyhttp.Error(d.Status, refusal(d.Reason))
@@ -171,6 +179,28 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriterWrapper.Write(p)
+}
+
+// disarm makes a refused request safe for the handle_errors routes, which
+// run with the same request: its body is closed and replaced by an empty
+// one, and its credentials, signatures and trailers are removed, so that an
+// error route that proxies forwards none of them.
+func (h *Handler) disarm(r *http.Request) {
+	// With Expect: 100-continue the client sends the body only once told
+	// to; closing would wait for it (net/http drops it after the reply).
+	if r.Body != nil && r.Body != http.NoBody && !strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		r.Body.Close()
+	}
+	r.Body = http.NoBody
+	r.ContentLength = 0
+	r.TransferEncoding = nil
+	r.Trailer = nil
+	for _, name := range []string{"Content-Length", "Transfer-Encoding", "Trailer", "Expect", "Authorization", "Proxy-Authorization"} {
+		r.Header.Del(name)
+	}
+	for _, name := range h.sensitive {
+		r.Header.Del(name)
+	}
 }
 
 // refusal is the error of a refused request: its reason code, which

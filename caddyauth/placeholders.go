@@ -15,8 +15,14 @@ import (
 // {file./path} placeholders expanded in the fields that hold secrets or
 // paths. The original keeps its placeholders, which is what Caddy exports.
 // A placeholder that expands to nothing is an error naming the field; the
-// error never holds the expanded value. Placeholders Caddy does not know,
-// such as {function} in function_key_file, are left as they are.
+// error never holds the expanded value.
+//
+// A placeholder Caddy does not know ({envv.X}, {ENV.X}, {file/run/x}), or a
+// brace that opens or closes none, is an error too: left as it is, the
+// misspelt placeholder would become the key, in plain text in the
+// Caddyfile and at the admin API. A literal brace is written \{ or \} (or
+// the secret is put in a file and given as {file./path}, whose content is
+// taken as it is). function_key_file keeps its {function} and {namespace}.
 func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.Config, error) {
 	data, err := json.Marshal(cfg)
 	if err != nil {
@@ -26,17 +32,29 @@ func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.C
 	if err := json.Unmarshal(data, cp); err != nil {
 		return nil, err
 	}
-	expand := func(field string, s *string) error {
-		if !strings.Contains(*s, "{") {
+	// secret says whether the field's text must not appear in an error.
+	expandField := func(field string, s *string, secret bool) error {
+		if !strings.ContainsAny(*s, "{}") {
 			return nil
 		}
-		out, err := repl.ReplaceOrErr(*s, true, false)
+		if strayBrace(*s) {
+			return errors.New(field + ": " + strayBraceHelp)
+		}
+		if _, err := repl.ReplaceOrErr(*s, false, true); err != nil {
+			if secret {
+				return errors.New(field + ": holds a {...} that is no placeholder Caddy knows (a misspelt {env.NAME} or {file./path}?); " + literalBraceHelp)
+			}
+			return errors.New(field + ": " + err.Error() + ": use {env.NAME} or {file./path}; " + literalBraceHelp)
+		}
+		out, err := repl.ReplaceOrErr(*s, true, true)
 		if err != nil {
 			return errors.New(field + ": " + err.Error() + ": set the environment variable or fix the file")
 		}
 		*s = out
 		return nil
 	}
+	expand := func(field string, s *string) error { return expandField(field, s, false) }
+	expandSecret := func(field string, s *string) error { return expandField(field, s, true) }
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -47,7 +65,7 @@ func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.C
 		for i := range ba.Users {
 			f := "basic_auth.users[" + strconv.Itoa(i) + "]"
 			add(expand(f+".name", &ba.Users[i].Name))
-			add(expand(f+".password_hash", &ba.Users[i].PasswordHash))
+			add(expandSecret(f+".password_hash", &ba.Users[i].PasswordHash))
 		}
 		add(expand("basic_auth.htpasswd_file", &ba.HtpasswdFile))
 		add(expand("basic_auth.gateway_secrets_dir", &ba.GatewaySecretsDir))
@@ -56,14 +74,19 @@ func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.C
 		s := &cp.Signatures[i]
 		f := "signatures[" + strconv.Itoa(i) + "]"
 		for j := range s.Keys {
-			add(expand(f+".keys["+strconv.Itoa(j)+"]", &s.Keys[j]))
+			add(expandSecret(f+".keys["+strconv.Itoa(j)+"]", &s.Keys[j]))
 		}
 		for j := range s.KeyFiles {
 			add(expand(f+".key_files["+strconv.Itoa(j)+"]", &s.KeyFiles[j]))
 		}
 		if s.FunctionKeyFile != "" {
-			out := repl.ReplaceKnown(s.FunctionKeyFile, "")
-			s.FunctionKeyFile = out
+			// Only {function} and {namespace} may stay unexpanded.
+			rest := strings.NewReplacer("{function}", "", "{namespace}", "").Replace(s.FunctionKeyFile)
+			if err := expand(f+".function_key_file", &rest); err != nil {
+				add(err)
+			} else {
+				s.FunctionKeyFile = repl.ReplaceKnown(s.FunctionKeyFile, "")
+			}
 		}
 		add(expand(f+".base_url", &s.BaseURL))
 	}
@@ -74,4 +97,32 @@ func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.C
 		return nil, errors.Join(errs...)
 	}
 	return cp, nil
+}
+
+const (
+	literalBraceHelp = `write a literal brace as \{ or \}, or put the secret in a file and give it as {file./path}`
+	strayBraceHelp   = "has a { or } that opens or closes no placeholder; " + literalBraceHelp
+)
+
+// strayBrace reports whether s has a brace that is neither escaped with a
+// backslash nor part of a {placeholder}: an unclosed {env.X, say.
+func strayBrace(s string) bool {
+	open := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '}'):
+			i++
+		case c == '{':
+			if open {
+				return true
+			}
+			open = true
+		case c == '}':
+			if !open {
+				return true
+			}
+			open = false
+		}
+	}
+	return open
 }
