@@ -76,6 +76,15 @@ func TestConformanceUnderYaegi(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Requests with forwarded_for come from the runners' trusted proxy.
+		ca, _ := options["clientAddress"].(map[string]interface{})
+		if ca == nil {
+			ca = map[string]interface{}{}
+			options["clientAddress"] = ca
+		}
+		if ca["trustedProxies"] == nil {
+			ca["trustedProxies"] = []interface{}{conformance.TrustedProxy}
+		}
 		// A name per case: the plugin shares state between instances of
 		// one middleware, and cases must not share bans.
 		name := "case" + strconv.FormatInt(names.Add(1), 10) + "@file"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,6 +40,8 @@ type Sign struct {
 type Target interface {
 	// Do sends the request and returns the response and, where the host
 	// lets the runner see it, the decision's reason code ("" otherwise).
+	// client is the client's IP address or, when it is not one, the
+	// X-Forwarded-For a trusted proxy on loopback sends (Request.ForwardedFor).
 	Do(t testing.TB, req *http.Request, client string) (*http.Response, string)
 }
 
@@ -47,6 +50,10 @@ type Target interface {
 type ReasonReporter interface {
 	ReportsReasons() bool
 }
+
+// TrustedProxy is the proxy every runner trusts: requests with
+// Request.ForwardedFor come from it.
+const TrustedProxy = "127.0.0.1"
 
 // UpstreamHeader marks responses that come from the conformance upstream.
 const UpstreamHeader = "X-Conformance-Upstream"
@@ -137,7 +144,11 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 								req.Header = previousHeader.Clone()
 							}
 							previous, previousHeader = spec, req.Header.Clone()
-							resp, reason := target.Do(t, req, or(step.Request.Client, "192.0.2.10"))
+							client := or(step.Request.Client, "192.0.2.10")
+							if step.Request.ForwardedFor != "" {
+								client = step.Request.ForwardedFor
+							}
+							resp, reason := target.Do(t, req, client)
 							if rr, ok := target.(ReasonReporter); ok && rr.ReportsReasons() && resp.StatusCode >= 400 && reason == "" && !step.Expect.ByHost && !step.Expect.FromUpstream {
 								t.Errorf("step %d (%s %s): a %d without a refusal in funcauth's log", j, req.Method, spec.Target, resp.StatusCode)
 							}
@@ -298,9 +309,14 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 
 // ServerRequest turns a client request into what a server hands its
 // handlers (remote address, request URI, chunked encoding, a body), for
-// runners that call a handler directly.
+// runners that call a handler directly. A client that is not an IP address
+// is an X-Forwarded-For written by the trusted proxy at TrustedProxy.
 func ServerRequest(req *http.Request, client string) *http.Request {
 	req.RemoteAddr = net.JoinHostPort(client, "40000")
+	if _, err := netip.ParseAddr(client); err != nil {
+		req.RemoteAddr = net.JoinHostPort(TrustedProxy, "40000")
+		req.Header.Set("X-Forwarded-For", client)
+	}
 	req.RequestURI = req.URL.RequestURI()
 	if req.ContentLength < 0 {
 		req.TransferEncoding = []string{"chunked"}
