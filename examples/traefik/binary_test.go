@@ -196,7 +196,7 @@ func (tb *traefikBinary) Do(t testing.TB, req *http.Request, client string) (*ht
 	t.Helper()
 	req.Host = req.URL.Host
 	req.URL.Host = fmt.Sprintf("127.0.0.1:%d", tb.port)
-	req.Header.Set("X-Forwarded-For", client)
+	conformance.ViaProxy(req, client)
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatalf("request to Traefik: %v", err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,8 +39,9 @@ type Sign struct {
 type Target interface {
 	// Do sends the request and returns the response and, where the host
 	// lets the runner see it, the decision's reason code ("" otherwise).
-	// client is the client's IP address or, when it is not one, the
-	// X-Forwarded-For a trusted proxy on loopback sends (Request.ForwardedFor).
+	// client is the client's IP address; TrustedProxy for a request that
+	// comes from that proxy, with its X-Forwarded-For already set
+	// (Request.ForwardedFor).
 	Do(t testing.TB, req *http.Request, client string) (*http.Response, string)
 }
 
@@ -54,6 +54,15 @@ type ReasonReporter interface {
 // TrustedProxy is the proxy every runner trusts: requests with
 // Request.ForwardedFor come from it.
 const TrustedProxy = "127.0.0.1"
+
+// ViaProxy names the client in X-Forwarded-For, for runners that send
+// every request through the trusted proxy on loopback; a request of the
+// proxy itself (Request.ForwardedFor) keeps the header it carries.
+func ViaProxy(req *http.Request, client string) {
+	if client != TrustedProxy {
+		req.Header.Set("X-Forwarded-For", client)
+	}
+}
 
 // UpstreamHeader marks responses that come from the conformance upstream.
 const UpstreamHeader = "X-Conformance-Upstream"
@@ -145,8 +154,9 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 							}
 							previous, previousHeader = spec, req.Header.Clone()
 							client := or(step.Request.Client, "192.0.2.10")
-							if step.Request.ForwardedFor != "" {
-								client = step.Request.ForwardedFor
+							if spec.ForwardedFor != "" {
+								client = TrustedProxy
+								req.Header.Set("X-Forwarded-For", spec.ForwardedFor)
 							}
 							resp, reason := target.Do(t, req, client)
 							if rr, ok := target.(ReasonReporter); ok && rr.ReportsReasons() && resp.StatusCode >= 400 && reason == "" && !step.Expect.ByHost && !step.Expect.FromUpstream {
@@ -309,14 +319,9 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 
 // ServerRequest turns a client request into what a server hands its
 // handlers (remote address, request URI, chunked encoding, a body), for
-// runners that call a handler directly. A client that is not an IP address
-// is an X-Forwarded-For written by the trusted proxy at TrustedProxy.
+// runners that call a handler directly.
 func ServerRequest(req *http.Request, client string) *http.Request {
 	req.RemoteAddr = net.JoinHostPort(client, "40000")
-	if _, err := netip.ParseAddr(client); err != nil {
-		req.RemoteAddr = net.JoinHostPort(TrustedProxy, "40000")
-		req.Header.Set("X-Forwarded-For", client)
-	}
 	req.RequestURI = req.URL.RequestURI()
 	if req.ContentLength < 0 {
 		req.TransferEncoding = []string{"chunked"}
