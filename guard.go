@@ -127,6 +127,9 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	if g.limits, err = compileRateLimits(cfg.RateLimits, g.state.abuse); err != nil {
 		return nil, err
 	}
+	if opts.State != nil {
+		g.state.adapt(cfg, g.limits, g.bans, g.now())
+	}
 	return g, nil
 }
 
