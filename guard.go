@@ -184,6 +184,12 @@ func (g *Guard) ClientAddress(r *http.Request) string {
 	return g.clients.address(r)
 }
 
+// PeerIsTrustedProxy reports whether r comes straight from one of
+// ClientAddress.TrustedProxies.
+func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
+	return g.clients.peerTrusted(r)
+}
+
 // Handler wraps next with the Guard: refused requests get their status, a
 // challenge or Retry-After where it applies and a short body that says no
 // more than the status; accepted ones reach next. onDecision, when not

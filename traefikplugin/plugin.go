@@ -57,7 +57,9 @@ type middleware struct {
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	states.touch(m.state, clock())
+	now := clock()
+	states.touch(m.state, now)
+	m.warnMissingForwardedFor(r, now)
 	d := m.guard.Check(r, m.guard.ClientAddress(r))
 	if !d.Allowed {
 		d.Close()
