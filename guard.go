@@ -18,7 +18,9 @@ type Options struct {
 	UnsupportedHashHint string
 
 	// State carries caches, bans and replay memory across reloads. New makes
-	// a fresh one when it is nil.
+	// a fresh one when it is nil, and adapts a given one to cfg: its tables
+	// take cfg's sizes and keep what they hold (a rate limit's buckets by
+	// its name), so a State may be kept across edits of the configuration.
 	State *State
 
 	// Now returns the current time; time.Now when nil.
