@@ -196,6 +196,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		r.RemoteAddr = peer + ":1234"
 		return g.ClientAddress(r)
 	}
+	garbage := unparsedHop("garbage")
 	for _, tc := range []struct {
 		peer string
 		xff  []string
@@ -207,10 +208,10 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		{"10.0.0.2", []string{"6.6.6.6, 1.2.3.4"}, "1.2.3.4"},    // the left-most is the client's own claim
 		{"10.0.0.2", []string{"6.6.6.6", "1.2.3.4"}, "1.2.3.4"},  // several headers
 		{"10.0.0.2", []string{"garbage, 1.2.3.4"}, "1.2.3.4"},    // stops at the first untrusted
-		{"10.0.0.2", []string{"1.2.3.4, garbage"}, "10.0.0.2"},   // unparseable hop: the proxy's own address
+		{"10.0.0.2", []string{"1.2.3.4, garbage"}, garbage},      // unparseable hop: its digest, not the proxy's address
 		{"10.0.0.2", nil, "10.0.0.2"},                            // no header
 		{"[2001:db8::1]", []string{"1.2.3.4"}, "2001:db8::1"},    // untrusted IPv6 peer
-		{"10.0.0.2", []string{"[2001:db8::5]"}, "10.0.0.2"},      // brackets are not an address
+		{"10.0.0.2", []string{"[2001:db8::5]"}, "2001:db8::5"},   // brackets without a port
 		{"10.0.0.2", []string{"2001:db8::5"}, "2001:db8::5"},     // IPv6 client
 		{"10.0.0.2", []string{"10.0.0.3, 10.0.0.4"}, "10.0.0.3"}, // all trusted: the left-most
 		{"10.0.0.2", []string{strings.Repeat("1.1.1.1, ", 50) + "9.9.9.9"}, "9.9.9.9"},
@@ -229,6 +230,64 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	}
 	if d := login(g, "198.51.100.66", "admin", "pw"); d.Reason != ReasonBanned {
 		t.Fatalf("the spoofer escaped its ban: %s", d.Reason)
+	}
+}
+
+// TestForwardedForHopsWithPorts reads hops as some load balancers write
+// them, with a port, brackets or a zone: the client is the address in the
+// hop, and so is its ban key, never the proxy's.
+func TestForwardedForHopsWithPorts(t *testing.T) {
+	c := &clock{t: testNow}
+	g := abuseGuard(t, c, &countingComparer{}, &Bans{MaxFailures: 2}, nil, &ClientAddress{TrustedProxies: []string{"10.0.0.0/8", "fd00::/8"}})
+	via := func(peer, xff string) *http.Request {
+		r := request("GET", "/system/functions", "", http.Header{"X-Forwarded-For": {xff}})
+		r.RemoteAddr = peer
+		return r
+	}
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.0.0.2:1234", "203.0.113.7:51234", "203.0.113.7"},
+		{"10.0.0.2:1234", "[2001:db8::1]:443", "2001:db8::1"},
+		{"10.0.0.2:1234", "[2001:db8::1]", "2001:db8::1"},
+		{"10.0.0.2:1234", "fe80::1%eth0", "fe80::1"},
+		{"10.0.0.2:1234", "[fe80::1%eth0]:443", "fe80::1"},
+		{"10.0.0.2:1234", " 203.0.113.7:51234 , 10.0.0.9:80", "203.0.113.7"},
+		{"10.0.0.2:1234", "[::ffff:203.0.113.9]:80", "203.0.113.9"},
+		{"[fd00::2]:1234", "[fd00::3]:80, 203.0.113.7:1", "203.0.113.7"},
+		{"10.0.0.2:1234", "203.0.113.7:51234:1", unparsedHop("203.0.113.7:51234:1")},
+		{"10.0.0.2:1234", "unknown", unparsedHop("unknown")},
+	} {
+		if got := g.ClientAddress(via(tc.peer, tc.xff)); got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+	if id := unparsedHop(strings.Repeat("x", 100000)); len(id) > 40 {
+		t.Errorf("an unparsed hop's identity is %d bytes long", len(id))
+	}
+
+	// Two failures from 203.0.113.7 (whatever its port) ban 203.0.113.7
+	// only: another client behind the same proxy still gets in.
+	for _, xff := range []string{"203.0.113.7:51234", "203.0.113.7:6000"} {
+		r := via("10.0.0.2:1234", xff)
+		r.SetBasicAuth("admin", "wrong")
+		g.Check(r, g.ClientAddress(r)).Close()
+	}
+	r := via("10.0.0.2:1234", "203.0.113.7:7000")
+	r.SetBasicAuth("admin", "pw")
+	if d := g.Check(r, g.ClientAddress(r)); d.Reason != ReasonBanned {
+		t.Fatalf("203.0.113.7 on another port: %s, want banned", d.Reason)
+	}
+	for _, xff := range []string{"203.0.113.8:51234", "[2001:db8::1]:443"} {
+		r := via("10.0.0.2:1234", xff)
+		r.SetBasicAuth("admin", "pw")
+		if d := g.Check(r, g.ClientAddress(r)); d.Reason != ReasonAuthenticated {
+			t.Errorf("another client (%s) behind the proxy: %s, want authenticated", xff, d.Reason)
+		}
+	}
+	// Neither is the proxy banned: a request it makes itself gets in.
+	r = via("10.0.0.2:1234", "")
+	r.SetBasicAuth("admin", "pw")
+	if d := g.Check(r, g.ClientAddress(r)); d.Reason != ReasonAuthenticated {
+		t.Errorf("the proxy itself: %s, want authenticated", d.Reason)
 	}
 }
 

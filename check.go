@@ -17,6 +17,19 @@ import (
 // identical bytes with an exact Content-Length. The caller must Close the
 // Decision when the request ends.
 func (g *Guard) Check(r *http.Request, client string) *Decision {
+	return g.check(r, client, g.clients.peerTrusted(r))
+}
+
+// CheckBehindProxy is Check for a host that decides itself whether the
+// peer is a trusted proxy, as Caddy does with its trusted_proxies:
+// trustedPeer says it is, so its X-Forwarded-Proto tells the scheme the
+// client used (for Twilio without base_url and RFC 9421's @scheme and
+// @target-uri behind a TLS-terminating load balancer).
+func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer bool) *Decision {
+	return g.check(r, client, trustedPeer)
+}
+
+func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
 	now := g.now()
 	d := &Decision{Rule: -1, Client: client}
 	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
@@ -62,7 +75,7 @@ func (g *Guard) Check(r *http.Request, client string) *Decision {
 	case useBasic:
 		return g.checkBasic(d, r, path, group, fn, hasFn, now)
 	}
-	return g.checkSignature(d, r, rl, path, group, fn, hasFn, now)
+	return g.checkSignature(d, r, rl, path, group, fn, hasFn, trustedPeer, now)
 }
 
 // match returns the first rule that applies to r.
@@ -119,11 +132,10 @@ func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn 
 
 // checkSignature reads the body once through every verifier of the rule
 // whose signature the request carries, and accepts it when one verifies.
-func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, group string, fn functionRef, hasFn bool, now time.Time) *Decision {
+func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, group string, fn functionRef, hasFn, trustedPeer bool, now time.Time) *Decision {
 	d.Challenge = g.sigChallenge
 	var reason Reason
 	var detail string
-	forwardedTrusted := g.clients.peerTrusted(r)
 	pending := make([]*verifier, 0, len(rl.verifiers))
 	checks := make([]sigCheck, 0, len(rl.verifiers))
 	for _, v := range rl.verifiers {
@@ -135,7 +147,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			reason, detail = ReasonKeyUnavailable, v.name+": "+problem
 			continue
 		}
-		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: forwardedTrusted})
+		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: trustedPeer})
 		if why != "" {
 			reason, detail = why, v.name+": "+more
 			if problem != "" {

@@ -1,6 +1,8 @@
 package funcauth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/netip"
@@ -66,8 +68,16 @@ func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
 }
 
 // address returns the client's address: the peer's, or, when the peer is a
-// trusted proxy, the right-most X-Forwarded-For address that is not itself
-// a trusted proxy. An unparseable hop ends the walk at the last good one.
+// trusted proxy, the right-most X-Forwarded-For hop that is not itself a
+// trusted proxy. Hops are read as Caddy reads them: an address with or
+// without a port, brackets or an IPv6 zone ("203.0.113.7:51234",
+// "[2001:db8::1]:443").
+//
+// A hop that is no address at all was written by a trusted proxy (every
+// hop to its right is one), so it stands for the client: it becomes the
+// client's identity, as a short digest (unparsedHop). Falling back to the
+// proxy's own address instead would put every client behind it under one
+// ban key, so that one attacker could ban them all.
 func (c *clientAddressing) address(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -88,16 +98,42 @@ func (c *clientAddressing) address(r *http.Request) string {
 		if hop == "" {
 			continue
 		}
-		a, err := netip.ParseAddr(hop)
-		if err != nil {
-			break
+		a, ok := parseHop(hop)
+		if !ok {
+			return unparsedHop(hop)
 		}
-		client = a.Unmap().WithZone("")
+		client = a
 		if !containsAddr(c.trusted, client) {
 			break
 		}
 	}
 	return client.String()
+}
+
+// parseHop reads one X-Forwarded-For hop: an IP address, with or without a
+// port, in brackets or not, with or without an IPv6 zone (dropped).
+func parseHop(hop string) (netip.Addr, bool) {
+	if host, _, err := net.SplitHostPort(hop); err == nil {
+		hop = host
+	} else if len(hop) > 2 && hop[0] == '[' && hop[len(hop)-1] == ']' {
+		hop = hop[1 : len(hop)-1]
+	}
+	if i := strings.IndexByte(hop, '%'); i >= 0 {
+		hop = hop[:i]
+	}
+	a, err := netip.ParseAddr(hop)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// unparsedHop is the client identity of a hop that is no address: a
+// fixed-size digest, so that neither the ban tables nor the logs hold
+// what the header said, whatever its length.
+func unparsedHop(hop string) string {
+	sum := sha256.Sum256([]byte(hop))
+	return "unparsed-xff-" + hex.EncodeToString(sum[:8])
 }
 
 // peerTrusted reports whether the request comes straight from a trusted proxy.

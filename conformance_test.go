@@ -20,6 +20,13 @@ func TestConformance(t *testing.T) {
 		if err := dec.Decode(&cfg); err != nil {
 			t.Fatalf("decoding the configuration: %v", err)
 		}
+		// Requests with forwarded_for come from the runners' trusted proxy.
+		if cfg.ClientAddress == nil {
+			cfg.ClientAddress = &ClientAddress{}
+		}
+		if len(cfg.ClientAddress.TrustedProxies) == 0 {
+			cfg.ClientAddress.TrustedProxies = []string{conformance.TrustedProxy}
+		}
 		g, err := New(&cfg, Options{})
 		if err != nil {
 			t.Fatalf("New: %v", err)

@@ -18,7 +18,9 @@ type Options struct {
 	UnsupportedHashHint string
 
 	// State carries caches, bans and replay memory across reloads. New makes
-	// a fresh one when it is nil.
+	// a fresh one when it is nil, and adapts a given one to cfg: its tables
+	// take cfg's sizes and keep what they hold (a rate limit's buckets by
+	// its name), so a State may be kept across edits of the configuration.
 	State *State
 
 	// Now returns the current time; time.Now when nil.
@@ -127,6 +129,9 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	if g.limits, err = compileRateLimits(cfg.RateLimits, g.state.abuse); err != nil {
 		return nil, err
 	}
+	if opts.State != nil {
+		g.state.adapt(cfg, g.limits, g.bans, g.now())
+	}
 	return g, nil
 }
 
@@ -179,6 +184,12 @@ func compileUpstream(cfg *Upstream) (Upstream, error) {
 // theirs to Check instead.
 func (g *Guard) ClientAddress(r *http.Request) string {
 	return g.clients.address(r)
+}
+
+// PeerIsTrustedProxy reports whether r comes straight from one of
+// ClientAddress.TrustedProxies.
+func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
+	return g.clients.peerTrusted(r)
 }
 
 // Handler wraps next with the Guard: refused requests get their status, a

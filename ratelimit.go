@@ -56,7 +56,7 @@ func compileRateLimits(cfgs []RateLimit, state *abuseState) ([]*rateLimit, error
 		if cfg.MaxEntries < 0 {
 			return nil, fieldError(field+".max_entries", "must be positive")
 		}
-		l.table = state.limiterTable(i)
+		l.table = state.limiterTable(l.tableID(), cfg.MaxEntries)
 		limits = append(limits, l)
 	}
 	return limits, nil
@@ -138,9 +138,12 @@ func (t *bucketTable) len() int {
 
 // abuseState holds the ban tables and rate-limit buckets of a State.
 type abuseState struct {
-	clients  *failureTable
-	users    *failureTable
-	limiters []*bucketTable
+	clients *failureTable
+	users   *failureTable
+
+	mu         sync.Mutex
+	limiters   []*bucketTable
+	limiterIDs []string // rateLimit.tableID of each of limiters
 }
 
 func newAbuseState(cfg *Config) *abuseState {
@@ -149,21 +152,45 @@ func newAbuseState(cfg *Config) *abuseState {
 		max = 100000
 	}
 	s := &abuseState{clients: newFailureTable(max), users: newFailureTable(max)}
-	for _, l := range cfg.RateLimits {
-		size := l.MaxEntries
-		if size <= 0 {
-			size = 100000
-		}
-		s.limiters = append(s.limiters, newBucketTable(size))
+	for i, l := range cfg.RateLimits {
+		s.limiterTable(rateLimitTableID(l, i), l.MaxEntries)
 	}
 	return s
 }
 
-// limiterTable returns the bucket table of rate_limits[i], making one when
-// the State was sized for another configuration.
-func (s *abuseState) limiterTable(i int) *bucketTable {
-	if i < len(s.limiters) {
-		return s.limiters[i]
+// tableID names the bucket table of a rate limit in a State: its name
+// (rate_limits[i] when it has none) and key, so that its buckets outlive
+// an edit of its rate or of other rate limits.
+func (l *rateLimit) tableID() string {
+	return l.name + "\x00" + l.key
+}
+
+func rateLimitTableID(cfg RateLimit, i int) string {
+	l := &rateLimit{name: cfg.Name, key: cfg.Key}
+	if l.name == "" {
+		l.name = "rate_limits[" + strconv.Itoa(i) + "]"
 	}
-	return newBucketTable(100000)
+	if l.key == "" {
+		l.key = "client"
+	}
+	return l.tableID()
+}
+
+// limiterTable returns the bucket table named id, making one of size
+// entries (default 100000) when the State has none.
+func (s *abuseState) limiterTable(id string, size int) *bucketTable {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, have := range s.limiterIDs {
+		if have == id {
+			return s.limiters[i]
+		}
+	}
+	if size <= 0 {
+		size = 100000
+	}
+	t := newBucketTable(size)
+	s.limiters = append(s.limiters, t)
+	s.limiterIDs = append(s.limiterIDs, id)
+	return t
 }

@@ -1,12 +1,17 @@
 package funcauth
 
-import "crypto/rand"
+import (
+	"crypto/rand"
+	"time"
+)
 
 // State is what a Guard learns while it serves: the cache of successful
 // password checks, the messages seen for replay protection, bans and
 // rate-limit buckets. Hosts keep one State per configuration across reloads
-// (Caddy in a usage pool, Traefik across the instances of one middleware)
-// so that a reload neither forgets a ban nor lets a message be replayed.
+// (Caddy in a usage pool, Traefik per middleware name) so that a reload
+// neither forgets a ban nor lets a message be replayed. A State handed to
+// New with an edited configuration adapts to it: its tables take the new
+// sizes and keep what they hold.
 //
 // All of it is bounded by the sizes in the Config it was made for, and it
 // starts no goroutine: entries expire when they are next looked at.
@@ -25,18 +30,126 @@ func NewState(cfg *Config) *State {
 	if _, err := rand.Read(secret); err != nil {
 		panic("funcauth: no randomness for the credential cache: " + err.Error())
 	}
-	cacheSize := cfg.BasicAuth.CacheSize
-	if cacheSize <= 0 {
-		cacheSize = 1000
-	}
-	replaySize := cfg.Replay.MaxEntries
-	if replaySize <= 0 {
-		replaySize = 100000
-	}
 	return &State{
-		credentials: newCredentialCache(secret, cacheSize),
+		credentials: newCredentialCache(secret, credentialCacheSize(cfg)),
 		flights:     &flightGroup{},
-		replay:      newReplayCache(replaySize),
+		replay:      newReplayCache(replayCacheSize(cfg)),
 		abuse:       newAbuseState(cfg),
 	}
+}
+
+func credentialCacheSize(cfg *Config) int {
+	if cfg.BasicAuth.CacheSize <= 0 {
+		return 1000
+	}
+	return cfg.BasicAuth.CacheSize
+}
+
+func replayCacheSize(cfg *Config) int {
+	if cfg.Replay.MaxEntries <= 0 {
+		return 100000
+	}
+	return cfg.Replay.MaxEntries
+}
+
+// adapt sizes s for cfg, which New has compiled into limits, keeping what
+// it holds: bans, buckets and remembered messages outlive an edit of the
+// configuration. A table that shrinks drops entries down to its new size
+// (the replay cache drops none: it refuses new messages until old ones
+// expire, rather than let one be replayed); the bucket tables of rate
+// limits the configuration no longer has are let go.
+func (s *State) adapt(cfg *Config, limits []*rateLimit, bans *banPolicy, now time.Time) {
+	s.credentials.resize(credentialCacheSize(cfg))
+	s.replay.resize(replayCacheSize(cfg))
+	banEntries := cfg.Bans.MaxEntries
+	if banEntries <= 0 {
+		banEntries = 100000
+	}
+	s.abuse.clients.resize(banEntries, now, bans.window)
+	s.abuse.users.resize(banEntries, now, bans.window)
+
+	a := s.abuse
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tables := make([]*bucketTable, 0, len(limits))
+	ids := make([]string, 0, len(limits))
+	for i, l := range limits {
+		size := cfg.RateLimits[i].MaxEntries
+		if size <= 0 {
+			size = 100000
+		}
+		l.table.resize(size)
+		tables = append(tables, l.table)
+		ids = append(ids, l.tableID())
+	}
+	a.limiters = tables
+	a.limiterIDs = ids
+}
+
+func (c *credentialCache) resize(max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.max = max
+	for k := range c.entries {
+		if len(c.entries) <= max {
+			break
+		}
+		delete(c.entries, k)
+	}
+}
+
+func (c *replayCache) resize(max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.max = max
+}
+
+// resize evicts as a full table does, the least valuable entries first.
+func (t *failureTable) resize(max int, now time.Time, window time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.max = max
+	for len(t.entries) > max {
+		t.evict(now.UnixNano(), int64(window))
+	}
+}
+
+func (t *bucketTable) resize(max int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.max = max
+	for len(t.buckets) > max {
+		for k := range t.buckets {
+			delete(t.buckets, k)
+			break
+		}
+	}
+}
+
+// StateHorizon is how long what g's State holds matters after g's last
+// request: the longest of the ban duration and window, the replay window of
+// its verifiers and the time a rate-limit bucket takes to refill (at least
+// a minute). A host that keeps States by name can let go of one idle for
+// longer: it would forget nothing but cached password checks.
+func (g *Guard) StateHorizon() time.Duration {
+	h := time.Minute
+	if g.bans.enabled {
+		if g.bans.duration > h {
+			h = g.bans.duration
+		}
+		if g.bans.window > h {
+			h = g.bans.window
+		}
+	}
+	for _, v := range g.verifiers {
+		if w := v.replayWindow(); w > h {
+			h = w
+		}
+	}
+	for _, l := range g.limits {
+		if refill := time.Duration(l.burst / l.perSecond * float64(time.Second)); refill > h {
+			h = refill
+		}
+	}
+	return h
 }

@@ -46,6 +46,8 @@ type serverOptions struct {
 	upstream http.Handler
 	// errorRoutes are the server's handle_errors routes.
 	errorRoutes []interface{}
+	// server replaces options of the server, such as trusted_proxies.
+	server map[string]interface{}
 }
 
 // startCaddy loads a configuration whose route runs funcauth with the given
@@ -79,6 +81,7 @@ func caddyConfig(t *testing.T, funcauthJSON []byte, opts serverOptions) (string,
 		LogPath:     filepath.Join(t.TempDir(), "funcauth.log"),
 		After:       opts.after,
 		ErrorRoutes: opts.errorRoutes,
+		Server:      opts.server,
 	}
 	data, err := site.JSON()
 	if err != nil {

@@ -123,7 +123,10 @@ func (h *Handler) Cleanup() error {
 
 // ServeHTTP checks the request and hands it to next when it is allowed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	d := h.guard.Check(r, clientIP(r))
+	// Caddy's trusted_proxies decide both the client address and whether
+	// the peer's X-Forwarded-Proto is believed.
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	d := h.guard.CheckBehindProxy(r, clientIP(r), trusted)
 	h.metrics.observe(d)
 	if !d.Allowed {
 		d.Close()

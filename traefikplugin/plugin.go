@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/funcauth/funcauth"
 )
@@ -38,12 +39,13 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	if config == nil {
 		return nil, errors.New("funcauth " + name + ": no configuration")
 	}
-	state := states.get(name, config)
-	guard, err := funcauth.New(config, funcauth.Options{State: state, UnsupportedHashHint: bcryptHint})
+	entry := states.get(name, config)
+	guard, err := funcauth.New(config, funcauth.Options{State: entry.state, UnsupportedHashHint: bcryptHint, Now: clock})
 	if err != nil {
 		return nil, errors.New("funcauth " + name + ": " + err.Error())
 	}
-	return &middleware{name: name, guard: guard, next: next}, nil
+	atomic.StoreInt64(&entry.horizon, int64(guard.StateHorizon()))
+	return &middleware{name: name, guard: guard, next: next, state: entry}, nil
 }
 
 // middleware is one instance of the plugin.
@@ -51,9 +53,13 @@ type middleware struct {
 	name  string
 	guard *funcauth.Guard
 	next  http.Handler
+	state *stateEntry
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := clock()
+	states.touch(m.state, now)
+	m.warnMissingForwardedFor(r, now)
 	d := m.guard.Check(r, m.guard.ClientAddress(r))
 	if !d.Allowed {
 		d.Close()

@@ -129,17 +129,20 @@ func (tb *traefikBinary) apply(t *testing.T, options map[string]interface{}, ups
 	t.Helper()
 	tb.generation++
 	ready := fmt.Sprintf("/__ready/%d", tb.generation)
+	// A middleware name per configuration: the plugin keeps a middleware's
+	// bans and replay memory by its name, across edits of its options.
+	middleware := fmt.Sprintf("funcauth%d", tb.generation)
 	cfg := map[string]interface{}{"http": map[string]interface{}{
 		"routers": map[string]interface{}{
 			"functions": map[string]interface{}{
-				"rule": "PathPrefix(`/`)", "entryPoints": []string{"web"}, "middlewares": []string{"funcauth"}, "service": "upstream",
+				"rule": "PathPrefix(`/`)", "entryPoints": []string{"web"}, "middlewares": []string{middleware}, "service": "upstream",
 			},
 			"ready": map[string]interface{}{
 				"rule": "Path(`" + ready + "`)", "entryPoints": []string{"web"}, "service": "ready", "priority": 100000,
 			},
 		},
 		"middlewares": map[string]interface{}{
-			"funcauth": map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
+			middleware: map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
 		},
 		"services": map[string]interface{}{
 			"upstream": map[string]interface{}{"loadBalancer": map[string]interface{}{
@@ -196,7 +199,7 @@ func (tb *traefikBinary) Do(t testing.TB, req *http.Request, client string) (*ht
 	t.Helper()
 	req.Host = req.URL.Host
 	req.URL.Host = fmt.Sprintf("127.0.0.1:%d", tb.port)
-	req.Header.Set("X-Forwarded-For", client)
+	conformance.ViaProxy(req, client)
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatalf("request to Traefik: %v", err)

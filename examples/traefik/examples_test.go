@@ -166,3 +166,19 @@ func TestKubernetesExample(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplesPairTrustedProxies: every Traefik example that can trust a
+// load balancer says that Traefik's entry point must trust it too
+// (forwardedHeaders.trustedIPs), or Traefik removes X-Forwarded-For before
+// funcauth sees it and every client shares the load balancer's address.
+func TestExamplesPairTrustedProxies(t *testing.T) {
+	for _, name := range []string{"file/traefik.yml", "file/dynamic.yml", "docker/docker-compose.yml", "kubernetes/middleware.yaml", "../../README.md", "../../docs/configuration.md"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "forwardedHeaders.trustedIPs") && !strings.Contains(string(data), "trustedIPs:") {
+			t.Errorf("%s does not tell to trust the load balancer in the entry point's forwardedHeaders.trustedIPs", name)
+		}
+	}
+}

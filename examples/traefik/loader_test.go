@@ -76,6 +76,15 @@ func TestConformanceUnderYaegi(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Requests with forwarded_for come from the runners' trusted proxy.
+		ca, _ := options["clientAddress"].(map[string]interface{})
+		if ca == nil {
+			ca = map[string]interface{}{}
+			options["clientAddress"] = ca
+		}
+		if ca["trustedProxies"] == nil {
+			ca["trustedProxies"] = []interface{}{conformance.TrustedProxy}
+		}
 		// A name per case: the plugin shares state between instances of
 		// one middleware, and cases must not share bans.
 		name := "case" + strconv.FormatInt(names.Add(1), 10) + "@file"
@@ -187,7 +196,7 @@ func TestNewRefusesBadConfigurations(t *testing.T) {
 
 // TestStateSurvivesReloads: Traefik builds a new instance of the
 // middleware for every router on every reload; bans (and replay memory
-// and caches) carry over while the middleware's configuration is the same.
+// and caches) carry over, also when the middleware's options are edited.
 func TestStateSurvivesReloads(t *testing.T) {
 	p := loaded(t)
 	options := func(duration string) map[string]interface{} {
@@ -222,7 +231,44 @@ func TestStateSurvivesReloads(t *testing.T) {
 	if code := status(build(options("1h")), "ops password"); code != http.StatusTooManyRequests {
 		t.Fatalf("the ban did not survive the reload: %d", code)
 	}
-	if code := status(build(options("2h")), "ops password"); code != http.StatusOK {
-		t.Fatalf("a changed configuration starts afresh: %d", code)
+	if code := status(build(options("2h")), "ops password"); code != http.StatusTooManyRequests {
+		t.Fatalf("the ban did not survive an edit of the options: %d", code)
+	}
+}
+
+// TestStatesOfFortyMiddlewaresSurviveAReload: the plugin keeps the state
+// of every middleware, not only of the last 32 built.
+func TestStatesOfFortyMiddlewaresSurviveAReload(t *testing.T) {
+	p := loaded(t)
+	options := map[string]interface{}{
+		"rules":     []interface{}{map[string]interface{}{"path": "*", "require": "basic"}},
+		"basicAuth": map[string]interface{}{"users": []interface{}{map[string]interface{}{"name": "admin", "passwordHash": "$pbkdf2-sha256$i=10000$b3BzLXNhbHQtMTIzNDU2Nw$6hRJUBLyXIcGoFCLxRvLchRjFd7AjtS+7DAQOW3rfSk"}}},
+		"bans":      map[string]interface{}{"maxFailures": "1", "duration": "1h"},
+	}
+	status := func(h http.Handler) int {
+		r := httptest.NewRequest("GET", "/system/functions", nil)
+		r.SetBasicAuth("admin", "guess")
+		r.RemoteAddr = "198.51.100.91:1234"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	build := func(i int) http.Handler {
+		h, err := p.NewMiddleware(context.Background(), conformance.Upstream, options, "many"+strconv.Itoa(i)+"@file")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	const n = 40
+	for i := 0; i < n; i++ {
+		if code := status(build(i)); code != http.StatusUnauthorized {
+			t.Fatalf("middleware %d: %d, want 401", i, code)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if code := status(build(i)); code != http.StatusTooManyRequests {
+			t.Errorf("middleware %d after the reload: %d, want 429 (the ban kept)", i, code)
+		}
 	}
 }

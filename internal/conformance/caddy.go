@@ -134,7 +134,7 @@ func DoVia(t testing.TB, req *http.Request, addr, client string, log *LogTail) (
 	t.Helper()
 	req.Host = req.URL.Host
 	req.URL.Host = addr
-	req.Header.Set("X-Forwarded-For", client)
+	ViaProxy(req, client)
 	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatalf("request to %s: %v", addr, err)

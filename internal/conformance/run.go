@@ -39,6 +39,9 @@ type Sign struct {
 type Target interface {
 	// Do sends the request and returns the response and, where the host
 	// lets the runner see it, the decision's reason code ("" otherwise).
+	// client is the client's IP address; TrustedProxy for a request that
+	// comes from that proxy, with its X-Forwarded-For already set
+	// (Request.ForwardedFor).
 	Do(t testing.TB, req *http.Request, client string) (*http.Response, string)
 }
 
@@ -46,6 +49,19 @@ type Target interface {
 // (from funcauth's log): a refusal without one did not come from funcauth.
 type ReasonReporter interface {
 	ReportsReasons() bool
+}
+
+// TrustedProxy is the proxy every runner trusts: requests with
+// Request.ForwardedFor come from it.
+const TrustedProxy = "127.0.0.1"
+
+// ViaProxy names the client in X-Forwarded-For, for runners that send
+// every request through the trusted proxy on loopback; a request of the
+// proxy itself (Request.ForwardedFor) keeps the header it carries.
+func ViaProxy(req *http.Request, client string) {
+	if client != TrustedProxy {
+		req.Header.Set("X-Forwarded-For", client)
+	}
 }
 
 // UpstreamHeader marks responses that come from the conformance upstream.
@@ -137,7 +153,12 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 								req.Header = previousHeader.Clone()
 							}
 							previous, previousHeader = spec, req.Header.Clone()
-							resp, reason := target.Do(t, req, or(step.Request.Client, "192.0.2.10"))
+							client := or(step.Request.Client, "192.0.2.10")
+							if spec.ForwardedFor != "" {
+								client = TrustedProxy
+								req.Header.Set("X-Forwarded-For", spec.ForwardedFor)
+							}
+							resp, reason := target.Do(t, req, client)
 							if rr, ok := target.(ReasonReporter); ok && rr.ReportsReasons() && resp.StatusCode >= 400 && reason == "" && !step.Expect.ByHost && !step.Expect.FromUpstream {
 								t.Errorf("step %d (%s %s): a %d without a refusal in funcauth's log", j, req.Method, spec.Target, resp.StatusCode)
 							}

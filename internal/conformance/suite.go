@@ -82,6 +82,12 @@ type Request struct {
 	// Again sends the previous request of the case once more, byte for
 	// byte: a replay.
 	Again bool `json:"again,omitempty"`
+	// ForwardedFor, instead of Client, sends the request through a
+	// trusted proxy on loopback that writes this X-Forwarded-For, such as
+	// a hop with a port ("203.0.113.7:51234"). Every runner trusts that
+	// proxy: the Caddy runners through Caddy's trusted_proxies, the others
+	// through client_address.trusted_proxies.
+	ForwardedFor string `json:"forwarded_for,omitempty"`
 }
 
 // BasicAuth adds an Authorization header.
