@@ -35,6 +35,14 @@ type Config struct {
 	// Upstream controls what the upstream learns about an accepted request.
 	Upstream *Upstream `json:"upstream,omitempty"`
 
+	// RefusalBody is what a refused request's body says: "reason" (the
+	// default) is one line of JSON with the reason code, the status and a
+	// link to the troubleshooting page, such as
+	// {"error":"bad_signature","status":401,"docs":"https://...#bad_signature"};
+	// "status" is the status text alone ("Unauthorized"). Neither ever tells
+	// an unknown user from a wrong password or names a key.
+	RefusalBody string `json:"refusal_body,omitempty"`
+
 	// Replay bounds the memory that replay protection uses.
 	Replay *Replay `json:"replay,omitempty"`
 

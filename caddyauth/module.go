@@ -32,9 +32,13 @@ func init() {
 // API and UI, signatures for functions and webhooks, bans, rate limits and
 // bounded bodies, as its rules say. A request no rule allows is refused.
 //
-// Refusals are returned as Caddy HTTP errors with the status of the
-// refusal (401 with a WWW-Authenticate challenge, 403, 413 or 429 with
-// Retry-After), so handle_errors can shape the response. On success
+// Refusals carry the status of the refusal (401 with a WWW-Authenticate
+// challenge, 403, 413 or 429 with Retry-After). When the server has
+// handle_errors routes they are returned as Caddy HTTP errors, so
+// handle_errors shapes the response ({http.error.message} is
+// "funcauth: <reason>"); otherwise the handler writes the body that
+// refusal_body asks for, as the other hosts do, where Caddy would send an
+// empty one. On success
 // {http.auth.user.id} holds the Basic Auth user, or "<verifier>/<key id>"
 // for a signed request.
 type Handler struct {
@@ -121,6 +125,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !d.Allowed {
 		d.Close()
 		h.logRefusal(r, d)
+		if !hasErrorRoutes(r) {
+			// Caddy answers an error no handle_errors route takes with an
+			// empty body: write funcauth's body instead.
+			h.guard.WriteRefusal(w, d)
+			return nil
+		}
 		d.WriteHeaders(w.Header())
 		return caddyhttp.Error(d.Status, refusal(d.Reason))
 	}
@@ -171,6 +181,13 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriterWrapper.Write(p)
+}
+
+// hasErrorRoutes reports whether the server handling r has handle_errors
+// routes, which then shape funcauth's refusals.
+func hasErrorRoutes(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return ok && srv != nil && srv.Errors != nil && len(srv.Errors.Routes) > 0
 }
 
 // refusal is the error of a refused request: its reason code, which

@@ -58,7 +58,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !d.Allowed {
 		d.Close()
 		logRefusal(m.name, r, d)
-		funcauth.WriteRefusal(w, d)
+		m.guard.WriteRefusal(w, d)
 		return
 	}
 	d.Pass(w, r, m.next)
