@@ -127,7 +127,7 @@ type User struct {
 	Name string `json:"name"`
 
 	// PasswordHash is the password's hash: "$pbkdf2-sha256$i=...$salt$hash"
-	// (make one with `caddy funcauth hash` or funcauth.HashPassword), or
+	// (make one with `funcauth hash`, `caddy funcauth hash` or funcauth.HashPassword), or
 	// bcrypt/argon2id where the host supplies them. Plain text is refused.
 	PasswordHash string `json:"password_hash"`
 
