@@ -36,7 +36,7 @@ func init() {
 // challenge, 403, 413 or 429 with Retry-After). When the server has
 // handle_errors routes they are returned as Caddy HTTP errors, so
 // handle_errors shapes the response ({http.error.message} is
-// "funcauth: <reason>"); otherwise the handler writes the body that
+// "funcauth: <reason>", the reason as the body would show it); otherwise the handler writes the body that
 // refusal_body asks for, as the other hosts do, where Caddy would send an
 // empty one. On success
 // {http.auth.user.id} holds the Basic Auth user, or "<verifier>/<key id>"
@@ -132,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return nil
 		}
 		d.WriteHeaders(w.Header())
-		return caddyhttp.Error(d.Status, refusal(d.Reason))
+		return caddyhttp.Error(d.Status, refusal(d.Reason.Public()))
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		switch {
@@ -190,8 +190,8 @@ func hasErrorRoutes(r *http.Request) bool {
 	return ok && srv != nil && srv.Errors != nil && len(srv.Errors.Routes) > 0
 }
 
-// refusal is the error of a refused request: its reason code, which
-// handle_errors sees as {err.message}. It says nothing the status does not.
+// refusal is the error of a refused request: its public reason code
+// (funcauth.Reason.Public), which handle_errors sees as {err.message}.
 type refusal funcauth.Reason
 
 func (r refusal) Error() string { return "funcauth: " + string(r) }

@@ -40,6 +40,16 @@ func TestRefusalBodies(t *testing.T) {
 		t.Errorf("a function without a key file: %d %q, want 401 %q", resp.StatusCode, body, want)
 	}
 
+	// With handle_errors, the error carries the public reason too.
+	c = startCaddy(t, []byte(cfg), serverOptions{errorRoutes: []interface{}{map[string]interface{}{"handle": []interface{}{map[string]interface{}{
+		"handler": "static_response", "status_code": "{http.error.status_code}", "body": "{http.error.message}",
+	}}}}})
+	resp, _ = c.Do(t, signed(t, "/function/env", "payload", "k"), "192.0.2.72")
+	body, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 401 || string(body) != "funcauth: bad_signature" {
+		t.Errorf("handle_errors, a function without a key file: %d %q", resp.StatusCode, body)
+	}
+
 	c = startCaddy(t, []byte(`{"refusal_body":"status","rules":[{"path":"*","require":"deny"}]}`), serverOptions{})
 	resp = get(t, c, "/x", "", "", "192.0.2.71")
 	body, _ = io.ReadAll(resp.Body)
