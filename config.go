@@ -35,6 +35,14 @@ type Config struct {
 	// Upstream controls what the upstream learns about an accepted request.
 	Upstream *Upstream `json:"upstream,omitempty"`
 
+	// RefusalBody is what a refused request's body says: "reason" (the
+	// default) is one line of JSON with the reason code, the status and a
+	// link to the troubleshooting page, such as
+	// {"error":"bad_signature","status":401,"docs":"https://...#bad_signature"};
+	// "status" is the status text alone ("Unauthorized"). Neither ever tells
+	// an unknown user from a wrong password or names a key.
+	RefusalBody string `json:"refusal_body,omitempty"`
+
 	// Replay bounds the memory that replay protection uses.
 	Replay *Replay `json:"replay,omitempty"`
 
@@ -119,7 +127,7 @@ type User struct {
 	Name string `json:"name"`
 
 	// PasswordHash is the password's hash: "$pbkdf2-sha256$i=...$salt$hash"
-	// (make one with `caddy funcauth hash` or funcauth.HashPassword), or
+	// (make one with `funcauth hash`, `caddy funcauth hash` or funcauth.HashPassword), or
 	// bcrypt/argon2id where the host supplies them. Plain text is refused.
 	PasswordHash string `json:"password_hash"`
 

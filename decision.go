@@ -7,7 +7,8 @@ import (
 )
 
 // Reason is the machine-readable cause of a decision. It appears in logs and
-// metrics, never in the response, which only carries the status.
+// metrics, and in its public form (Public) in the body of a refusal unless
+// RefusalBody is "status".
 type Reason string
 
 // The reasons a Guard gives.
@@ -52,6 +53,18 @@ func (r Reason) Status() int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusForbidden
+}
+
+// Public is the reason as a refused client is told it. It is the reason
+// itself except for key_unavailable, which a client sees as bad_signature:
+// otherwise a garbage signature would tell which functions have a key file.
+// No public reason tells an unknown user from a wrong password
+// (bad_credentials covers both) or names a key.
+func (r Reason) Public() Reason {
+	if r == ReasonKeyUnavailable {
+		return ReasonBadSignature
+	}
+	return r
 }
 
 // Decision is the outcome of checking one request.

@@ -41,6 +41,7 @@ type Guard struct {
 	sigChallenge string
 	body         bodyLimits
 	upstream     Upstream
+	statusOnly   bool // RefusalBody "status": refusals carry the status text alone
 	clients      *clientAddressing
 	bans         *banPolicy
 	limits       []*rateLimit
@@ -116,6 +117,13 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	}
 	if g.upstream, err = compileUpstream(cfg.Upstream); err != nil {
 		return nil, err
+	}
+	switch cfg.RefusalBody {
+	case "", "reason":
+	case "status":
+		g.statusOnly = true
+	default:
+		return nil, fieldError("refusal_body", `use "reason" (a JSON body with the reason code, the default) or "status" (the status text alone)`)
 	}
 	if cfg.Replay.MaxEntries < 0 {
 		return nil, fieldError("replay.max_entries", "must be positive")
@@ -193,8 +201,8 @@ func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
 }
 
 // Handler wraps next with the Guard: refused requests get their status, a
-// challenge or Retry-After where it applies and a short body that says no
-// more than the status; accepted ones reach next. onDecision, when not
+// challenge or Retry-After where it applies and the body RefusalBody asks
+// for (see WriteRefusal); accepted ones reach next. onDecision, when not
 // nil, sees every decision after it is made (for logs and metrics).
 func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -204,22 +212,54 @@ func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decis
 		}
 		if !d.Allowed {
 			d.Close()
-			WriteRefusal(w, d)
+			g.WriteRefusal(w, d)
 			return
 		}
 		d.Pass(w, r, next)
 	})
 }
 
-// WriteRefusal answers a refused request: the decision's headers, its
-// status and the status text as a plain body, the same for every reason
-// that shares a status.
+// TroubleshootingURL is the page that explains every reason code; each code
+// has its own anchor ("#bad_signature").
+const TroubleshootingURL = "https://github.com/funcauth/funcauth/blob/main/docs/troubleshooting.md"
+
+// WriteRefusal answers a refused request as the Guard's RefusalBody says:
+// the decision's headers, its status and either a one-line JSON body with
+// the public reason code (see Reason.Public), the status and a link to the
+// troubleshooting page, or the status text alone.
+func (g *Guard) WriteRefusal(w http.ResponseWriter, d *Decision) {
+	writeRefusal(w, d, g.statusOnly)
+}
+
+// WriteRefusal answers a refused request with the default body (the JSON
+// form with the reason code). Hosts with a Guard call Guard.WriteRefusal,
+// which honours RefusalBody.
 func WriteRefusal(w http.ResponseWriter, d *Decision) {
+	writeRefusal(w, d, false)
+}
+
+func writeRefusal(w http.ResponseWriter, d *Decision, statusOnly bool) {
 	h := w.Header()
 	d.WriteHeaders(h)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	if statusOnly {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(d.Status)
+		w.Write([]byte(http.StatusText(d.Status) + "\n"))
+		return
+	}
+	body := RefusalJSON(d.Reason, d.Status)
+	h.Set("Content-Type", "application/json")
 	w.WriteHeader(d.Status)
-	w.Write([]byte(http.StatusText(d.Status) + "\n"))
+	w.Write(body)
+}
+
+// RefusalJSON is the body of a refusal for reason with status, ending in a
+// newline: {"error":"<code>","status":<status>,"docs":"<url>#<code>"}, with
+// the public form of the reason. Its form is stable: clients may parse it.
+func RefusalJSON(reason Reason, status int) []byte {
+	code := string(reason.Public())
+	s := `{"error":"` + code + `","status":` + strconv.Itoa(status) + `,"docs":"` + TroubleshootingURL + "#" + code + `"}` + "\n"
+	return []byte(s)
 }

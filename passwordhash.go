@@ -60,16 +60,16 @@ func (p *hashParser) parse(s string) (passwordVerifier, error) {
 			return &hostHash{comparer: comparer, hashed: []byte(s)}, nil
 		}
 	}
-	msg := "is not a supported password hash: make one with `caddy funcauth hash` or funcauth.HashPassword ($pbkdf2-sha256$...)"
+	msg := "is not a supported password hash: make one with `funcauth hash` (go run github.com/funcauth/funcauth/cmd/funcauth@latest hash) or funcauth.HashPassword ($pbkdf2-sha256$...)"
 	switch {
 	case strings.HasPrefix(s, "$2a$"), strings.HasPrefix(s, "$2b$"), strings.HasPrefix(s, "$2y$"):
 		msg = "is a bcrypt hash, which this host does not support"
 	case strings.HasPrefix(s, "$argon2id$"):
 		msg = "is an argon2id hash, which this host does not support"
 	case strings.HasPrefix(s, "$apr1$"), strings.HasPrefix(s, "{SHA}"), strings.HasPrefix(s, "$1$"):
-		msg = "is an MD5 or SHA-1 htpasswd hash, which is too weak: make a $pbkdf2-sha256$ hash with `caddy funcauth hash`"
+		msg = "is an MD5 or SHA-1 htpasswd hash, which is too weak: make a $pbkdf2-sha256$ hash with `funcauth hash`"
 	case !strings.HasPrefix(s, "$"):
-		msg = "looks like a plain-text password, which is refused: store a hash made with `caddy funcauth hash`"
+		msg = "looks like a plain-text password, which is refused: store a hash made with `funcauth hash`"
 	}
 	if p.hint != "" {
 		msg += "; " + p.hint

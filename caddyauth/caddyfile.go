@@ -89,6 +89,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			max_entries <entries>
 //		}
 //		ipv6_prefix <bits>
+//		refusal_body reason|status
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -141,6 +142,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseBans(d, c)
 		case "rate_limit":
 			err = parseRateLimit(d, c)
+		case "refusal_body":
+			err = oneArg(d, &c.RefusalBody)
 		case "ipv6_prefix":
 			if c.ClientAddress == nil {
 				c.ClientAddress = &funcauth.ClientAddress{}

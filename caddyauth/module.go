@@ -34,11 +34,15 @@ func init() {
 // API and UI, signatures for functions and webhooks, bans, rate limits and
 // bounded bodies, as its rules say. A request no rule allows is refused.
 //
-// Refusals are returned as Caddy HTTP errors with the status of the
-// refusal (401 with a WWW-Authenticate challenge, 403, 413 or 429 with
-// Retry-After), so handle_errors can shape the response; the refused
+// Refusals carry the status of the refusal (401 with a WWW-Authenticate
+// challenge, 403, 413 or 429 with Retry-After). When the server has
+// handle_errors routes they are returned as Caddy HTTP errors, so
+// handle_errors shapes the response ({http.error.message} is
+// "funcauth: <reason>", the reason as the body would show it); the refused
 // request reaches the error routes without its body, credentials,
-// signatures or trailers (see disarm). On success
+// signatures or trailers (see disarm). Otherwise the handler writes the
+// body that refusal_body asks for, as the other hosts do, where Caddy
+// would send an empty one. On success
 // {http.auth.user.id} holds the Basic Auth user, or "<verifier>/<key id>"
 // for a signed request.
 type Handler struct {
@@ -132,8 +136,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		d.Close()
 		h.disarm(r)
 		h.logRefusal(r, d)
+		if !hasErrorRoutes(r) {
+			// Caddy answers an error no handle_errors route takes with an
+			// empty body: write funcauth's body instead.
+			h.guard.WriteRefusal(w, d)
+			return nil
+		}
 		d.WriteHeaders(w.Header())
-		return caddyhttp.Error(d.Status, refusal(d.Reason))
+		return caddyhttp.Error(d.Status, refusal(d.Reason.Public()))
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		switch {
@@ -206,8 +216,15 @@ func (h *Handler) disarm(r *http.Request) {
 	}
 }
 
-// refusal is the error of a refused request: its reason code, which
-// handle_errors sees as {err.message}. It says nothing the status does not.
+// hasErrorRoutes reports whether the server handling r has handle_errors
+// routes, which then shape funcauth's refusals.
+func hasErrorRoutes(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return ok && srv != nil && srv.Errors != nil && len(srv.Errors.Routes) > 0
+}
+
+// refusal is the error of a refused request: its public reason code
+// (funcauth.Reason.Public), which handle_errors sees as {err.message}.
 type refusal funcauth.Reason
 
 func (r refusal) Error() string { return "funcauth: " + string(r) }

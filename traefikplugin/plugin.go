@@ -29,7 +29,7 @@ func CreateConfig() *Config {
 
 // bcryptHint is appended to the error for a bcrypt or argon2id hash.
 const bcryptHint = "under Traefik funcauth runs in the Yaegi interpreter, where a bcrypt check takes about 47 s: " +
-	"use a $pbkdf2-sha256$ hash (`caddy funcauth hash`, or funcauth.HashPassword), or Traefik's own basicAuth middleware for bcrypt"
+	"use a $pbkdf2-sha256$ hash (`go run github.com/funcauth/funcauth/cmd/funcauth@latest hash`, or funcauth.HashPassword), or Traefik's own basicAuth middleware for bcrypt"
 
 // New builds the middleware named name in front of next. It refuses an
 // invalid configuration with an error naming the field. It starts no
@@ -64,7 +64,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !d.Allowed {
 		d.Close()
 		logRefusal(m.name, r, d)
-		funcauth.WriteRefusal(w, d)
+		m.guard.WriteRefusal(w, d)
 		return
 	}
 	d.Pass(w, r, m.next)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -73,6 +74,28 @@ func TestSubcommands(t *testing.T) {
 				t.Errorf("%s hash, password %q: %d %s", alg, tc.password, resp.StatusCode, reason)
 			}
 		}
+	}
+	// keys, sign and verify through the binary, with verify's exit status:
+	// 0 allowed, 1 refused, 2 unreadable.
+	dir := t.TempDir()
+	e2e.Run(t, "", bin, "funcauth", "keys", "--quiet", "--dir", dir, "env")
+	sig := strings.TrimSpace(e2e.Run(t, "hello", bin, "funcauth", "sign", "--key-file", filepath.Join(dir, "env-hmac")))
+	cfg := filepath.Join(dir, "funcauth.json")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`{"handler":"funcauth","rules":[{"path":"/function/*","require":"signature"}],"signatures":[{"scheme":"faas-cli","function_key_file":%q}]}`, filepath.Join(dir, "{function}-hmac"))), 0o600)
+	for _, tc := range []struct {
+		body   string
+		status int
+		out    string
+	}{{"hello", 0, "decision:  allowed"}, {"hellx", 1, "reason:    bad_signature"}} {
+		cmd := exec.Command(bin, "funcauth", "verify", "--config", cfg)
+		cmd.Stdin = strings.NewReader("POST /function/env HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 5\r\n" + sig + "\r\n\r\n" + tc.body)
+		out, _ := cmd.Output()
+		if cmd.ProcessState.ExitCode() != tc.status || !strings.Contains(string(out), tc.out) {
+			t.Errorf("caddy funcauth verify, body %q: exit %d, want %d\n%s", tc.body, cmd.ProcessState.ExitCode(), tc.status, out)
+		}
+	}
+	if err := exec.Command(bin, "funcauth", "frobnicate").Run(); err == nil || err.(*exec.ExitError).ExitCode() != 2 {
+		t.Errorf("caddy funcauth frobnicate: %v, want exit status 2", err)
 	}
 }
 

@@ -284,6 +284,9 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 	if want.RetryAfter && resp.Header.Get("Retry-After") == "" {
 		t.Errorf("%s: no Retry-After", what)
 	}
+	if resp.StatusCode >= 400 && !want.FromUpstream && !want.ByHost {
+		checkRefusalBody(t, what, want, resp, body)
+	}
 	reached := resp.Header.Get(UpstreamHeader) == "reached"
 	if reached != (want.Status == http.StatusOK || want.FromUpstream) {
 		t.Errorf("%s: upstream reached = %v with status %d", what, reached, resp.StatusCode)
@@ -314,6 +317,31 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 		if seen.ContentLength != int64(len(seen.Body)) {
 			t.Errorf("%s: upstream Content-Length %d for a %d-byte body", what, seen.ContentLength, len(seen.Body))
 		}
+	}
+}
+
+// checkRefusalBody compares a refusal's body with Expect.Body or, for an
+// expected reason, with the JSON body every host sends: exactly the public
+// reason, the status and the link to the reason's troubleshooting section.
+func checkRefusalBody(t testing.TB, what string, want *Expect, resp *http.Response, body []byte) {
+	t.Helper()
+	if want.Body != nil {
+		if string(body) != *want.Body {
+			t.Errorf("%s: body %q, want %q", what, body, *want.Body)
+		}
+		return
+	}
+	if want.Reason == "" {
+		return
+	}
+	code := want.Reason
+	if code == "key_unavailable" {
+		code = "bad_signature" // which functions have keys is not told
+	}
+	wantBody := `{"error":"` + code + `","status":` + strconv.Itoa(resp.StatusCode) +
+		`,"docs":"https://github.com/funcauth/funcauth/blob/main/docs/troubleshooting.md#` + code + `"}` + "\n"
+	if string(body) != wantBody || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("%s: refusal body %.300q (%s), want %q", what, body, resp.Header.Get("Content-Type"), wantBody)
 	}
 }
 

@@ -117,6 +117,10 @@ type Expect struct {
 	// UpstreamBodySame requires the upstream to receive the very body
 	// sent, with a matching Content-Length.
 	UpstreamBodySame bool `json:"upstream_body_same,omitempty"`
+	// Body is the exact body of a refusal. Without it, a refusal with a
+	// Reason must carry the JSON body naming that reason (in its public
+	// form) on every runner.
+	Body *string `json:"body,omitempty"`
 }
 
 // BodyBytes returns the request's body.

@@ -1,6 +1,6 @@
 // Package sign computes the signature headers that senders of signed
 // requests (faas-cli, webhook providers) put on a request. funcauth's tests,
-// benchmarks and `caddy funcauth sign` use it; it follows each provider's
+// benchmarks and `funcauth sign` (internal/cli) use it; it follows each provider's
 // documented wire format, and its results are checked against published
 // vectors in the core's tests.
 package sign
