@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/funcauth/funcauth/internal/sign"
 )
 
 // benchGuard protects /function/* with a faas-cli verifier (replay
@@ -178,12 +180,58 @@ func BenchmarkReplayMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		c := newReplayCache(100000)
+		q := replayQuota{verifier: "faas-cli", key: "keys[0]", verifierMax: 100000, keyMax: 100000}
 		for j := 0; j < 100000; j++ {
-			c.check("faas-cli", strconv.Itoa(j), 5*time.Minute, testNow)
+			c.check(q, strconv.Itoa(j), 5*time.Minute, testNow)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/100000, "B/entry")
 		runtime.KeepAlive(c)
+	}
+}
+
+// BenchmarkReplayShareFill is the attack of issue 10: whoever holds one
+// key fills the replay memory as fast as the Guard accepts its messages.
+// Two verifiers share the default 100,000 entries, so the leaked key fills
+// its verifier's 50,000; it reports how long that takes, and checks that a
+// genuine message under the other verifier still gets in.
+func BenchmarkReplayShareFill(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		g := newTestGuard(b, &Config{
+			Rules: []Rule{{Path: "*", Require: "signature"}},
+			Signatures: []Signature{
+				{Scheme: "faas-cli", Keys: []string{"leaked"}},
+				{Scheme: "stripe", Keys: []string{"whsec_stripe"}},
+			},
+			Bans: &Bans{Disabled: true},
+		}, nil)
+		reqs := make([]*http.Request, 60000)
+		for j := range reqs {
+			reqs[j] = signedRequest("/function/env", "flood "+strconv.Itoa(j), "leaked")
+		}
+		b.StartTimer()
+		start := time.Now()
+		accepted := 0
+		for _, r := range reqs {
+			if d := g.Check(r, "192.0.2.66"); d.Allowed {
+				accepted++
+			} else if d.Reason != ReasonReplayCacheFull {
+				b.Fatalf("flood: %s", d.Reason)
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if accepted != 50000 {
+			b.Fatalf("%d accepted, want the verifier's share of 50,000", accepted)
+		}
+		body := []byte(`{"id":"evt_1"}`)
+		h, _ := sign.Headers("stripe", "whsec_stripe", sign.Options{}, sign.Message{Body: body, Timestamp: testNow})
+		if d := g.Check(request("POST", "/function/payments", string(body), h), "192.0.2.2"); !d.Allowed {
+			b.Fatalf("Stripe after the flood: %s", d.Reason)
+		}
+		b.ReportMetric(elapsed.Seconds(), "s-to-fill-share")
+		b.StartTimer()
 	}
 }
