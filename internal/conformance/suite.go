@@ -82,6 +82,12 @@ type Request struct {
 	// Again sends the previous request of the case once more, byte for
 	// byte: a replay.
 	Again bool `json:"again,omitempty"`
+	// Upgrade asks to switch protocols ("websocket": a WebSocket
+	// handshake with Connection: Upgrade, Upgrade, Sec-WebSocket-Key and
+	// -Version). The conformance upstream takes the connection, answers
+	// 101 and sends one WebSocket text message describing the request;
+	// expect status 101.
+	Upgrade string `json:"upgrade,omitempty"`
 }
 
 // BasicAuth adds an Authorization header.
