@@ -101,6 +101,54 @@ func BenchmarkSignature(b *testing.B) {
 	}
 }
 
+// BenchmarkSignatureReplayCost verifies the same faas-cli signature with
+// replay protection off and on (the clock moves past the window between
+// checks, so the message is new each time), interleaved in one run, and
+// reports the ratio: what remembering the message costs, the body's
+// SHA-256 (its replay id) included.
+func BenchmarkSignatureReplayCost(b *testing.B) {
+	for _, size := range []int{1 << 10, 1 << 20} {
+		size := size
+		body := bytes.Repeat([]byte("a"), size)
+		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+			off := benchGuard(b, &Body{MaxSize: "2MiB", MemorySize: "2MiB"})
+			c := &clock{t: testNow}
+			on := newTestGuard(b, &Config{
+				Preset:     "openfaas",
+				BasicAuth:  &BasicAuth{Users: []User{{Name: "admin", PasswordHash: testHash}}},
+				Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"cookie"}}},
+				Body:       &Body{MaxSize: "2MiB", MemorySize: "2MiB"},
+				Bans:       &Bans{Disabled: true},
+			}, c)
+			template := signedBenchRequest(body)
+			b.SetBytes(int64(size))
+			var offNs, onNs time.Duration
+			for i := 0; i < b.N; i++ {
+				for j, g := range []*Guard{off, on} {
+					r := requestFrom(template, body)
+					t0 := time.Now()
+					d := g.Check(r, "192.0.2.1")
+					io.Copy(io.Discard, r.Body)
+					d.Finish(http.StatusOK)
+					if j == 0 {
+						offNs += time.Since(t0)
+					} else {
+						onNs += time.Since(t0)
+					}
+					if !d.Allowed {
+						b.Fatal(d.Reason)
+					}
+				}
+				c.advance(6 * time.Minute)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(offNs.Nanoseconds())/n, "off-ns/op")
+			b.ReportMetric(float64(onNs.Nanoseconds())/n, "on-ns/op")
+			b.ReportMetric(float64(onNs)/float64(offNs), "x-off")
+		})
+	}
+}
+
 // BenchmarkBasicAuthCached checks valid credentials that are already in the
 // cache (the steady state of faas-cli list or the UI).
 func BenchmarkBasicAuthCached(b *testing.B) {
