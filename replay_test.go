@@ -178,6 +178,48 @@ func TestReplayIdentityIsWhatWasSigned(t *testing.T) {
 			{name: "two v1 values", body: body, header: http.Header{"Stripe-Signature": {ts + "," + oldSig + "," + newSig}}, at: testNow, want: ReasonReplayed},
 		})
 	})
+	t.Run("RFC 9421 appendix B.2.5 and B.2.6: two labels, two keys", func(t *testing.T) {
+		const (
+			secret  = "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ=="
+			edPub   = "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"
+			body    = `{"hello": "world"}`
+			target  = "/foo?param=Value&Pet=dog"
+			input25 = `sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"`
+			sig25   = `sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:`
+			input26 = `sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"`
+			sig26   = `sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:`
+		)
+		at := time.Unix(1618884473, 0)
+		hdr := func(input, sig string) http.Header {
+			return http.Header{
+				"Date":            {"Tue, 20 Apr 2021 02:07:55 GMT"},
+				"Content-Type":    {"application/json"},
+				"Content-Length":  {"18"},
+				"Signature-Input": {input},
+				"Signature":       {sig},
+			}
+		}
+		sig := Signature{Scheme: "http-message-signatures", Components: []string{"@authority"},
+			Keys: []string{"hmac-sha256:test-shared-secret:" + secret, "ed25519:test-key-ed25519:" + edPub}}
+		runSchemeCases(t, sig, []schemeCase{
+			{name: "both labels", target: target, host: "example.com", body: body, header: hdr(input25+", "+input26, sig25+", "+sig26), at: at, want: ReasonSigned},
+			{name: "the ed25519 label alone", target: target, host: "example.com", body: body, header: hdr(input26, sig26), at: at, want: ReasonReplayed},
+			{name: "the hmac label alone", target: target, host: "example.com", body: body, header: hdr(input25, sig25), at: at, want: ReasonReplayed},
+		})
+	})
+	t.Run("Standard Webhooks with two secrets", func(t *testing.T) {
+		const k1, k2 = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kIHNlY3JldCBmb3IgdGVzdHM="
+		msg := sign.Message{Body: []byte(body), Timestamp: testNow, ID: "msg_1"}
+		h1, _ := sign.Headers("standard-webhooks", k1, sign.Options{}, msg)
+		h2, _ := sign.Headers("standard-webhooks", k2, sign.Options{}, msg)
+		both := h1.Clone()
+		both.Set("Webhook-Signature", h1.Get("Webhook-Signature")+" "+h2.Get("Webhook-Signature"))
+		runSchemeCases(t, Signature{Scheme: "standard-webhooks", Keys: []string{k1, k2}}, []schemeCase{
+			{name: "both", body: body, header: both, at: testNow, want: ReasonSigned},
+			{name: "the second alone", body: body, header: h2, at: testNow, want: ReasonReplayed},
+			{name: "the first alone", body: body, header: h1, at: testNow, want: ReasonReplayed},
+		})
+	})
 	t.Run("faas-cli sha256 then sha1", func(t *testing.T) {
 		sha1Sig, _ := sign.Headers("faas-cli", "k", sign.Options{Algorithm: "sha1"}, sign.Message{Body: []byte(body)})
 		runSchemeCases(t, Signature{Scheme: "faas-cli", Keys: []string{"k"}}, []schemeCase{
