@@ -3,6 +3,7 @@ package funcauth
 import (
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -289,7 +290,9 @@ func TestFinishForgetsOnlyExplicitFailures(t *testing.T) {
 				Rules:      []Rule{{Path: "*", Require: "signature"}},
 				Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
 			}, nil)
-			srv := httptest.NewServer(g.Handler(tc.up, nil))
+			srv := httptest.NewUnstartedServer(g.Handler(tc.up, nil))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0) // "superfluous WriteHeader" is the point
+			srv.Start()
 			defer srv.Close()
 			req := signedRequest("/function/env", "the message", "k")
 			req.RequestURI = ""
