@@ -159,7 +159,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 	}
 
 	// The body's SHA-256 identifies the message for replay protection.
-	var digest hash.Hash
+	var bodyDigest hash.Hash
 	var sink io.Writer = checks[0]
 	if len(checks) > 1 || needDigest {
 		writers := make(fanOut, 0, len(checks)+1)
@@ -167,8 +167,8 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			writers = append(writers, c)
 		}
 		if needDigest {
-			digest = sha256.New()
-			writers = append(writers, digest)
+			bodyDigest = sha256.New()
+			writers = append(writers, bodyDigest)
 		}
 		sink = writers
 	}
@@ -176,8 +176,8 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 	if why != "" {
 		return g.refuse(d, why, more, group, now)
 	}
-	if digest != nil {
-		body.digest = digest.Sum(nil)
+	if bodyDigest != nil {
+		body.digest = bodyDigest.Sum(nil)
 	}
 	d.body = body
 	for i, c := range checks {
@@ -200,7 +200,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 				replayID = scope + "\x00" + replayID
 			}
 			quota := g.replayQuota(v, keyID)
-			why, retry, partition, digest := g.state.replay.check(quota, replayID, v.replayWindow(), now)
+			why, retry, partition, entry := g.state.replay.check(quota, replayID, v.replayWindow(), now)
 			if why != "" {
 				d.RetryAfter = retry
 				detail := v.name + ": this message was already accepted"
@@ -211,7 +211,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			}
 			d.replayCache = g.state.replay
 			d.replayPartition = partition
-			d.replayDigest = digest
+			d.replayDigest = entry
 		}
 		d.Verifier, d.KeyID = v.name, keyID
 		r.Header.Set(g.upstream.SignatureHeader, principal)
