@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/funcauth/funcauth/internal/sign"
 )
 
 // benchGuard protects /function/* with a faas-cli verifier (replay
@@ -99,6 +101,54 @@ func BenchmarkSignature(b *testing.B) {
 	}
 }
 
+// BenchmarkSignatureReplayCost verifies the same faas-cli signature with
+// replay protection off and on (the clock moves past the window between
+// checks, so the message is new each time), interleaved in one run, and
+// reports the ratio: what remembering the message costs, the body's
+// SHA-256 (its replay id) included.
+func BenchmarkSignatureReplayCost(b *testing.B) {
+	for _, size := range []int{1 << 10, 1 << 20} {
+		size := size
+		body := bytes.Repeat([]byte("a"), size)
+		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+			off := benchGuard(b, &Body{MaxSize: "2MiB", MemorySize: "2MiB"})
+			c := &clock{t: testNow}
+			on := newTestGuard(b, &Config{
+				Preset:     "openfaas",
+				BasicAuth:  &BasicAuth{Users: []User{{Name: "admin", PasswordHash: testHash}}},
+				Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"cookie"}}},
+				Body:       &Body{MaxSize: "2MiB", MemorySize: "2MiB"},
+				Bans:       &Bans{Disabled: true},
+			}, c)
+			template := signedBenchRequest(body)
+			b.SetBytes(int64(size))
+			var offNs, onNs time.Duration
+			for i := 0; i < b.N; i++ {
+				for j, g := range []*Guard{off, on} {
+					r := requestFrom(template, body)
+					t0 := time.Now()
+					d := g.Check(r, "192.0.2.1")
+					io.Copy(io.Discard, r.Body)
+					d.Finish(http.StatusOK)
+					if j == 0 {
+						offNs += time.Since(t0)
+					} else {
+						onNs += time.Since(t0)
+					}
+					if !d.Allowed {
+						b.Fatal(d.Reason)
+					}
+				}
+				c.advance(6 * time.Minute)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(offNs.Nanoseconds())/n, "off-ns/op")
+			b.ReportMetric(float64(onNs.Nanoseconds())/n, "on-ns/op")
+			b.ReportMetric(float64(onNs)/float64(offNs), "x-off")
+		})
+	}
+}
+
 // BenchmarkBasicAuthCached checks valid credentials that are already in the
 // cache (the steady state of faas-cli list or the UI).
 func BenchmarkBasicAuthCached(b *testing.B) {
@@ -178,12 +228,58 @@ func BenchmarkReplayMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		c := newReplayCache(100000)
+		q := replayQuota{verifier: "faas-cli", key: "keys[0]", verifierMax: 100000, keyMax: 100000}
 		for j := 0; j < 100000; j++ {
-			c.check("faas-cli", strconv.Itoa(j), 5*time.Minute, testNow)
+			c.check(q, strconv.Itoa(j), 5*time.Minute, testNow)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/100000, "B/entry")
 		runtime.KeepAlive(c)
+	}
+}
+
+// BenchmarkReplayShareFill is the attack of issue 10: whoever holds one
+// key fills the replay memory as fast as the Guard accepts its messages.
+// Two verifiers share the default 100,000 entries, so the leaked key fills
+// its verifier's 50,000; it reports how long that takes, and checks that a
+// genuine message under the other verifier still gets in.
+func BenchmarkReplayShareFill(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		g := newTestGuard(b, &Config{
+			Rules: []Rule{{Path: "*", Require: "signature"}},
+			Signatures: []Signature{
+				{Scheme: "faas-cli", Keys: []string{"leaked"}},
+				{Scheme: "stripe", Keys: []string{"whsec_stripe"}},
+			},
+			Bans: &Bans{Disabled: true},
+		}, nil)
+		reqs := make([]*http.Request, 60000)
+		for j := range reqs {
+			reqs[j] = signedRequest("/function/env", "flood "+strconv.Itoa(j), "leaked")
+		}
+		b.StartTimer()
+		start := time.Now()
+		accepted := 0
+		for _, r := range reqs {
+			if d := g.Check(r, "192.0.2.66"); d.Allowed {
+				accepted++
+			} else if d.Reason != ReasonReplayCacheFull {
+				b.Fatalf("flood: %s", d.Reason)
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if accepted != 50000 {
+			b.Fatalf("%d accepted, want the verifier's share of 50,000", accepted)
+		}
+		body := []byte(`{"id":"evt_1"}`)
+		h, _ := sign.Headers("stripe", "whsec_stripe", sign.Options{}, sign.Message{Body: body, Timestamp: testNow})
+		if d := g.Check(request("POST", "/function/payments", string(body), h), "192.0.2.2"); !d.Allowed {
+			b.Fatalf("Stripe after the flood: %s", d.Reason)
+		}
+		b.ReportMetric(elapsed.Seconds(), "s-to-fill-share")
+		b.StartTimer()
 	}
 }

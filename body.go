@@ -29,6 +29,8 @@ type spooledBody struct {
 	size int64
 	mem  []byte
 	file *os.File
+	// digest is the body's SHA-256, when replay protection needs it.
+	digest []byte
 }
 
 // readBody reads r's body once, bounded by limits.max, writing every byte

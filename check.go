@@ -1,6 +1,8 @@
 package funcauth
 
 import (
+	"crypto/sha256"
+	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -137,7 +139,9 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 	var reason Reason
 	var detail string
 	pending := make([]*verifier, 0, len(rl.verifiers))
+	pendingKeys := make([][]key, 0, len(rl.verifiers))
 	checks := make([]sigCheck, 0, len(rl.verifiers))
+	needDigest := false
 	for _, v := range rl.verifiers {
 		if !v.scheme.present(r.Header) {
 			continue
@@ -156,7 +160,9 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			continue
 		}
 		pending = append(pending, v)
+		pendingKeys = append(pendingKeys, keys)
 		checks = append(checks, c)
+		needDigest = needDigest || v.tolerance > 0
 	}
 	if len(checks) == 0 {
 		if reason == "" {
@@ -166,13 +172,26 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 		return g.refuse(d, reason, detail, group, now)
 	}
 
+	// The body's SHA-256 identifies the message for replay protection.
+	var bodyDigest hash.Hash
 	var sink io.Writer = checks[0]
-	if len(checks) > 1 {
-		sink = fanOut(checks)
+	if len(checks) > 1 || needDigest {
+		writers := make(fanOut, 0, len(checks)+1)
+		for _, c := range checks {
+			writers = append(writers, c)
+		}
+		if needDigest {
+			bodyDigest = sha256.New()
+			writers = append(writers, bodyDigest)
+		}
+		sink = writers
 	}
 	body, why, more := readBody(r, &g.body, sink)
 	if why != "" {
 		return g.refuse(d, why, more, group, now)
+	}
+	if bodyDigest != nil {
+		body.digest = bodyDigest.Sum(nil)
 	}
 	d.body = body
 	for i, c := range checks {
@@ -190,17 +209,23 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 		// if the upstream fails (Decision.Finish), so a sender's retry of
 		// a message the function did not take is not refused as a replay.
 		if replayID != "" && v.tolerance > 0 {
-			if why, retry := g.state.replay.check(v.name, replayID, v.replayWindow(), now); why != "" {
+			scope := keyScope(pendingKeys[i], keyID)
+			if scope != "" {
+				replayID = scope + "\x00" + replayID
+			}
+			quota := g.replayQuota(v, keyID)
+			why, retry, partition, entry := g.state.replay.check(quota, replayID, v.replayWindow(), now)
+			if why != "" {
 				d.RetryAfter = retry
 				detail := v.name + ": this message was already accepted"
 				if why == ReasonReplayCacheFull {
-					detail = "the replay cache is full (replay.max_entries): size it for the peak rate of signed requests times the tolerance"
+					detail = v.name + "/" + keyID + ": its share of the replay cache is full (replay.max_entries, divided between verifiers and their keys): size it for the peak rate of signed requests times the tolerance"
 				}
 				return g.refuse(d, why, detail, group, now)
 			}
 			d.replayCache = g.state.replay
-			d.replayVerifier = v.name
-			d.replayID = replayID
+			d.replayPartition = partition
+			d.replayDigest = entry
 		}
 		d.Verifier, d.KeyID = v.name, keyID
 		r.Header.Set(g.upstream.SignatureHeader, principal)
@@ -220,8 +245,8 @@ func verifierNames(vs []*verifier) string {
 	return s
 }
 
-// fanOut feeds the body to several checks at once.
-type fanOut []sigCheck
+// fanOut feeds the body to several checks (and the body's digest) at once.
+type fanOut []io.Writer
 
 func (f fanOut) Write(p []byte) (int, error) {
 	for _, c := range f {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/funcauth/funcauth/internal/conformance"
@@ -43,9 +42,8 @@ type coreTarget struct {
 func (c *coreTarget) ReportsReasons() bool { return true }
 
 func (c *coreTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
-	conformance.ServerRequest(req, client)
 	var reason Reason
-	rec := httptest.NewRecorder()
-	c.guard.Handler(conformance.Upstream, func(_ *http.Request, d *Decision) { reason = d.Reason }).ServeHTTP(rec, req)
-	return rec.Result(), string(reason)
+	h := c.guard.Handler(conformance.Upstream, func(_ *http.Request, d *Decision) { reason = d.Reason })
+	resp := conformance.ServeDirect(t, h, req, client)
+	return resp, string(reason)
 }

@@ -106,9 +106,9 @@ type Decision struct {
 
 	// The message remembered for replay protection, forgotten again if
 	// the upstream fails.
-	replayCache    *replayCache
-	replayVerifier string
-	replayID       string
+	replayCache     *replayCache
+	replayPartition int
+	replayDigest    replayKey
 }
 
 // WriteHeaders sets the response headers a refusal needs: the challenge of a
@@ -141,46 +141,31 @@ func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handle
 		next.ServeHTTP(w, r)
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
-	defer func() { d.Finish(rec.status) }() // status 0 if next panics
+	rec := NewStatusRecorder(w)
+	defer func() { d.Finish(rec.Status()) }() // 0 if next panics: kept
 	next.ServeHTTP(rec, r)
 }
 
-// statusRecorder notes the status an upstream answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(p)
-}
-
-// Flush passes streaming responses on.
-func (s *statusRecorder) Flush() {
-	http.NewResponseController(s.ResponseWriter).Flush()
-}
-
-// Unwrap lets http.ResponseController reach the host's writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
 // Finish ends an allowed request with the status the upstream answered
-// (0 when it failed without one) and releases what the decision holds. A
-// signed message the upstream failed on (0 or 5xx) is forgotten by replay
-// protection, so that the sender's retry is not refused as a replay.
+// and releases what the decision holds.
+//
+// status is the upstream's explicit answer, as StatusRecorder records it:
+// the final status it wrote, 200 when it wrote or flushed a body without
+// one, 101 when it switched protocols or took the connection (a WebSocket
+// upgrade); or, from a host whose proxy reports failures as errors
+// (Caddy), the status of that error, such as the reverse proxy's 502, 503
+// or 504 when the upstream could not be reached. 0 means no answer was
+// seen: the handler returned without writing (net/http then sends an
+// implicit 200), it panicked, or the client went away.
+//
+// A signed message is forgotten by replay protection only when status is
+// 5xx: the upstream explicitly failed or was never reached, so the
+// sender's retry must get through. Anything else, 0 included, may have
+// reached the function, and the message stays remembered: a replay of it
+// is refused.
 func (d *Decision) Finish(status int) {
-	if d.replayCache != nil && (status == 0 || status >= 500) {
-		d.replayCache.forget(d.replayVerifier, d.replayID)
+	if d.replayCache != nil && status >= 500 {
+		d.replayCache.forget(d.replayPartition, d.replayDigest)
 	}
 	d.replayCache = nil
 	d.Close()

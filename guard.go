@@ -47,6 +47,9 @@ type Guard struct {
 	limits       []*rateLimit
 	state        *State
 	now          func() time.Time
+
+	// replayVerifiers is how many verifiers share the replay memory.
+	replayVerifiers int
 }
 
 // New validates cfg and compiles it. Its errors name the field at fault and
@@ -103,6 +106,9 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		}
 		names[v.name] = true
 		g.verifiers = append(g.verifiers, v)
+		if v.tolerance > 0 {
+			g.replayVerifiers++
+		}
 	}
 
 	var err error

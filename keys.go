@@ -15,6 +15,9 @@ type key struct {
 	id     string // names the key in logs and the signature header, never its value
 	secret []byte
 	alg    string // for keys bound to one algorithm (RFC 9421, Ed25519)
+	// scope is the function a per-function key belongs to: its messages
+	// are remembered per function, as the same body may be signed for two.
+	scope string
 }
 
 // keyring is where a verifier's keys come from: inline and environment keys
@@ -133,6 +136,11 @@ func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, str
 			if fnKey, err := kf.get(now); err != nil {
 				problem = err.Error()
 			} else {
+				ns := fn.Namespace
+				if ns == "" {
+					ns = k.perFunction.defaultNamespace
+				}
+				fnKey.scope = fn.Name + "." + ns
 				keys = append(keys, fnKey)
 			}
 		}
@@ -212,4 +220,19 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		return nil, fieldError(field, "has no keys: set keys, key_files, key_env or function_key_file")
 	}
 	return k, nil
+}
+
+// replaySlots is how many shares of its verifier's replay memory the
+// keyring's keys divide: one per inline, environment and key-file key, and
+// two for the per-function keys, so that the key of one function fills at
+// most half of what is left to them.
+func (k *keyring) replaySlots() int {
+	n := len(k.static) + len(k.files)
+	if k.perFunction != nil {
+		n += 2
+	}
+	if n < 1 {
+		n = 1
+	}
+	return n
 }

@@ -6,78 +6,170 @@ import (
 	"time"
 )
 
-// replayCache remembers accepted messages (by id, nonce or signature) for
-// their verifier's window, to refuse them when they come again. It holds at
-// most max entries, of a fixed 16 bytes each whatever the id's length; when
-// it is full of unexpired entries it refuses new messages rather than
-// forget one and let it be replayed.
+// replayCache remembers accepted messages for their verifier's window, to
+// refuse them when they come again. It holds at most max entries, of a
+// fixed size whatever the message, and partitions them: each verifier may
+// fill only its share of max, and each key within a verifier only its
+// share of that (see Guard.replayShares), so whoever holds one key can fill
+// that key's share and no more, and a genuine message under another key or
+// verifier still finds room. When a share is full of unexpired entries the
+// cache refuses new messages in it rather than forget one and let it be
+// replayed.
+//
+// Its maps and queues hold no pointers, so the garbage collector does not
+// scan them.
 type replayCache struct {
 	mu     sync.Mutex
-	seen   map[string]time.Time // digest -> expiry
-	queues map[time.Duration]*expiryQueue
+	seen   map[replayKey]replayEntry
+	queues map[queueKey]*expiryQueue
 	max    int
+
+	// partitions are the (verifier, key) pairs, by index; partitionIndex
+	// finds them. Their number is bounded by the keys that verify.
+	partitions     []replayPartition
+	partitionIndex map[string]int
+	verifiers      map[string]int // entries per verifier
+}
+
+// replayKey is the fixed-size digest of a verifier's message id.
+type replayKey [16]byte
+
+type replayEntry struct {
+	expires   int64 // unix nanoseconds
+	partition int32
+}
+
+type replayPartition struct {
+	verifier string
+	entries  int
+}
+
+// queueKey names the queue of one partition and window.
+type queueKey struct {
+	partition int
+	window    time.Duration
 }
 
 // expiryQueue holds the digests added with one window, so in expiry order.
 type expiryQueue struct {
-	digests []string
-	expires []time.Time
+	entries []queued
 	head    int
 }
 
-func newReplayCache(max int) *replayCache {
-	return &replayCache{seen: make(map[string]time.Time), queues: make(map[time.Duration]*expiryQueue), max: max}
+type queued struct {
+	key     replayKey
+	expires int64
 }
 
-// check records id for verifier and reports ReasonReplayed when it was
-// already recorded within the window, ReasonReplayCacheFull when there is
-// no room, and "" for a new message. retry is when room frees up.
-func (c *replayCache) check(verifier, id string, window time.Duration, now time.Time) (reason Reason, retry time.Duration) {
-	digest := replayDigest(verifier, id)
+func newReplayCache(max int) *replayCache {
+	return &replayCache{
+		seen:           make(map[replayKey]replayEntry),
+		queues:         make(map[queueKey]*expiryQueue),
+		max:            max,
+		partitionIndex: make(map[string]int),
+		verifiers:      make(map[string]int),
+	}
+}
+
+// replayQuota is where a message is remembered and how much room it may
+// take: verifier and key name the partition, verifierMax and keyMax bound
+// the entries of the verifier and of the key.
+type replayQuota struct {
+	verifier    string
+	key         string
+	verifierMax int
+	keyMax      int
+}
+
+// check records id under q and reports ReasonReplayed when the verifier
+// already recorded it within the window, ReasonReplayCacheFull when its
+// share has no room, and "" for a new message, with the partition and
+// digest that forget takes. retry is when room frees up.
+func (c *replayCache) check(q replayQuota, id string, window time.Duration, now time.Time) (Reason, time.Duration, int, replayKey) {
+	digest := replayDigest(q.verifier, id)
+	t := now.UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if exp, ok := c.seen[digest]; ok && now.Before(exp) {
-		return ReasonReplayed, 0
+	if e, ok := c.seen[digest]; ok && t < e.expires {
+		return ReasonReplayed, 0, 0, digest
 	}
-	if len(c.seen) >= c.max {
-		c.expire(now)
+	p := c.partition(q.verifier, q.key)
+	if c.full(p, q) {
+		c.expire(t)
 	}
-	if len(c.seen) >= c.max {
-		return ReasonReplayCacheFull, c.nextExpiry(now)
+	if c.full(p, q) {
+		return ReasonReplayCacheFull, c.nextExpiry(p, t), 0, digest
 	}
-	q := c.queues[window]
-	if q == nil {
-		q = &expiryQueue{}
-		c.queues[window] = q
+	qk := queueKey{partition: p, window: window}
+	queue := c.queues[qk]
+	if queue == nil {
+		queue = &expiryQueue{}
+		c.queues[qk] = queue
 	}
-	c.popExpired(q, now)
-	exp := now.Add(window)
-	c.seen[digest] = exp
-	q.digests = append(q.digests, digest)
-	q.expires = append(q.expires, exp)
-	return "", 0
+	c.popExpired(queue, t)
+	exp := now.Add(window).UnixNano()
+	if old, ok := c.seen[digest]; ok {
+		c.drop(digest, old) // expired, not yet popped
+	}
+	c.seen[digest] = replayEntry{expires: exp, partition: int32(p)}
+	c.partitions[p].entries++
+	c.verifiers[q.verifier]++
+	queue.entries = append(queue.entries, queued{key: digest, expires: exp})
+	return "", 0, p, digest
+}
+
+// full reports whether partition p, its verifier or the whole cache has no
+// room left.
+func (c *replayCache) full(p int, q replayQuota) bool {
+	return len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax
+}
+
+// partition returns the index of the (verifier, key) partition.
+func (c *replayCache) partition(verifier, key string) int {
+	name := verifier + "\x00" + key
+	if p, ok := c.partitionIndex[name]; ok {
+		return p
+	}
+	p := len(c.partitions)
+	c.partitions = append(c.partitions, replayPartition{verifier: verifier})
+	c.partitionIndex[name] = p
+	return p
 }
 
 // replayDigest is the fixed-size key of a message.
-func replayDigest(verifier, id string) string {
-	sum := sha256.Sum256([]byte(verifier + "\x00" + id))
-	return string(sum[:16])
+func replayDigest(verifier, id string) replayKey {
+	h := sha256.New()
+	h.Write([]byte(verifier))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	var k replayKey
+	copy(k[:], h.Sum(nil))
+	return k
 }
 
 // forget drops a message, so that it is accepted again.
-func (c *replayCache) forget(verifier, id string) {
-	digest := replayDigest(verifier, id)
+func (c *replayCache) forget(p int, digest replayKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e, ok := c.seen[digest]; ok && int(e.partition) == p {
+		c.drop(digest, e)
+	}
+}
+
+// drop removes an entry and gives its room back to its partition.
+func (c *replayCache) drop(digest replayKey, e replayEntry) {
 	delete(c.seen, digest)
+	part := &c.partitions[e.partition]
+	part.entries--
+	c.verifiers[part.verifier]--
 }
 
 // expire drops every entry whose window has passed.
-func (c *replayCache) expire(now time.Time) {
-	for window, q := range c.queues {
-		c.popExpired(q, now)
-		if q.head == len(q.digests) {
-			delete(c.queues, window)
+func (c *replayCache) expire(t int64) {
+	for k, q := range c.queues {
+		c.popExpired(q, t)
+		if q.head == len(q.entries) {
+			delete(c.queues, k)
 		}
 	}
 }
@@ -85,39 +177,76 @@ func (c *replayCache) expire(now time.Time) {
 // popExpired drops the expired entries at the head of a queue (each
 // insert pops what has expired, so a queue never outgrows the live
 // entries by much) and compacts it.
-func (c *replayCache) popExpired(q *expiryQueue, now time.Time) {
-	for q.head < len(q.digests) && !now.Before(q.expires[q.head]) {
-		d := q.digests[q.head]
-		if exp, ok := c.seen[d]; ok && !now.Before(exp) {
-			delete(c.seen, d)
+func (c *replayCache) popExpired(q *expiryQueue, t int64) {
+	for q.head < len(q.entries) && t >= q.entries[q.head].expires {
+		d := q.entries[q.head].key
+		if e, ok := c.seen[d]; ok && t >= e.expires {
+			c.drop(d, e)
 		}
-		q.digests[q.head] = ""
 		q.head++
 	}
-	if q.head > 0 && q.head >= len(q.digests)/2 {
-		q.digests = append([]string(nil), q.digests[q.head:]...)
-		q.expires = append([]time.Time(nil), q.expires[q.head:]...)
+	if q.head > 0 && q.head >= len(q.entries)/2 {
+		q.entries = append([]queued(nil), q.entries[q.head:]...)
 		q.head = 0
 	}
 }
 
-func (c *replayCache) nextExpiry(now time.Time) time.Duration {
-	var next time.Duration = -1
-	for _, q := range c.queues {
-		if q.head < len(q.expires) {
-			if d := q.expires[q.head].Sub(now); next < 0 || d < next {
+// nextExpiry is how long until partition p, or failing that the cache,
+// has room again (at least a second).
+func (c *replayCache) nextExpiry(p int, t int64) time.Duration {
+	next := int64(-1)
+	for k, q := range c.queues {
+		if k.partition == p && q.head < len(q.entries) {
+			if d := q.entries[q.head].expires - t; next < 0 || d < next {
 				next = d
 			}
 		}
 	}
-	if next < time.Second {
-		next = time.Second
+	if next < 0 {
+		for _, q := range c.queues {
+			if q.head < len(q.entries) {
+				if d := q.entries[q.head].expires - t; next < 0 || d < next {
+					next = d
+				}
+			}
+		}
 	}
-	return next
+	retry := time.Duration(next)
+	if retry < time.Second {
+		retry = time.Second
+	}
+	return retry
 }
 
 func (c *replayCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.seen)
+}
+
+// replayQuota is the share of the replay memory a message verified by
+// v under keyID may use: the verifiers with replay protection divide
+// max_entries equally, and each verifier's keys divide its share (see
+// keyring.replaySlots). Filling one share makes only that share refuse.
+func (g *Guard) replayQuota(v *verifier, keyID string) replayQuota {
+	verifierMax := g.state.replay.max / g.replayVerifiers
+	if verifierMax < 1 {
+		verifierMax = 1
+	}
+	keyMax := verifierMax / v.keys.replaySlots()
+	if keyMax < 1 {
+		keyMax = 1
+	}
+	return replayQuota{verifier: v.name, key: keyID, verifierMax: verifierMax, keyMax: keyMax}
+}
+
+// keyScope is the function the key that verified belongs to, if it is a
+// per-function key.
+func keyScope(keys []key, keyID string) string {
+	for _, k := range keys {
+		if k.id == keyID {
+			return k.scope
+		}
+	}
+	return ""
 }

@@ -63,7 +63,7 @@ func (c *ed25519Check) finish(body *spooledBody) (string, string, Reason, string
 	msg = append(msg, data...)
 	for _, k := range c.keys {
 		if len(k.secret) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(k.secret), msg, c.sig) {
-			text := "sig:" + string(c.sig)
+			text := signedReplayID([]byte(c.prefix), body)
 			return k.id, text, "", ""
 		}
 	}

@@ -16,8 +16,8 @@ import (
 // hmac-sha256 and ed25519 keys. Every signature must cover the configured
 // components; a covered content-digest (RFC 9530) is checked against the
 // body; a created time is required and held to the tolerance, an expires
-// time to the clock. The nonce, or else the signature, is what replay
-// protection remembers. Keys are "<alg>:<keyid>:<key>", bound to their
+// time to the clock. The nonce, or else the created time with the
+// required components' values, is what replay protection remembers. Keys are "<alg>:<keyid>:<key>", bound to their
 // algorithm so that a public key can never be used as an HMAC secret.
 type httpMessageSignatures struct {
 	components []string // required covered components
@@ -170,7 +170,7 @@ func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte
 	if nonce := param(input.params, "nonce"); nonce != nil && nonce.kind == 's' && nonce.str != "" {
 		result.replayID = "nonce:" + nonce.str
 	} else {
-		result.replayID = "sig:" + string(sig)
+		result.replayID = s.signedContent(r, created.num, hasBody, in.forwardedProtoTrusted)
 	}
 	if covered["content-digest"] {
 		digests, err := parseContentDigest(r.Header.Values("Content-Digest"))
@@ -180,6 +180,30 @@ func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte
 		result.digests = digests
 	}
 	return result, "", ""
+}
+
+// signedContent identifies a message without a nonce for replay
+// protection: its created time and the values of the components every
+// accepted signature must cover (the body through content-digest), the
+// same whichever label, algorithm or key verified.
+func (s *httpMessageSignatures) signedContent(r *http.Request, created int64, hasBody, forwardedTrusted bool) string {
+	h := sha256.New()
+	h.Write([]byte(strconv.FormatInt(created, 10)))
+	for _, c := range s.components {
+		if c == "content-digest" && !hasBody {
+			continue
+		}
+		value, err := componentValue(r, c, forwardedTrusted)
+		if err != nil {
+			continue
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(c))
+		h.Write([]byte{0})
+		h.Write([]byte(value))
+	}
+	text := "signed:" + string(h.Sum(nil))
+	return text
 }
 
 // findKey returns the key that verifies sig over base: the key named

@@ -103,7 +103,13 @@ func (c *twilioCheck) finish(body *spooledBody) (string, string, Reason, string)
 			mac.Write([]byte(candidate))
 			mac.Write([]byte(params))
 			if hmac.Equal(mac.Sum(nil), c.sig) {
-				text := "sig:" + string(c.sig)
+				// What was signed: the URL as signed (whichever spelling
+				// of the port the request used) and the parameters.
+				signed := sha256.New()
+				signed.Write([]byte(candidate))
+				signed.Write([]byte{0})
+				signed.Write([]byte(params))
+				text := "signed:" + string(signed.Sum(nil))
 				return k.id, text, "", ""
 			}
 		}

@@ -14,8 +14,8 @@ import (
 // webhook-signature, a space-separated list of "v1,<base64 HMAC-SHA256>" of
 // "<id>.<timestamp>.<body>" under the base64 key behind "whsec_". Svix
 // sends svix-* headers and falls back to webhook-*, as its library reads
-// them. Replay protection remembers the verified signature, which covers
-// the id and the timestamp.
+// them. Replay protection remembers the signed id and timestamp with the
+// body's digest, whichever signature of the list verified.
 type standardWebhooks struct {
 	prefixes []string // header prefixes, tried in order: "svix-", "webhook-"
 }
@@ -78,7 +78,7 @@ func (s *standardWebhooks) start(in *sigInput) (sigCheck, Reason, string) {
 	if len(want) == 0 {
 		return nil, ReasonBadSignature, "no v1 signature in the signature header"
 	}
-	// The replay key is the verified MAC, which covers id and timestamp: a
+	// The replay key is what was signed, id and timestamp included: a
 	// verbatim replay is refused, while the sender's retries of one message
 	// (same id, new timestamp) are not.
 	return newMACCheck(in.keys, sha256.New, []byte(id+"."+ts+"."), want), "", ""

@@ -186,12 +186,12 @@ func TestReplayQueueDoesNotGrowWithReusedIDs(t *testing.T) {
 	c := newReplayCache(100)
 	now := testNow
 	for i := 0; i < 200000; i++ {
-		c.check("v", "same", time.Second, now)
+		c.check(quota("v", 100), "same", time.Second, now)
 		now = now.Add(2 * time.Second)
 	}
 	n := 0
 	for _, q := range c.queues {
-		n += len(q.digests) - q.head
+		n += len(q.entries) - q.head
 	}
 	if n > 2 || c.len() > 1 {
 		t.Fatalf("%d queued, %d seen after re-adding one expired id 200,000 times", n, c.len())

@@ -41,7 +41,13 @@ type sigCheck interface {
 
 	// finish says which key verified the signature and what identifies
 	// the message for replay protection ("" for none), or why it failed.
-	// body is the whole body, for schemes that cannot verify a stream.
+	// body is the whole body, for schemes that cannot verify a stream,
+	// with its SHA-256 when replay protection needs it.
+	//
+	// The replay id is derived from what was signed (a signed id or nonce,
+	// else the signed prefix and the body's digest), never from which
+	// header, algorithm, MAC or key verified: a message carrying several
+	// genuine signatures is one message.
 	finish(body *spooledBody) (keyID, replayID string, reason Reason, detail string)
 }
 
@@ -67,16 +73,16 @@ func (v *verifier) replayWindow() time.Duration {
 // macCheck verifies one or more candidate MACs over a stream, computing one
 // MAC per key so that any configured key verifies.
 type macCheck struct {
-	macs     []hash.Hash
-	keyIDs   []string
-	want     [][]byte // candidate MACs from the header; any match accepts
-	replayID string   // "" uses the MAC that verified
+	macs   []hash.Hash
+	keyIDs []string
+	want   [][]byte // candidate MACs from the header; any match accepts
+	signed []byte   // the signed prefix (timestamp, id) before the body
 }
 
 // newMACCheck starts a MAC per key, each fed the signed prefix (such as a
 // timestamp) that precedes the body.
 func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]byte) *macCheck {
-	c := &macCheck{want: want}
+	c := &macCheck{want: want, signed: prefix}
 	for _, k := range keys {
 		mac := hmac.New(newHash, k.secret)
 		mac.Write(prefix)
@@ -93,18 +99,15 @@ func (c *macCheck) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *macCheck) finish(_ *spooledBody) (string, string, Reason, string) {
+func (c *macCheck) finish(body *spooledBody) (string, string, Reason, string) {
 	for i, mac := range c.macs {
 		sum := mac.Sum(nil)
 		for _, w := range c.want {
 			if hmac.Equal(sum, w) {
-				// The MAC that verified, not the first one offered: junk
-				// candidates beside a captured one must not make a new
-				// replay key.
-				id := c.replayID
-				if id == "" {
-					id = "mac:" + string(sum)
-				}
+				// What was signed, not the MAC that verified: the same
+				// message under another algorithm, key or candidate is
+				// the same message.
+				id := signedReplayID(c.signed, body)
 				return c.keyIDs[i], id, "", ""
 			}
 		}
@@ -156,4 +159,11 @@ func parseUnix(s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(n, 0), true
+}
+
+// signedReplayID identifies a message by its signed prefix (a timestamp,
+// an id) and the SHA-256 of its body.
+func signedReplayID(prefix []byte, body *spooledBody) string {
+	id := "signed:" + string(prefix) + "\x00" + string(body.digest)
+	return id
 }

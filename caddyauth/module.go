@@ -157,14 +157,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		defer d.Close()
 		return next.ServeHTTP(w, r)
 	}
-	// Replay protection forgets a message the upstream failed on, so the
-	// sender's retry gets through: that needs the upstream's status.
-	rec := &statusWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	// Replay protection forgets a message only when the upstream failed
+	// (a 5xx it wrote, or the reverse proxy's 502, 503 or 504 error when
+	// it could not be reached), so the sender's retry gets through: that
+	// needs the upstream's answer. The recorder keeps Hijack (WebSocket
+	// upgrades), Flush and ReadFrom, and Unwrap for Caddy's controllers.
+	rec := funcauth.NewStatusRecorder(w)
 	status := 0
-	defer func() { d.Finish(status) }()
+	defer func() { d.Finish(status) }() // 0 if the route panics: kept
 	err := next.ServeHTTP(rec, r)
-	status = rec.status
-	if err != nil {
+	status = rec.Status()
+	if status == 0 && err != nil {
+		// Nothing was written: Caddy answers with the error's status.
 		status = http.StatusInternalServerError
 		var he caddyhttp.HandlerError
 		if errors.As(err, &he) && he.StatusCode != 0 {
@@ -172,26 +176,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	return err
-}
-
-// statusWriter notes the status the rest of the route answered with.
-type statusWriter struct {
-	*caddyhttp.ResponseWriterWrapper
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriterWrapper.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriterWrapper.Write(p)
 }
 
 // disarm makes a refused request safe for the handle_errors routes, which

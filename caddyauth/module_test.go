@@ -211,3 +211,36 @@ func TestErrorsAndUserPlaceholder(t *testing.T) {
 		t.Errorf("signed request: %q", body)
 	}
 }
+
+// TestReplayForgetsOnlyWhatTheUpstreamFailed: through Caddy's reverse
+// proxy, a message whose upstream could not be reached (the proxy's 502
+// error) is forgotten, so the retry is tried again; one the upstream took
+// without an explicit status (it hung up after reading) stays remembered.
+func TestReplayForgetsOnlyWhatTheUpstreamFailed(t *testing.T) {
+	hangUp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/function/unreachable" {
+			// No answer at all: the proxy reports 502.
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		io.WriteString(w, "taken") // implicit 200
+	})
+	c := startCaddy(t, []byte(`{"rules":[{"path":"/function/*","require":"signature"}],
+		"signatures":[{"scheme":"faas-cli","keys":["k"]}]}`), serverOptions{upstream: hangUp})
+	for i := 0; i < 2; i++ {
+		resp, reason := c.Do(t, signed(t, "/function/unreachable", "m", "k"), "192.0.2.30")
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("delivery %d to an upstream that hangs up: %d %s (the retry must not be a replay)", i+1, resp.StatusCode, reason)
+		}
+	}
+	if resp, reason := c.Do(t, signed(t, "/function/taken", "m2", "k"), "192.0.2.30"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first delivery: %d %s", resp.StatusCode, reason)
+	}
+	if resp, reason := c.Do(t, signed(t, "/function/taken", "m2", "k"), "192.0.2.30"); resp.StatusCode != http.StatusUnauthorized || reason != "replayed" {
+		t.Fatalf("the replay of a message the upstream took: %d %s", resp.StatusCode, reason)
+	}
+}

@@ -106,15 +106,13 @@ var reasonInLog = regexp.MustCompile(`reason=(\w+)`)
 func (y *yaegiTarget) ReportsReasons() bool { return true }
 
 func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
-	conformance.ServerRequest(req, client)
 	debugLog.take()
-	rec := httptest.NewRecorder()
-	y.handler.ServeHTTP(rec, req)
+	resp := conformance.ServeDirect(t, y.handler, req, client)
 	reason := ""
 	if m := reasonInLog.FindStringSubmatch(debugLog.take()); m != nil {
 		reason = m[1]
 	}
-	return rec.Result(), reason
+	return resp, reason
 }
 
 // TestCatalogRules checks what the plugin catalog requires: a valid

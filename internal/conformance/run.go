@@ -73,7 +73,9 @@ const FailHeader = "X-Conformance-Fail"
 
 // Upstream is the upstream behind every host under test. It answers 200
 // and describes the request it received as JSON, so that every runner,
-// the binaries included, can tell what passed through.
+// the binaries included, can tell what passed through. A WebSocket
+// upgrade it answers with 101, taking the connection, and sends the
+// description as a WebSocket message.
 var Upstream = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	seen := upstreamSeen{Headers: map[string]string{}, Body: string(body), ContentLength: r.ContentLength}
@@ -82,6 +84,11 @@ var Upstream = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	}
 	for k := range r.Header {
 		seen.Headers[k] = strings.Join(r.Header.Values(k), ", ")
+	}
+	if isWebSocketUpgrade(r) {
+		msg, _ := json.Marshal(seen)
+		serveWebSocket(w, r, msg)
+		return
 	}
 	w.Header().Set(UpstreamHeader, "reached")
 	w.Header().Set("Content-Type", "application/json")
@@ -218,6 +225,11 @@ func BuildRequest(r *Request, base string) (*http.Request, error) {
 	if r.Basic != nil {
 		req.SetBasicAuth(r.Basic.User, r.Basic.Password)
 	}
+	if r.Upgrade != "" {
+		if err := setUpgradeHeaders(req, r.Upgrade); err != nil {
+			return nil, err
+		}
+	}
 	if r.Sign != nil {
 		signed := body
 		if r.Sign.Body != nil {
@@ -288,7 +300,8 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 		checkRefusalBody(t, what, want, resp, body)
 	}
 	reached := resp.Header.Get(UpstreamHeader) == "reached"
-	if reached != (want.Status == http.StatusOK || want.FromUpstream) {
+	upgraded := want.Status == http.StatusSwitchingProtocols
+	if reached != (want.Status == http.StatusOK || upgraded || want.FromUpstream) {
 		t.Errorf("%s: upstream reached = %v with status %d", what, reached, resp.StatusCode)
 	}
 	if !reached {
@@ -296,6 +309,13 @@ func Check(t testing.TB, what string, want *Expect, sent []byte, resp *http.Resp
 			t.Errorf("%s: the refusal carries the upstream's answer", what)
 		}
 		return
+	}
+	if upgraded {
+		msg, ok := checkUpgrade(t, what, resp, body)
+		if !ok {
+			return
+		}
+		body = msg
 	}
 	var seen upstreamSeen
 	if err := json.Unmarshal(body, &seen); err != nil {

@@ -88,6 +88,12 @@ type Request struct {
 	// proxy: the Caddy runners through Caddy's trusted_proxies, the others
 	// through client_address.trusted_proxies.
 	ForwardedFor string `json:"forwarded_for,omitempty"`
+	// Upgrade asks to switch protocols ("websocket": a WebSocket
+	// handshake with Connection: Upgrade, Upgrade, Sec-WebSocket-Key and
+	// -Version). The conformance upstream takes the connection, answers
+	// 101 and sends one WebSocket text message describing the request;
+	// expect status 101.
+	Upgrade string `json:"upgrade,omitempty"`
 }
 
 // BasicAuth adds an Authorization header.
