@@ -61,7 +61,11 @@ type Rule struct {
 	// Path matches the request path: "/healthz" exactly; "/system/*" the
 	// prefix "/system/" and everything below it; a "*" elsewhere matches
 	// within one path segment ("/function/*.dev/*"); "*" alone matches every
-	// path. Required.
+	// path. A path under /function/ or /async-function/ names functions and
+	// also matches every other route the gateway takes to them: sync or
+	// async, with the default namespace written or not, with any sub-path
+	// unless it names one (docs/configuration.md, "Function paths").
+	// Required.
 	Path string `json:"path"`
 
 	// Methods limits the rule to these HTTP methods (any when empty).
