@@ -98,12 +98,14 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 		sb.install(r)
 		return sb, "", ""
 	}
-	var buf []byte // in memory: the body so far; once spooled: the read buffer
+	var buf []byte   // in memory: the body so far; once spooled: the read buffer
+	var probe []byte // one byte, to find the end once every declared byte is in
 	for {
-		if sb.file == nil && (int64(len(buf)) > limits.memory || len(buf) == cap(buf)) {
+		complete := sb.file == nil && r.ContentLength > 0 && r.ContentLength <= limits.memory && int64(len(buf)) == r.ContentLength
+		if sb.file == nil && !complete && (int64(len(buf)) > limits.memory || len(buf) == cap(buf)) {
 			var grown []byte
 			if int64(len(buf)) <= limits.memory {
-				grown = sb.grow(buf, limits.memory)
+				grown = sb.grow(buf, limits.memory, r.ContentLength)
 			}
 			if grown == nil {
 				if reason, detail := sb.spool(buf, limits.tempDir); reason != "" {
@@ -115,10 +117,16 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 			buf = grown
 		}
 		var chunk []byte
-		if sb.file == nil {
-			chunk = buf[len(buf):cap(buf)]
-		} else {
+		switch {
+		case sb.file != nil:
 			chunk = buf
+		case complete:
+			if probe == nil {
+				probe = make([]byte, 1)
+			}
+			chunk = probe
+		default:
+			chunk = buf[len(buf):cap(buf)]
 		}
 		n, err := r.Body.Read(chunk)
 		if n > 0 {
@@ -181,15 +189,19 @@ func shortBody(got, declared int64) string {
 }
 
 // grow returns buf with twice its capacity (at least firstBodyBuffer, at
-// most memory+1: the byte that tells a body larger than memory), or nil
-// when the memory budget has no room for it.
-func (sb *spooledBody) grow(buf []byte, memory int64) []byte {
+// most memory+1: the byte that tells a body larger than memory; at most
+// the declared length, when that fits in memory), or nil when the memory
+// budget has no room for it.
+func (sb *spooledBody) grow(buf []byte, memory, declared int64) []byte {
 	size := int64(2 * cap(buf))
 	if size < firstBodyBuffer {
 		size = firstBodyBuffer
 	}
 	if size > memory+1 {
 		size = memory + 1
+	}
+	if declared > 0 && declared <= memory && size > declared {
+		size = declared
 	}
 	more := size - int64(cap(buf))
 	if more <= 0 || !bodyMemory.reserve(more, sb.budget) {

@@ -71,7 +71,7 @@ func TestStalledBodiesHoldLittleMemory(t *testing.T) {
 	}
 	heldBefore, heapBefore := bodyMemory.inUse(), heapInUse()
 	// One after the other, so that which bodies find room is known: the
-	// first ones grow to 32 KiB each and fill the budget, the others are
+	// first ones grow to 20 KiB each and fill the budget, the others are
 	// spooled.
 	decisions := make([]*Decision, n)
 	var wg sync.WaitGroup
@@ -136,7 +136,7 @@ func TestBodyMemoryBudget(t *testing.T) {
 		reqs[i].Body = bodies[i]
 	}
 	// One after the other, so that which bodies find room is known: the
-	// first ones grow to 32 KiB each and fill the budget, the others are
+	// first ones grow to 20 KiB each and fill the budget, the others are
 	// spooled.
 	decisions := make([]*Decision, n)
 	var wg sync.WaitGroup
@@ -178,9 +178,10 @@ func TestBodyMemoryBudget(t *testing.T) {
 		}
 		d.Close()
 	}
-	// Each body kept in memory grows to 32 KiB; the budget's room (what
-	// other tests' decisions left unclosed takes some) decides how many.
-	inMemory := int((budget - heldBefore) / (32 << 10))
+	// Each body kept in memory grows to its declared 20 KiB; the budget's
+	// room (what other tests' decisions left unclosed takes some) decides
+	// how many.
+	inMemory := int((budget - heldBefore) / size)
 	if spooled != n-inMemory {
 		t.Errorf("%d of %d bodies spooled, want %d: %d fill the budget", spooled, n, n-inMemory, inMemory)
 	}
@@ -221,5 +222,36 @@ func TestMemoryBudgetConfig(t *testing.T) {
 	}
 	if b, err := compileBody(&Body{MemoryBudget: "1MiB"}); err != nil || b.budget != 1<<20 {
 		t.Fatalf("1MiB budget %d, %v", b.budget, err)
+	}
+}
+
+// TestMemorySizeIsExact: a body of exactly body.memory_size stays in
+// memory, one byte more is spooled, with or without Content-Length.
+func TestMemorySizeIsExact(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}, Tolerance: "0s"}},
+		Body:       &Body{MemorySize: "1KiB", TempDir: t.TempDir()},
+	}, nil)
+	for _, chunked := range []bool{false, true} {
+		for _, size := range []int{1024, 1025} {
+			body := strings.Repeat("e", size)
+			r := signedRequest("/function/env", body, "k")
+			if chunked {
+				r.ContentLength = -1
+			}
+			d := g.Check(r, "192.0.2.1")
+			if !d.Allowed {
+				t.Fatalf("chunked %v, %d bytes: %s %s", chunked, size, d.Reason, d.Detail)
+			}
+			if spooled := d.body.file != nil; spooled != (size > 1024) {
+				t.Errorf("chunked %v, %d bytes: spooled %v", chunked, size, spooled)
+			}
+			got, _ := io.ReadAll(r.Body)
+			if string(got) != body || r.ContentLength != int64(size) {
+				t.Errorf("chunked %v, %d bytes: upstream gets %d bytes, Content-Length %d", chunked, size, len(got), r.ContentLength)
+			}
+			d.Close()
+		}
 	}
 }
