@@ -13,22 +13,66 @@ import (
 type bodyLimits struct {
 	max     int64  // largest body accepted
 	memory  int64  // kept in memory; the rest goes to a temporary file
+	budget  int64  // bytes all bodies in flight may hold in memory, process-wide
 	tempDir string // "" for os.TempDir()
 }
 
-// copyBuffers are the buffers bodies are read through.
-var copyBuffers = sync.Pool{New: func() interface{} {
-	b := make([]byte, 32*1024)
-	return &b
-}}
+// Buffer sizes: a body's memory starts at firstBodyBuffer bytes and
+// doubles as bytes arrive, never ahead of them; a spooled body is read
+// through spoolBuffer bytes, or minSpoolBuffer once the budget is spent.
+const (
+	firstBodyBuffer = 512
+	spoolBuffer     = 32 << 10
+	minSpoolBuffer  = 4 << 10
+)
+
+// bodyMemory counts the bytes that bodies in flight hold in memory,
+// across every Guard of the process: the memory is the process's,
+// whichever route or configuration reads the body. A body reserves its
+// buffer here before allocating it, and releases it when it is closed.
+var bodyMemory = &memoryBudget{}
+
+// memoryBudget counts bytes held against a budget the caller gives.
+type memoryBudget struct {
+	mu   sync.Mutex
+	held int64
+}
+
+// reserve takes n bytes if the total stays within budget.
+func (m *memoryBudget) reserve(n, budget int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.held+n > budget {
+		return false
+	}
+	m.held += n
+	return true
+}
+
+// release returns n bytes.
+func (m *memoryBudget) release(n int64) {
+	m.mu.Lock()
+	m.held -= n
+	m.mu.Unlock()
+}
+
+// inUse returns the bytes held now.
+func (m *memoryBudget) inUse() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.held
+}
 
 // spooledBody is a request body that was read whole: in memory when small,
-// in an unlinked temporary file beyond bodyLimits.memory, so memory does
-// not grow with the body's size.
+// in an unlinked temporary file beyond bodyLimits.memory or once the
+// memory budget is spent, so memory grows neither with the body's size
+// nor with the number of bodies in flight.
 type spooledBody struct {
-	size int64
-	mem  []byte
-	file *os.File
+	size     int64
+	mem      []byte
+	file     *os.File
+	budget   int64 // the Guard's bodyLimits.budget
+	reserved int64 // bytes of bodyMemory this body holds
 	// digest is the body's SHA-256, when replay protection needs it.
 	digest []byte
 }
@@ -37,36 +81,76 @@ type spooledBody struct {
 // to sink (the signature checks) and keeping it for the upstream. On
 // success r.Body is replaced by the kept bytes and r.ContentLength set to
 // their length; the caller must Close the spooledBody when the request ends.
+//
+// Memory follows the bytes received, never what Content-Length claims: a
+// client that declares a large body and stalls holds one small buffer.
+// A body that ends before its Content-Length is body_unreadable, whatever
+// the reason (the client went away, or something before funcauth had
+// already read it), and never reaches the signature checks' verdict.
 func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, Reason, string) {
 	if r.ContentLength > limits.max {
 		text := "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(limits.max, 10)
 		return nil, ReasonBodyTooLarge, text
 	}
-	sb := &spooledBody{}
+	sb := &spooledBody{budget: limits.budget}
 	if r.Body == nil || r.Body == http.NoBody {
+		if r.ContentLength > 0 {
+			return nil, ReasonBodyUnreadable, shortBody(0, r.ContentLength)
+		}
 		sb.install(r)
 		return sb, "", ""
 	}
-	var mem bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= limits.memory {
-		mem.Grow(int(r.ContentLength))
-	}
-	bufp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bufp)
-	buf := *bufp
+	var buf []byte   // in memory: the body so far; once spooled: the read buffer
+	var probe []byte // one byte, to find the end once every declared byte is in
 	for {
-		n, err := r.Body.Read(buf)
+		complete := sb.file == nil && r.ContentLength > 0 && r.ContentLength <= limits.memory && int64(len(buf)) == r.ContentLength
+		if sb.file == nil && !complete && (int64(len(buf)) > limits.memory || len(buf) == cap(buf)) {
+			var grown []byte
+			if int64(len(buf)) <= limits.memory {
+				grown = sb.grow(buf, limits.memory, r.ContentLength)
+			}
+			if grown == nil {
+				if reason, detail := sb.spool(buf, limits.tempDir); reason != "" {
+					sb.Close()
+					return nil, reason, detail
+				}
+				grown = sb.readBuffer(buf)
+			}
+			buf = grown
+		}
+		var chunk []byte
+		switch {
+		case sb.file != nil:
+			chunk = buf
+		case complete:
+			if probe == nil {
+				probe = make([]byte, 1)
+			}
+			chunk = probe
+		default:
+			chunk = buf[len(buf):cap(buf)]
+		}
+		n, err := r.Body.Read(chunk)
 		if n > 0 {
 			if sb.size+int64(n) > limits.max {
 				sb.Close()
 				text := "body exceeds " + strconv.FormatInt(limits.max, 10) + " bytes"
 				return nil, ReasonBodyTooLarge, text
 			}
-			sb.size += int64(n)
-			sink.Write(buf[:n])
-			if reason, detail := sb.keep(&mem, buf[:n], limits); reason != "" {
+			if r.ContentLength > 0 && sb.size+int64(n) > r.ContentLength {
 				sb.Close()
-				return nil, reason, detail
+				text := "the body is longer than its Content-Length " + strconv.FormatInt(r.ContentLength, 10)
+				return nil, ReasonBodyUnreadable, text
+			}
+			chunk = chunk[:n]
+			sb.size += int64(n)
+			sink.Write(chunk)
+			if sb.file == nil {
+				buf = buf[:len(buf)+n]
+			} else if _, werr := sb.file.Write(chunk); werr != nil {
+				sb.Close()
+				text := "writing the spooled body: " + werr.Error()
+				return nil, ReasonSpoolFailed, text
 			}
 		}
 		if err == io.EOF {
@@ -81,43 +165,100 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 			return nil, ReasonBodyUnreadable, text
 		}
 	}
-	if sb.file == nil {
-		sb.mem = mem.Bytes()
-	} else if _, err := sb.file.Seek(0, io.SeekStart); err != nil {
+	if r.ContentLength > 0 && sb.size < r.ContentLength {
 		sb.Close()
-		text := "rewinding the spooled body: " + err.Error()
-		return nil, ReasonSpoolFailed, text
+		return nil, ReasonBodyUnreadable, shortBody(sb.size, r.ContentLength)
+	}
+	if sb.file == nil {
+		sb.mem = buf
+	} else {
+		sb.free(sb.reserved) // the read buffer is done with
+		if _, err := sb.file.Seek(0, io.SeekStart); err != nil {
+			sb.Close()
+			text := "rewinding the spooled body: " + err.Error()
+			return nil, ReasonSpoolFailed, text
+		}
 	}
 	r.Body.Close()
 	sb.install(r)
 	return sb, "", ""
 }
 
-// keep appends p to the memory buffer, or to the temporary file once the
-// body has outgrown limits.memory.
-func (sb *spooledBody) keep(mem *bytes.Buffer, p []byte, limits *bodyLimits) (Reason, string) {
-	if sb.file == nil && int64(mem.Len()+len(p)) <= limits.memory {
-		mem.Write(p)
-		return "", ""
+// shortBody explains a body that ended before its Content-Length.
+func shortBody(got, declared int64) string {
+	return "the body ended after " + strconv.FormatInt(got, 10) + " of the " + strconv.FormatInt(declared, 10) +
+		" bytes its Content-Length declares: the client went away, or something before funcauth (such as a retry middleware) had already read it"
+}
+
+// grow returns buf with twice its capacity (at least firstBodyBuffer, at
+// most memory+1: the byte that tells a body larger than memory; at most
+// the declared length, when that fits in memory), or nil when the memory
+// budget has no room for it.
+func (sb *spooledBody) grow(buf []byte, memory, declared int64) []byte {
+	size := int64(2 * cap(buf))
+	if size < firstBodyBuffer {
+		size = firstBodyBuffer
 	}
-	if sb.file == nil {
-		f, err := os.CreateTemp(limits.tempDir, "funcauth-body-*")
-		if err != nil {
-			text := "cannot spool a body larger than body.memory_size: " + err.Error()
-			return ReasonSpoolFailed, text
-		}
-		// Unlink at once: the open file stays usable and nothing is left
-		// behind even if the process dies. Close removes it again where
-		// the platform refuses to unlink an open file.
-		os.Remove(f.Name())
-		sb.file = f
-		if _, err := f.Write(mem.Bytes()); err != nil {
-			text := "writing the spooled body: " + err.Error()
-			return ReasonSpoolFailed, text
-		}
-		*mem = bytes.Buffer{}
+	if size > memory+1 {
+		size = memory + 1
 	}
-	if _, err := sb.file.Write(p); err != nil {
+	if declared > 0 && declared <= memory && size > declared {
+		size = declared
+	}
+	more := size - int64(cap(buf))
+	if more <= 0 || !bodyMemory.reserve(more, sb.budget) {
+		return nil
+	}
+	sb.reserved += more
+	grown := make([]byte, len(buf), size)
+	copy(grown, buf)
+	return grown
+}
+
+// free returns n of the body's reserved bytes to the budget.
+func (sb *spooledBody) free(n int64) {
+	if n > 0 {
+		bodyMemory.release(n)
+		sb.reserved -= n
+	}
+}
+
+// readBuffer returns the buffer a spooled body is read through: buf's
+// reserved memory, cut or grown to spoolBuffer bytes where the budget
+// allows. When the budget is spent and buf is small, it is a buffer of
+// minSpoolBuffer bytes outside the budget: the size of the server's own
+// per-connection read buffer, so memory still grows only with the
+// number of connections, never with what bodies claim.
+func (sb *spooledBody) readBuffer(buf []byte) []byte {
+	have := int64(cap(buf))
+	switch {
+	case have > spoolBuffer:
+		sb.free(have - spoolBuffer)
+		return make([]byte, spoolBuffer)
+	case have < spoolBuffer && bodyMemory.reserve(spoolBuffer-have, sb.budget):
+		sb.reserved += spoolBuffer - have
+		return make([]byte, spoolBuffer)
+	case have >= minSpoolBuffer:
+		return buf[:cap(buf)]
+	}
+	sb.free(sb.reserved)
+	return make([]byte, minSpoolBuffer)
+}
+
+// spool moves the body read so far (buf) to an unlinked temporary file;
+// the rest of the body is written there as it arrives.
+func (sb *spooledBody) spool(buf []byte, tempDir string) (Reason, string) {
+	f, err := os.CreateTemp(tempDir, "funcauth-body-*")
+	if err != nil {
+		text := "cannot spool a body larger than body.memory_size (or past body.memory_budget): " + err.Error()
+		return ReasonSpoolFailed, text
+	}
+	// Unlink at once: the open file stays usable and nothing is left
+	// behind even if the process dies. Close removes it again where
+	// the platform refuses to unlink an open file.
+	os.Remove(f.Name())
+	sb.file = f
+	if _, err := f.Write(buf); err != nil {
 		text := "writing the spooled body: " + err.Error()
 		return ReasonSpoolFailed, text
 	}
@@ -161,8 +302,10 @@ func (sb *spooledBody) bytes(max int64) ([]byte, bool) {
 	return data, true
 }
 
-// Close removes the temporary file, if any.
+// Close removes the temporary file, if any, and returns the body's memory
+// to the budget.
 func (sb *spooledBody) Close() {
+	sb.free(sb.reserved)
 	if sb.file != nil {
 		sb.file.Close()
 		os.Remove(sb.file.Name())

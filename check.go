@@ -196,6 +196,12 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 	d.body = body
 	for i, c := range checks {
 		v := pending[i]
+		if body.size == 0 && v.refuseEmptyBody {
+			// Checked before the MAC, which would tell nothing new: every
+			// bodiless request of this scheme carries the same one.
+			reason, detail = ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)"
+			continue
+		}
 		keyID, replayID, why, more := c.finish(body)
 		if why != "" {
 			reason, detail = why, v.name+": "+more

@@ -69,7 +69,11 @@ type Rule struct {
 	// Path matches the request path: "/healthz" exactly; "/system/*" the
 	// prefix "/system/" and everything below it; a "*" elsewhere matches
 	// within one path segment ("/function/*.dev/*"); "*" alone matches every
-	// path. Required.
+	// path. A path under /function/ or /async-function/ names functions and
+	// also matches every other route the gateway takes to them: sync or
+	// async, with the default namespace written or not, with any sub-path
+	// unless it names one (docs/configuration.md, "Function paths").
+	// Required.
 	Path string `json:"path"`
 
 	// Methods limits the rule to these HTTP methods (any when empty).
@@ -195,6 +199,15 @@ type Signature struct {
 	// signs; by default it is taken from the request.
 	BaseURL string `json:"base_url,omitempty"`
 
+	// AllowEmptyBody accepts signed requests without a body for the schemes
+	// that sign the body alone ("faas-cli", "github", "generic",
+	// "shopify"). They are refused by default (reason empty_body): the MAC
+	// of an empty body is the same for every request under one key, so one
+	// captured bodiless request would open any path and method of the
+	// routes the key opens, again after every replay window. Set it only
+	// for senders that never sign anything else that matters.
+	AllowEmptyBody bool `json:"allow_empty_body,omitempty"`
+
 	// Components are the covered components every "http-message-signatures"
 	// signature must include (default "@method", "@path", "content-digest").
 	Components []string `json:"components,omitempty"`
@@ -213,6 +226,13 @@ type Body struct {
 	// "256KiB"); the rest is spooled to a temporary file that is removed when
 	// the request ends.
 	MemorySize string `json:"memory_size,omitempty"`
+
+	// MemoryBudget bounds the memory that all bodies being read hold at
+	// once, across every funcauth instance of the process (default
+	// "32MiB"). A body's memory grows with the bytes received; once the
+	// budget is spent, further bodies are spooled to TempDir, and refused
+	// with 503 when not even a read buffer is left.
+	MemoryBudget string `json:"memory_budget,omitempty"`
 
 	// TempDir holds spooled bodies (default the system's temporary directory).
 	TempDir string `json:"temp_dir,omitempty"`

@@ -20,6 +20,7 @@ const (
 	ReasonBadCredentials     Reason = "bad_credentials"     // unknown user or wrong password
 	ReasonMissingSignature   Reason = "missing_signature"   // no signature header of any allowed verifier
 	ReasonBadSignature       Reason = "bad_signature"       // malformed signature, or no key verifies it
+	ReasonEmptyBody          Reason = "empty_body"          // a body-only signature over an empty body, refused unless allow_empty_body
 	ReasonKeyUnavailable     Reason = "key_unavailable"     // the key file is missing or empty: fail closed
 	ReasonExpired            Reason = "expired_timestamp"   // the signed timestamp is older than the tolerance
 	ReasonFuture             Reason = "future_timestamp"    // the signed timestamp is further ahead than the tolerance
@@ -41,7 +42,7 @@ func (r Reason) Status() int {
 	case ReasonOpen, ReasonAuthenticated, ReasonSigned:
 		return http.StatusOK
 	case ReasonMissingCredentials, ReasonBadCredentials, ReasonMissingSignature,
-		ReasonBadSignature, ReasonKeyUnavailable, ReasonExpired, ReasonFuture, ReasonReplayed:
+		ReasonBadSignature, ReasonEmptyBody, ReasonKeyUnavailable, ReasonExpired, ReasonFuture, ReasonReplayed:
 		return http.StatusUnauthorized
 	case ReasonBodyTooLarge:
 		return http.StatusRequestEntityTooLarge

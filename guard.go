@@ -149,8 +149,12 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	return g, nil
 }
 
+// defaultBodyMemoryBudget bounds the memory of all bodies in flight in the
+// process: 128 bodies of the default memory_size.
+const defaultBodyMemoryBudget = 32 << 20
+
 func compileBody(cfg *Body) (bodyLimits, error) {
-	b := bodyLimits{max: 10 << 20, memory: 256 << 10, tempDir: cfg.TempDir}
+	b := bodyLimits{max: 10 << 20, memory: 256 << 10, budget: defaultBodyMemoryBudget, tempDir: cfg.TempDir}
 	var err error
 	if cfg.MaxSize != "" {
 		if b.max, err = parseSize(cfg.MaxSize); err != nil {
@@ -160,6 +164,14 @@ func compileBody(cfg *Body) (bodyLimits, error) {
 	if cfg.MemorySize != "" {
 		if b.memory, err = parseSize(cfg.MemorySize); err != nil {
 			return b, fieldError("body.memory_size", err.Error())
+		}
+	}
+	if cfg.MemoryBudget != "" {
+		if b.budget, err = parseSize(cfg.MemoryBudget); err != nil {
+			return b, fieldError("body.memory_budget", err.Error())
+		}
+		if b.budget < spoolBuffer {
+			return b, fieldError("body.memory_budget", "must be at least 32KiB, the read buffer of one spooled body")
 		}
 	}
 	if b.memory > b.max {

@@ -14,6 +14,9 @@ type pathPattern struct {
 	rest     bool     // a trailing "*" matches the remainder, across segments
 	literal  bool     // no "*" at all: compare raw with the path
 	prefix   string   // a trailing "*" is the only one: a plain prefix
+	// fn is set for paths under /function/ and /async-function/: they
+	// also match every other route to the functions they name.
+	fn *functionPattern
 }
 
 // compilePathPattern compiles a Rule.Path. (A pointer: under Yaegi a
@@ -30,6 +33,15 @@ func compilePathPattern(s string) (*pathPattern, error) {
 		return p, errors.New("path " + strconv.Quote(s) + " must start with \"/\" (or be \"*\")")
 	case strings.Contains(s, "**"):
 		return p, errors.New("path " + strconv.Quote(s) + " has \"**\": a trailing \"*\" already matches across segments")
+	}
+	for _, route := range []string{"/function/", "/async-function/"} {
+		if strings.HasPrefix(s, route) {
+			fn, err := compileFunctionPattern(s, s[len(route):])
+			if err != nil {
+				return p, err
+			}
+			p.fn = fn
+		}
 	}
 	if !strings.Contains(s, "*") {
 		p.literal = true
@@ -51,6 +63,11 @@ func compilePathPattern(s string) (*pathPattern, error) {
 func (p *pathPattern) match(path string) bool {
 	if p.all {
 		return true
+	}
+	if p.fn != nil {
+		if ref, sub, ok := functionRoute(path); ok && p.fn.match(ref, sub) {
+			return true
+		}
 	}
 	if p.literal {
 		return p.raw == path

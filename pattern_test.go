@@ -15,9 +15,11 @@ func TestPathPattern(t *testing.T) {
 		{"/healthz", []string{"/healthz"}, []string{"/healthz/", "/healthzx", "/", "/HEALTHZ"}},
 		{"/system/*", []string{"/system/", "/system/functions", "/system/a/b"}, []string{"/system", "/systemx", "/ui/system/x"}},
 		{"/ui*", []string{"/ui", "/ui/", "/uix", "/ui/a/b"}, []string{"/u", "/x/ui"}},
-		{"/function/*.dev/*", []string{"/function/env.dev/", "/function/env.dev/x/y", "/function/.dev/"},
-			[]string{"/function/env.prod/x", "/function/env.dev", "/function/a/b.dev/x"}},
-		{"/function/*.dev", []string{"/function/env.dev", "/function/.dev"}, []string{"/function/env.dev/", "/function/a/x.dev"}},
+		// A path naming functions covers every route to them (see
+		// TestFunctionRulesCoverAliases): with a sub-path or none.
+		{"/function/*.dev/*", []string{"/function/env.dev/", "/function/env.dev/x/y", "/function/.dev/", "/function/env.dev", "/async-function/env.dev"},
+			[]string{"/function/env.prod/x", "/function/env", "/function/a/b.dev/x"}},
+		{"/function/*.dev", []string{"/function/env.dev", "/function/.dev", "/function/env.dev/", "/function/env.dev/x"}, []string{"/function/env", "/function/a/x.dev"}},
 		{"/a/*/c", []string{"/a/b/c", "/a//c"}, []string{"/a/b/d", "/a/b/c/", "/a/b/x/c"}},
 		{"/a/*b*c*", []string{"/a/bc", "/a/xbyczz", "/a/bc/d/e"}, []string{"/a/cb", "/a/x/bc"}},
 	} {
@@ -39,9 +41,75 @@ func TestPathPattern(t *testing.T) {
 }
 
 func TestPathPatternErrors(t *testing.T) {
-	for _, bad := range []string{"", "system/*", "/a/**", "**"} {
+	for _, bad := range []string{"", "system/*", "/a/**", "**",
+		"/function/a.b.c", "/function/bill$ing", "/async-function/.dev", "/function/env./x", "/function/x/a**"} {
 		if _, err := compilePathPattern(bad); err == nil {
 			t.Errorf("compilePathPattern(%q) accepted", bad)
+		}
+	}
+}
+
+// TestFunctionRulesCoverAliases: a rule path that names a function applies
+// to every path the OpenFaaS gateway routes to that function (issue 10,
+// item 12): sync or async, with the default namespace written or not,
+// with or without a sub-path.
+func TestFunctionRulesCoverAliases(t *testing.T) {
+	billing := []string{"/function/billing", "/function/billing/", "/function/billing/x/y",
+		"/function/billing.openfaas-fn", "/function/billing.openfaas-fn/x",
+		"/async-function/billing", "/async-function/billing.openfaas-fn/x"}
+	others := []string{"/function/billing.dev", "/function/billing2", "/function/billingx/x",
+		"/async-function/billing.dev/x", "/function/bill", "/functions/billing", "/system/billing"}
+	for _, pattern := range []string{"/function/billing", "/function/billing/*", "/async-function/billing",
+		"/function/billing.openfaas-fn", "/async-function/billing.openfaas-fn/*"} {
+		p, err := compilePathPattern(pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", pattern, err)
+		}
+		for _, path := range billing {
+			if !p.match(path) {
+				t.Errorf("%q should match %q", pattern, path)
+			}
+		}
+		for _, path := range others {
+			if p.match(path) {
+				t.Errorf("%q should not match %q", pattern, path)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		pattern string
+		match   []string
+		noMatch []string
+	}{
+		// A namespace of its own is another function.
+		{"/function/billing.dev", []string{"/function/billing.dev", "/async-function/billing.dev/x"},
+			[]string{"/function/billing", "/function/billing.openfaas-fn"}},
+		// A wildcard segment matches name.namespace, and the bare name in
+		// the default namespace.
+		{"/function/internal-*", []string{"/function/internal-x", "/function/internal-x.dev/y", "/async-function/internal-x.openfaas-fn"},
+			[]string{"/function/x-internal", "/async-function/x"}},
+		{"/function/*-admin/*", []string{"/function/x-admin", "/async-function/x-admin.openfaas-fn/y"},
+			[]string{"/function/x-admin.dev", "/function/x"}},
+		{"/function/*", []string{"/function/x", "/async-function/x.dev/y", "/function/"}, []string{"/system/x"}},
+		// A sub-path past the function is matched as a path.
+		{"/function/billing/admin/*", []string{"/function/billing/admin/x", "/async-function/billing.openfaas-fn/admin/x"},
+			[]string{"/function/billing", "/function/billing/admin", "/function/billing/other"}},
+		{"/function/billing/admin", []string{"/function/billing/admin", "/async-function/billing/admin"},
+			[]string{"/function/billing/admin/x", "/function/billing"}},
+	} {
+		p, err := compilePathPattern(tc.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.pattern, err)
+		}
+		for _, path := range tc.match {
+			if !p.match(path) {
+				t.Errorf("%q should match %q", tc.pattern, path)
+			}
+		}
+		for _, path := range tc.noMatch {
+			if p.match(path) {
+				t.Errorf("%q should not match %q", tc.pattern, path)
+			}
 		}
 	}
 }

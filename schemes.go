@@ -16,6 +16,9 @@ type schemeSpec struct {
 	fields    []string // json names of the optional fields it uses
 	// timestamped schemes sign a time, held to the tolerance.
 	timestamped bool
+	// bodyOnly schemes sign the body and nothing else: an empty body
+	// has one signature per key, refused unless allow_empty_body.
+	bodyOnly bool
 }
 
 // defaultTolerance is the timestamp tolerance of most providers, and the
@@ -25,14 +28,14 @@ const defaultTolerance = 5 * time.Minute
 // schemeSpecs lists the schemes by the name Signature.Scheme gives.
 func schemeSpecs() map[string]schemeSpec {
 	return map[string]schemeSpec{
-		"faas-cli":                {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms"}},
-		"github":                  {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms"}},
-		"generic":                 {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix"}},
+		"faas-cli":                {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "allow_empty_body"}, bodyOnly: true},
+		"github":                  {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms", "allow_empty_body"}, bodyOnly: true},
+		"generic":                 {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix", "allow_empty_body"}, bodyOnly: true},
 		"standard-webhooks":       {build: newStandardWebhooksScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
 		"svix":                    {build: newSvixScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
 		"stripe":                  {build: newStripeScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
 		"slack":                   {build: newSlackScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
-		"shopify":                 {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		"shopify":                 {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"allow_empty_body"}, bodyOnly: true},
 		"gitlab":                  {build: newGitLabScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
 		"twilio":                  {build: newTwilioScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"base_url"}},
 		"discord":                 {build: newDiscordScheme, keyFormat: keyEd25519Public, tolerance: defaultTolerance, timestamped: true},
@@ -66,6 +69,7 @@ func setSchemeFields(cfg *Signature) []string {
 	add("prefix", cfg.Prefix != "")
 	add("base_url", cfg.BaseURL != "")
 	add("components", len(cfg.Components) > 0)
+	add("allow_empty_body", cfg.AllowEmptyBody)
 	return set
 }
 
@@ -92,7 +96,8 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if err != nil {
 		return nil, fieldError(field+"."+strings.TrimPrefix(err.Error(), field+"."), "")
 	}
-	v := &verifier{name: cfg.Name, scheme: s, tolerance: spec.tolerance, timestamped: spec.timestamped}
+	v := &verifier{name: cfg.Name, scheme: s, tolerance: spec.tolerance, timestamped: spec.timestamped,
+		refuseEmptyBody: spec.bodyOnly && !cfg.AllowEmptyBody}
 	if v.name == "" {
 		v.name = cfg.Scheme
 	}

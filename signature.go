@@ -60,6 +60,9 @@ type verifier struct {
 	// timestamped verifiers remember messages for twice the tolerance: a
 	// message stamped up to the tolerance ahead stays valid that long.
 	timestamped bool
+	// refuseEmptyBody refuses bodiless requests: the scheme signs the body
+	// alone, so their signature is one constant per key.
+	refuseEmptyBody bool
 }
 
 // replayWindow is how long an accepted message is remembered.

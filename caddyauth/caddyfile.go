@@ -49,6 +49,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			tolerance <duration>
 //			base_url <url>
 //			components <component>...
+//			allow_empty_body
 //		}
 //
 //		# rules, checked in order before the preset's (rules)
@@ -61,6 +62,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		body {
 //			max_size <size>
 //			memory_size <size>
+//			memory_budget <size>
 //			temp_dir <dir>
 //		}
 //		strip_authorization
@@ -201,6 +203,10 @@ func parseSignature(d *caddyfile.Dispenser, c *funcauth.Config) error {
 		"tolerance":         func() error { return oneArg(d, &s.Tolerance) },
 		"base_url":          func() error { return oneArg(d, &s.BaseURL) },
 		"components":        func() error { return appendArgs(d, &s.Components) },
+		"allow_empty_body": func() error {
+			s.AllowEmptyBody = true
+			return noArgs(d)
+		},
 	})
 	c.Signatures = append(c.Signatures, s)
 	return err
@@ -225,9 +231,10 @@ func parseBody(d *caddyfile.Dispenser, b *funcauth.Body) error {
 		return err
 	}
 	return parseSubdirectives(d, map[string]func() error{
-		"max_size":    func() error { return oneArg(d, &b.MaxSize) },
-		"memory_size": func() error { return oneArg(d, &b.MemorySize) },
-		"temp_dir":    func() error { return oneArg(d, &b.TempDir) },
+		"max_size":      func() error { return oneArg(d, &b.MaxSize) },
+		"memory_size":   func() error { return oneArg(d, &b.MemorySize) },
+		"memory_budget": func() error { return oneArg(d, &b.MemoryBudget) },
+		"temp_dir":      func() error { return oneArg(d, &b.TempDir) },
 	})
 }
 

@@ -62,6 +62,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"funcauth {\n bans maybe\n}", "bans takes a block"},
 		{"funcauth {\n cache_size many\n}", "not a whole number"},
 		{"funcauth {\n strip_authorization yes\n}", "wrong argument count"},
+		{"funcauth {\n signature faas-cli k {\n allow_empty_body yes\n }\n}", "wrong argument count"},
 		{"funcauth {\n rate_limit\n}", "wrong argument count"},
 	} {
 		var h Handler

@@ -127,23 +127,38 @@ func copyPlugin(root, dst string) error {
 // waits until Traefik serves it (a second router answers /__ready/<n>).
 func (tb *traefikBinary) apply(t *testing.T, options map[string]interface{}, upstream string) {
 	t.Helper()
+	middlewares := map[string]interface{}{
+		"funcauth": map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
+	}
+	tb.applyChain(t, middlewares, []string{"funcauth"}, upstream)
+}
+
+// applyChain is apply with the router's chain of middlewares given, in
+// order, from the middlewares defined.
+func (tb *traefikBinary) applyChain(t *testing.T, middlewares map[string]interface{}, chain []string, upstream string) {
+	t.Helper()
 	tb.generation++
 	ready := fmt.Sprintf("/__ready/%d", tb.generation)
-	// A middleware name per configuration: the plugin keeps a middleware's
+	// Middleware names per configuration: the plugin keeps a middleware's
 	// bans and replay memory by its name, across edits of its options.
-	middleware := fmt.Sprintf("funcauth%d", tb.generation)
+	named := make(map[string]interface{}, len(middlewares))
+	for name, m := range middlewares {
+		named[fmt.Sprintf("%s%d", name, tb.generation)] = m
+	}
+	var names []string
+	for _, name := range chain {
+		names = append(names, fmt.Sprintf("%s%d", name, tb.generation))
+	}
 	cfg := map[string]interface{}{"http": map[string]interface{}{
 		"routers": map[string]interface{}{
 			"functions": map[string]interface{}{
-				"rule": "PathPrefix(`/`)", "entryPoints": []string{"web"}, "middlewares": []string{middleware}, "service": "upstream",
+				"rule": "PathPrefix(`/`)", "entryPoints": []string{"web"}, "middlewares": names, "service": "upstream",
 			},
 			"ready": map[string]interface{}{
 				"rule": "Path(`" + ready + "`)", "entryPoints": []string{"web"}, "service": "ready", "priority": 100000,
 			},
 		},
-		"middlewares": map[string]interface{}{
-			middleware: map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
-		},
+		"middlewares": named,
 		"services": map[string]interface{}{
 			"upstream": map[string]interface{}{"loadBalancer": map[string]interface{}{
 				"servers": []interface{}{map[string]interface{}{"url": upstream}},
