@@ -239,14 +239,7 @@ func (b *basicAuthenticator) verify(user, password string, now time.Time, slots 
 	// The flight key names the hash checked against too, so a check still
 	// running against a replaced password cannot answer for the new one.
 	result := b.flights.do(key+"\x00"+target.stored, func() int {
-		if !slots.acquire() {
-			return checkBusy
-		}
-		defer slots.release()
-		if target.password.verify([]byte(password)) {
-			return checkMatched
-		}
-		return checkFailed
+		return checkPassword(slots, target.password, password)
 	})
 	if result == checkBusy {
 		res.reason = ReasonRateLimited
@@ -259,4 +252,18 @@ func (b *basicAuthenticator) verify(user, password string, now time.Time, slots 
 	b.cache.add(key, acct.stored)
 	res.reason = ReasonAuthenticated
 	return res
+}
+
+// checkPassword checks password against one stored hash in one of slots.
+// (A function of its own: under Yaegi v0.16.1 the deferred release in the
+// closure passed to flights.do did not run, and the slots leaked.)
+func checkPassword(slots *checkSlots, p passwordVerifier, password string) int {
+	if !slots.acquire() {
+		return checkBusy
+	}
+	defer slots.release()
+	if p.verify([]byte(password)) {
+		return checkMatched
+	}
+	return checkFailed
 }
