@@ -80,6 +80,7 @@ type failureEntry struct {
 	windowStart int64 // unix nanoseconds
 	bannedUntil int64
 	failures    int32
+	inflight    int32 // admitted checks that have not ended yet
 }
 
 // evictionSample is how many entries a full table looks at to pick one to drop.
@@ -108,15 +109,69 @@ func (t *failureTable) bannedFor(key string, now time.Time) time.Duration {
 func (t *failureTable) fail(key string, now time.Time, limit int, window, duration time.Duration) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.failLocked(key, now.UnixNano(), limit, window, duration)
+}
+
+// reserve admits one expensive check of key (a password hash, a signed
+// body read) when the failures in the window and the checks still in
+// flight stay below limit, so that concurrent guesses cannot outrun the
+// count. An admitted check ends in commit (it failed) or release. When it
+// refuses, wait is how long the key should wait: the rest of its ban
+// (banned is true), or a second for the checks in flight to end.
+func (t *failureTable) reserve(key string, now time.Time, limit int, window time.Duration) (ok bool, wait time.Duration, banned bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	n := now.UnixNano()
+	e := t.entry(key, n, int64(window))
+	if e.bannedUntil > n {
+		left := time.Duration(e.bannedUntil - n)
+		return false, left, true
+	}
+	if n-e.windowStart > int64(window) {
+		e.windowStart, e.failures = n, 0
+	}
+	if int(e.failures)+int(e.inflight) >= limit {
+		return false, time.Second, false
+	}
+	e.inflight++
+	return true, 0, false
+}
+
+// commit ends an admitted check of key as a failure and reports whether
+// it started a ban.
+func (t *failureTable) commit(key string, now time.Time, limit int, window, duration time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.entries[key]; e != nil && e.inflight > 0 {
+		e.inflight--
+	}
+	return t.failLocked(key, now.UnixNano(), limit, window, duration)
+}
+
+// release ends an admitted check of key that did not fail.
+func (t *failureTable) release(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.entries[key]; e != nil && e.inflight > 0 {
+		e.inflight--
+	}
+}
+
+// entry returns key's entry, making room for a new one when the table is full.
+func (t *failureTable) entry(key string, now, window int64) *failureEntry {
 	e := t.entries[key]
 	if e == nil {
 		if len(t.entries) >= t.max {
-			t.evict(n, int64(window))
+			t.evict(now, window)
 		}
-		e = &failureEntry{windowStart: n}
+		e = &failureEntry{windowStart: now}
 		t.entries[key] = e
 	}
+	return e
+}
+
+func (t *failureTable) failLocked(key string, n int64, limit int, window, duration time.Duration) bool {
+	e := t.entry(key, n, int64(window))
 	if e.bannedUntil > n {
 		return false
 	}
@@ -134,19 +189,23 @@ func (t *failureTable) fail(key string, now time.Time, limit int, window, durati
 }
 
 // evict drops one entry among a sample: a stale one at once, else the one
-// with the fewest failures and no ban, else the ban that ends first.
+// with the fewest failures and no ban, else the ban that ends first. An
+// entry with checks in flight goes last, so that they are still counted.
 func (t *failureTable) evict(now, window int64) {
 	victim, found := "", false
 	var best int64
 	seen := 0
 	for k, e := range t.entries {
-		if e.bannedUntil <= now && now-e.windowStart > window {
+		if e.bannedUntil <= now && now-e.windowStart > window && e.inflight == 0 {
 			victim, found = k, true
 			break
 		}
 		score := int64(e.failures)
 		if e.bannedUntil > now {
 			score = 1<<40 + (e.bannedUntil-now)/int64(time.Millisecond)
+		}
+		if e.inflight > 0 {
+			score = 1 << 60
 		}
 		if !found || score < best {
 			victim, best, found = k, score, true
@@ -169,12 +228,14 @@ func (t *failureTable) len() int {
 
 // countsAsFailure says which refusals count towards a ban: wrong
 // credentials and signatures, stale messages, and requests that try to
-// trick the path matching. Missing credentials do not count (a browser's
+// trick the path matching, and a signature for a function without a key
+// (so that probing which functions have keys is as costly as guessing
+// one). Missing credentials do not count (a browser's
 // first request has none), nor do routes no rule allows, nor replays (a
 // webhook provider's or a cron job's honest retries look like them).
 func countsAsFailure(r Reason) bool {
 	switch r {
-	case ReasonBadCredentials, ReasonBadSignature, ReasonExpired, ReasonFuture, ReasonBadRequest:
+	case ReasonBadCredentials, ReasonBadSignature, ReasonKeyUnavailable, ReasonExpired, ReasonFuture, ReasonBadRequest:
 		return true
 	}
 	return false

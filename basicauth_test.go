@@ -115,7 +115,9 @@ func TestSuccessfulChecksAreCachedWithoutPasswords(t *testing.T) {
 
 func TestIdenticalConcurrentChecksRunOnce(t *testing.T) {
 	cmp := &countingComparer{delay: 100 * time.Millisecond}
-	g := basicGuard(t, cmp, []User{{Name: "admin", PasswordHash: "$test$hunter2"}}, nil)
+	// Every check in flight counts against the client's failure budget
+	// (bans.max_failures): 16 at once need a budget of 16.
+	g := basicGuard(t, cmp, []User{{Name: "admin", PasswordHash: "$test$hunter2"}}, func(c *Config) { c.Bans = &Bans{MaxFailures: 16} })
 	var wg sync.WaitGroup
 	var allowed atomic.Int64
 	for i := 0; i < 16; i++ {

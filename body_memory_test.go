@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -82,7 +83,9 @@ func TestStalledBodiesHoldLittleMemory(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer close(done)
-			decisions[i] = g.Check(reqs[i], "192.0.2.1")
+			// From many addresses: one address may have no more body
+			// reads in flight than bans.max_failures.
+			decisions[i] = g.Check(reqs[i], fmt.Sprintf("198.18.%d.%d", i/250, i%250+1))
 		}()
 		select {
 		case <-bodies[i].stalled:
@@ -147,7 +150,9 @@ func TestBodyMemoryBudget(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer close(done)
-			decisions[i] = g.Check(reqs[i], "192.0.2.1")
+			// From many addresses: one address may have no more body
+			// reads in flight than bans.max_failures.
+			decisions[i] = g.Check(reqs[i], fmt.Sprintf("198.18.%d.%d", i/250, i%250+1))
 		}()
 		select {
 		case <-bodies[i].stalled:

@@ -104,7 +104,8 @@ func (g *Guard) anySignaturePresent(rl *rule, h http.Header) bool {
 }
 
 // checkBasic checks Basic Auth; a locked-out user name is refused before
-// any hash is computed.
+// any hash is computed, and a hash is computed only within the client's
+// and the user's failure budgets and a free check slot.
 func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn functionRef, hasFn bool, now time.Time) *Decision {
 	d.Challenge = g.basic.challenge
 	user, password, res := g.basic.credentials(r)
@@ -112,15 +113,29 @@ func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn 
 	if res.reason != "" {
 		return g.refuse(d, res.reason, res.detail, group, now)
 	}
-	if g.bans.enabled && g.bans.userMaxFailures > 0 {
+	lockout := g.userLockout(d.Client, group, user, now)
+	if lockout {
 		if left := g.state.abuse.users.bannedFor(user, now); left > 0 {
 			d.RetryAfter = left
 			return g.refuse(d, ReasonBanned, "user name is locked out", group, now)
 		}
 	}
-	res = g.basic.verify(user, password, now)
+	// A remembered success costs no hash and needs no admission.
+	if !g.basic.cached(user, password, now) {
+		if reason, detail := g.admit(d, group, user, lockout, now); reason != "" {
+			return g.refuse(d, reason, detail, group, now)
+		}
+	}
+	res = g.basic.verify(user, password, now, g.hashSlots)
+	if res.reason == ReasonRateLimited {
+		d.RetryAfter = time.Second
+	}
 	if res.reason != ReasonAuthenticated {
 		return g.refuse(d, res.reason, res.detail, group, now)
+	}
+	g.release(d)
+	if g.bans.enabled && g.bans.userMaxFailures > 0 {
+		g.state.abuse.logins.add(group, user, now)
 	}
 	if !g.takeTokens(d, "user:"+user, path, group, fn, hasFn, now) {
 		return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
@@ -132,44 +147,114 @@ func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn 
 	return g.allowUnread(d, r, ReasonAuthenticated, group, now)
 }
 
+// userLockout reports whether the lockout of user applies to this client:
+// not to an allow-listed one, nor to one that recently authenticated as
+// that user, so that other clients' failures cannot lock it out.
+func (g *Guard) userLockout(client, group, user string, now time.Time) bool {
+	return g.bans.enabled && g.bans.userMaxFailures > 0 && !g.bans.allowed(client) &&
+		!g.state.abuse.logins.has(group, user, now)
+}
+
+// admit reserves an expensive check (a password hash, or a signed body
+// read when user is "") in the client's failure budget and, when
+// userBudget, in the user's, counting the checks still in flight: a check
+// past either budget is refused before it starts. The decision holds the
+// reservations until refuse counts them or release ends them.
+func (g *Guard) admit(d *Decision, group, user string, userBudget bool, now time.Time) (Reason, string) {
+	if g.bans.enabled && !g.bans.allowed(d.Client) {
+		ok, wait, banned := g.state.abuse.clients.reserve(group, now, g.bans.maxFailures, g.bans.window)
+		if !ok {
+			d.RetryAfter = wait
+			if banned {
+				return ReasonBanned, "client address is banned"
+			}
+			return ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress"
+		}
+		d.heldClient, d.heldGroup = true, group
+	}
+	if userBudget {
+		ok, wait, banned := g.state.abuse.users.reserve(user, now, g.bans.userMaxFailures, g.bans.window)
+		if !ok {
+			d.RetryAfter = wait
+			if banned {
+				return ReasonBanned, "user name is locked out"
+			}
+			return ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress"
+		}
+		d.heldUser = true
+	}
+	return "", ""
+}
+
+// release ends the checks the decision holds without counting a failure.
+func (g *Guard) release(d *Decision) {
+	if d.heldClient {
+		g.state.abuse.clients.release(d.heldGroup)
+	}
+	if d.heldUser {
+		g.state.abuse.users.release(d.User)
+	}
+	d.heldClient, d.heldUser = false, false
+}
+
 // checkSignature reads the body once through every verifier of the rule
 // whose signature the request carries, and accepts it when one verifies.
+// A verifier with no key for the function checks the signature against a
+// decoy key, so that such a function is refused at the same point, after
+// the same body read and with the same status, as one whose key does not
+// match: which functions have keys cannot be learned.
 func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, group string, fn functionRef, hasFn, trustedPeer bool, now time.Time) *Decision {
 	d.Challenge = g.sigChallenge
 	var reason Reason
-	var detail string
+	var detail, warnKey string
 	pending := make([]*verifier, 0, len(rl.verifiers))
 	pendingKeys := make([][]key, 0, len(rl.verifiers))
 	checks := make([]sigCheck, 0, len(rl.verifiers))
 	needDigest := false
+	problems := make([]string, 0, len(rl.verifiers)) // why a pending verifier has only the decoy key
 	for _, v := range rl.verifiers {
 		if !v.scheme.present(r.Header) {
 			continue
 		}
 		keys, problem := v.keys.keysFor(fn, hasFn, now)
-		if len(keys) == 0 {
-			reason, detail = ReasonKeyUnavailable, v.name+": "+problem
-			continue
+		keyless := len(keys) == 0
+		if keyless {
+			keys = g.decoyKeys
+			if problem == "" {
+				problem = "no key"
+			}
 		}
 		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: trustedPeer})
 		if why != "" {
-			reason, detail = why, v.name+": "+more
-			if problem != "" {
+			reason, detail, warnKey = why, v.name+": "+more, ""
+			if keyless && why.Status() == http.StatusUnauthorized {
+				reason, detail, warnKey = ReasonKeyUnavailable, v.name+": "+problem, v.name+"\x00"+fn.Name+"."+fn.Namespace
+			} else if problem != "" {
 				detail += " (" + problem + ")"
 			}
 			continue
+		}
+		if !keyless {
+			problem = ""
 		}
 		pending = append(pending, v)
 		pendingKeys = append(pendingKeys, keys)
 		checks = append(checks, c)
 		needDigest = needDigest || v.tolerance > 0
+		problems = append(problems, problem)
 	}
 	if len(checks) == 0 {
 		if reason == "" {
 			reason = ReasonMissingSignature
 			detail = "no signature header of " + verifierNames(rl.verifiers)
 		}
+		d.warnKey = warnKey
 		return g.refuse(d, reason, detail, group, now)
+	}
+
+	// The body read is an expensive check too: within the failure budget.
+	if why, more := g.admit(d, group, "", false, now); why != "" {
+		return g.refuse(d, why, more, group, now)
 	}
 
 	// The body's SHA-256 identifies the message for replay protection.
@@ -203,10 +288,15 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 			continue
 		}
 		keyID, replayID, why, more := c.finish(body)
-		if why != "" {
-			reason, detail = why, v.name+": "+more
+		if problems[i] != "" {
+			reason, detail, warnKey = ReasonKeyUnavailable, v.name+": "+problems[i], v.name+"\x00"+fn.Name+"."+fn.Namespace
 			continue
 		}
+		if why != "" {
+			reason, detail, warnKey = why, v.name+": "+more, ""
+			continue
+		}
+		g.release(d)
 		principal := v.name + "/" + keyID
 		if !g.takeTokens(d, "sig:"+principal, path, group, fn, hasFn, now) {
 			return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
@@ -237,6 +327,7 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 		r.Header.Set(g.upstream.SignatureHeader, principal)
 		return g.allow(d, ReasonSigned)
 	}
+	d.warnKey = warnKey
 	return g.refuse(d, reason, detail, group, now)
 }
 
@@ -316,13 +407,17 @@ func (g *Guard) allowUnread(d *Decision, r *http.Request, reason Reason, group s
 }
 
 func (g *Guard) allow(d *Decision, reason Reason) *Decision {
+	g.release(d)
 	d.Allowed = true
 	d.Reason = reason
 	d.Status = http.StatusOK
 	return d
 }
 
-// refuse fills in a refusal and counts it towards a ban where it counts.
+// refuse fills in a refusal and counts it towards a ban where it counts:
+// a check the decision holds ends as a failure or is released. A signed
+// body that never arrives counts too (the decision holds its read), as it
+// does whether or not the function has a key.
 func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now time.Time) *Decision {
 	d.Allowed = false
 	d.Reason = reason
@@ -335,15 +430,34 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 		d.body.Close()
 		d.body = nil
 	}
-	if !g.bans.enabled || !countsAsFailure(reason) {
+	switch {
+	case reason == ReasonKeyUnavailable && d.warnKey != "":
+		d.warn = g.state.abuse.warnings.allow(d.warnKey, now)
+	case reason == ReasonKeyUnavailable, reason == ReasonSpoolFailed:
+		d.warn = g.state.abuse.warnings.allow(string(reason)+"\x00"+detail, now)
+	}
+	counts := g.bans.enabled && countsAsFailure(reason)
+	if !counts {
+		g.release(d)
 		return d
 	}
-	if !g.bans.allowed(d.Client) && g.state.abuse.clients.fail(group, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
+	if d.heldClient {
+		d.heldClient = false
+		if g.state.abuse.clients.commit(d.heldGroup, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
+			d.BannedClient = d.heldGroup
+		}
+	} else if !g.bans.allowed(d.Client) && g.state.abuse.clients.fail(group, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
 		d.BannedClient = group
 	}
-	if reason == ReasonBadCredentials && d.User != "" && g.bans.userMaxFailures > 0 &&
-		g.state.abuse.users.fail(d.User, now, g.bans.userMaxFailures, g.bans.window, g.bans.duration) {
-		d.BannedUser = d.User
+	// A user name counts only the password checks it admitted: none for an
+	// allow-listed client or one that recently logged in as that user.
+	if d.heldUser {
+		d.heldUser = false
+		if reason != ReasonBadCredentials {
+			g.state.abuse.users.release(d.User)
+		} else if g.state.abuse.users.commit(d.User, now, g.bans.userMaxFailures, g.bans.window, g.bans.duration) {
+			d.BannedUser = d.User
+		}
 	}
 	return d
 }

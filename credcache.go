@@ -62,7 +62,8 @@ func (c *credentialCache) len() int {
 }
 
 // flightGroup runs identical concurrent checks once: the callers that come
-// while a check with the same key runs wait for it and share its result.
+// while a check with the same key runs wait for it and share its result
+// (one of the check... constants).
 type flightGroup struct {
 	mu    sync.Mutex
 	calls map[string]*flight
@@ -70,10 +71,17 @@ type flightGroup struct {
 
 type flight struct {
 	done   sync.WaitGroup
-	result bool
+	result int
 }
 
-func (g *flightGroup) do(key string, fn func() bool) bool {
+// The results of a password check.
+const (
+	checkFailed  = 0 // the password does not match
+	checkMatched = 1 // it matches
+	checkBusy    = 2 // no check slot was free: not checked
+)
+
+func (g *flightGroup) do(key string, fn func() int) int {
 	g.mu.Lock()
 	if g.calls == nil {
 		g.calls = make(map[string]*flight)

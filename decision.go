@@ -105,6 +105,17 @@ type Decision struct {
 
 	body *spooledBody
 
+	// The admissions the decision holds in the failure tables while its
+	// password check or signed body read runs (see failureTable.reserve).
+	heldClient bool
+	heldGroup  string
+	heldUser   bool
+
+	// warn is set on a refusal worth a warning now (see Warn); warnKey
+	// names a missing key's verifier and function.
+	warn    bool
+	warnKey string
+
 	// The message remembered for replay protection, forgotten again if
 	// the upstream fails.
 	replayCache     *replayCache
@@ -128,6 +139,13 @@ func (d *Decision) WriteHeaders(h http.Header) {
 func (d *Decision) BanStarted() bool {
 	return d.BannedClient != "" || d.BannedUser != ""
 }
+
+// Warn reports whether the refusal deserves a warning in the operator's
+// log, not only the line every refusal gets: the start of a ban, and a key
+// or disk that fails. A failure that repeats with every request warns at
+// most once a minute for one verifier and function (or for the disk), so
+// a missing key file does not flood the log.
+func (d *Decision) Warn() bool { return d.BanStarted() || d.warn }
 
 // RemembersMessage reports whether replay protection holds this request's
 // message, which Finish forgets if the upstream fails: hosts need the

@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"crypto/rand"
 	"net/http"
 	"os"
 	"strconv"
@@ -47,6 +48,8 @@ type Guard struct {
 	limits       []*rateLimit
 	state        *State
 	now          func() time.Time
+	hashSlots    *checkSlots // bounds concurrent password hashes
+	decoyKeys    []key       // stand in for a function's missing key
 
 	// replayVerifiers is how many verifiers share the replay memory.
 	replayVerifiers int
@@ -59,13 +62,18 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		return nil, fieldError(unknown, "unknown option: check its spelling against the documentation")
 	}
 	cfg = cfg.withSections()
-	g := &Guard{state: opts.State, now: opts.Now}
+	g := &Guard{state: opts.State, now: opts.Now, hashSlots: passwordCheckSlots}
 	if g.now == nil {
 		g.now = time.Now
 	}
 	if g.state == nil {
 		g.state = NewState(cfg)
 	}
+	decoy := make([]byte, 32)
+	if _, err := rand.Read(decoy); err != nil {
+		return nil, err
+	}
+	g.decoyKeys = []key{{secret: decoy}}
 	lookupEnv := opts.LookupEnv
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv

@@ -136,10 +136,14 @@ func (t *bucketTable) len() int {
 	return len(t.buckets)
 }
 
-// abuseState holds the ban tables and rate-limit buckets of a State.
+// abuseState holds the ban tables and rate-limit buckets of a State, the
+// recent logins that exempt their clients from user lockout and the
+// warnings recently logged.
 type abuseState struct {
-	clients *failureTable
-	users   *failureTable
+	clients  *failureTable
+	users    *failureTable
+	logins   *loginTable
+	warnings *warnLimiter
 
 	mu         sync.Mutex
 	limiters   []*bucketTable
@@ -151,7 +155,7 @@ func newAbuseState(cfg *Config) *abuseState {
 	if max <= 0 {
 		max = 100000
 	}
-	s := &abuseState{clients: newFailureTable(max), users: newFailureTable(max)}
+	s := &abuseState{clients: newFailureTable(max), users: newFailureTable(max), logins: newLoginTable(max), warnings: newWarnLimiter()}
 	for i, l := range cfg.RateLimits {
 		s.limiterTable(rateLimitTableID(l, i), l.MaxEntries)
 	}

@@ -228,7 +228,7 @@ func clientIP(r *http.Request) string {
 
 // logRefusal writes one line per refused request: reason, client, route
 // and user name, never a secret. The start of a ban and a key or disk that
-// fails are warnings.
+// fails are warnings, the latter at most once a minute each (Decision.Warn).
 func (h *Handler) logRefusal(r *http.Request, d *funcauth.Decision) {
 	fields := []zap.Field{
 		zap.String("reason", string(d.Reason)),
@@ -250,12 +250,11 @@ func (h *Handler) logRefusal(r *http.Request, d *funcauth.Decision) {
 		h.logger.Warn("ban started", append(fields, zap.String("banned_client", d.BannedClient), zap.String("banned_user", d.BannedUser))...)
 		return
 	}
-	switch d.Reason {
-	case funcauth.ReasonKeyUnavailable, funcauth.ReasonSpoolFailed:
+	if d.Warn() {
 		h.logger.Warn("request refused", fields...)
-	default:
-		h.logger.Info("request refused", fields...)
+		return
 	}
+	h.logger.Info("request refused", fields...)
 }
 
 // Interface guards

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/funcauth/funcauth/internal/conformance"
 )
 
 const adminURL = "http://localhost:2999"
@@ -242,5 +244,37 @@ func TestReplayForgetsOnlyWhatTheUpstreamFailed(t *testing.T) {
 	}
 	if resp, reason := c.Do(t, signed(t, "/function/taken", "m2", "k"), "192.0.2.30"); resp.StatusCode != http.StatusUnauthorized || reason != "replayed" {
 		t.Fatalf("the replay of a message the upstream took: %d %s", resp.StatusCode, reason)
+	}
+}
+
+// TestKeyWarningIsRateLimited: a signature for a function without a key is
+// logged every time, but at WARN only once a minute for that verifier and
+// function (Decision.Warn).
+func TestKeyWarningIsRateLimited(t *testing.T) {
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`{"rules":[{"path":"/function/*","require":"signature"}],
+		"signatures":[{"scheme":"faas-cli","function_key_file":%q,"tolerance":"0s"}],"bans":{"disabled":true}}`,
+		filepath.Join(dir, "{function}"))
+	c := startCaddy(t, []byte(cfg), serverOptions{})
+	for i := 0; i < 3; i++ {
+		resp, reason := c.Do(t, signed(t, "/function/nokey", "x", "k"), fmt.Sprintf("192.0.2.%d", 50+i))
+		if resp.StatusCode != http.StatusUnauthorized || reason != "key_unavailable" {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, reason)
+		}
+	}
+	c.Do(t, signed(t, "/function/other", "x", "k"), "192.0.2.60")
+	// Do read the log as it went: read the whole file again.
+	lines, err := (&conformance.LogTail{Path: c.log.Path}).Lines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]int{}
+	for _, l := range lines {
+		if l["reason"] == "key_unavailable" {
+			levels[fmt.Sprint(l["level"])]++
+		}
+	}
+	if levels["warn"] != 2 || levels["info"] != 2 {
+		t.Errorf("key_unavailable log levels %v, want 2 warn (nokey, other) and 2 info", levels)
 	}
 }

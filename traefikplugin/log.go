@@ -15,11 +15,12 @@ import (
 // log; os.Stdout and os.Stderr would bypass Traefik's logger. Every refusal
 // goes to the debug log; the start of a ban and a key or disk that fails
 // also go to the error log, which is on by default, so fail2ban or an
-// operator sees them.
+// operator sees them (a repeated key or disk failure once a minute:
+// Decision.Warn).
 func logRefusal(name string, r *http.Request, d *funcauth.Decision) {
 	line := refusalLine(name, r, d)
 	fmt.Print(line)
-	if d.BanStarted() || d.Reason == funcauth.ReasonKeyUnavailable || d.Reason == funcauth.ReasonSpoolFailed {
+	if d.Warn() {
 		log.Print(line)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,6 +141,10 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 							}
 							time.Sleep(d)
 						}
+						if step.Concurrent > 0 {
+							runConcurrent(t, fmt.Sprintf("step %d (%s %s)", j, or(step.Request.Method, "GET"), step.Request.Target), step, target)
+							continue
+						}
 						n := step.Repeat
 						if n <= 0 {
 							n = 1
@@ -176,6 +181,73 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 			}
 		})
 	}
+}
+
+// runConcurrent sends a step's request Concurrent times at once and
+// checks how many answers have each status. Reasons are not checked: the
+// runners that read them from a log cannot tell whose line is whose.
+func runConcurrent(t *testing.T, what string, step *Step, target Target) {
+	if step.Request.Again {
+		t.Fatalf("%s: again cannot be concurrent", what)
+	}
+	if len(step.ExpectCounts) == 0 {
+		t.Fatalf("%s: a concurrent step needs expect_counts", what)
+	}
+	reqs := make([]*http.Request, step.Concurrent)
+	for i := range reqs {
+		req, err := BuildRequest(&step.Request, "http://"+or(step.Request.Host, "gateway.test"))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		reqs[i] = req
+	}
+	client := or(step.Request.Client, "192.0.2.10")
+	statuses := make([]int, len(reqs))
+	retryAfter := make([]bool, len(reqs))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range reqs {
+		i := i
+		wg.Add(1)
+		go func() {
+			defer wg.Done() // also when Do gives up on the request
+			<-start
+			resp, _ := target.Do(t, reqs[i], client)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+			retryAfter[i] = resp.Header.Get("Retry-After") != ""
+		}()
+	}
+	close(start)
+	wg.Wait()
+	counts := map[string]int{}
+	for i, status := range statuses {
+		code := strconv.Itoa(status)
+		counts[code]++
+		want, ok := step.ExpectCounts[code]
+		switch {
+		case status == 0:
+			t.Errorf("%s #%d: no answer", what, i+1)
+		case !ok:
+			t.Errorf("%s #%d: status %d, not one of expect_counts", what, i+1, status)
+		case want.RetryAfter && !retryAfter[i]:
+			t.Errorf("%s #%d: a %d without Retry-After", what, i+1, status)
+		}
+	}
+	for code, want := range step.ExpectCounts {
+		n := counts[code]
+		if n < want.Min || (want.Max != nil && n > *want.Max) {
+			t.Errorf("%s: %d answers of status %s (all: %v), want at least %d and at most %s", what, n, code, counts, want.Min, maxText(want.Max))
+		}
+	}
+}
+
+func maxText(max *int) string {
+	if max == nil {
+		return "any"
+	}
+	return strconv.Itoa(*max)
 }
 
 func or(s, def string) string {

@@ -37,10 +37,15 @@ type Case struct {
 }
 
 // Step is a request, sent Repeat times (default once), and what every one
-// of those must give.
+// of those must give; or, with Concurrent, sent that many times at once,
+// and how many of the answers may have each status.
 type Step struct {
 	Request Request `json:"request"`
 	Repeat  int     `json:"repeat,omitempty"`
+	// Concurrent sends the request this many times at once. ExpectCounts
+	// then replaces Expect: every status answered must be listed there.
+	Concurrent   int              `json:"concurrent,omitempty"`
+	ExpectCounts map[string]Count `json:"expect_counts,omitempty"`
 	// Sleep is waited before the request, as a Go duration.
 	Sleep  string `json:"sleep,omitempty"`
 	Expect Expect `json:"expect"`
@@ -100,6 +105,14 @@ type Request struct {
 type BasicAuth struct {
 	User     string `json:"user"`
 	Password string `json:"password"`
+}
+
+// Count bounds how many answers of a concurrent step have one status.
+type Count struct {
+	Min int  `json:"min,omitempty"`
+	Max *int `json:"max,omitempty"`
+	// RetryAfter requires a Retry-After header on each of them.
+	RetryAfter bool `json:"retry_after,omitempty"`
 }
 
 // Expect is what a request must give.
