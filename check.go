@@ -122,6 +122,12 @@ func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn 
 	}
 	// A remembered success costs no hash and needs no admission.
 	if !g.basic.cached(user, password, now) {
+		// Bans set by other replicas, in one round trip (none without a
+		// store): a password is hashed only where no replica banned.
+		clientBans := g.bans.enabled && !g.bans.allowed(d.Client)
+		if reason, detail := g.fleetBanned(d, group, user, clientBans, lockout, now); reason != "" {
+			return g.refuse(d, reason, detail, group, now)
+		}
 		if reason, detail := g.admit(d, group, user, lockout, now); reason != "" {
 			return g.refuse(d, reason, detail, group, now)
 		}
@@ -319,6 +325,14 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 				}
 				return g.refuse(d, why, detail, group, now)
 			}
+			// Then for the whole fleet, with the client's bans (no round
+			// trip without a store).
+			if why, more := g.fleetClaim(d, entry, v.replayWindow(), group, now); why != "" {
+				if why != ReasonReplayed {
+					g.state.replay.forget(partition, entry)
+				}
+				return g.refuse(d, why, v.name+": "+more, group, now)
+			}
 			d.replayCache = g.state.replay
 			d.replayPartition = partition
 			d.replayDigest = entry
@@ -441,6 +455,8 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 		g.release(d)
 		return d
 	}
+	clientCounts := !g.bans.allowed(d.Client)
+	userCounts := d.heldUser && reason == ReasonBadCredentials
 	if d.heldClient {
 		d.heldClient = false
 		if g.state.abuse.clients.commit(d.heldGroup, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
@@ -458,6 +474,14 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 		} else if g.state.abuse.users.commit(d.User, now, g.bans.userMaxFailures, g.bans.window, g.bans.duration) {
 			d.BannedUser = d.User
 		}
+	}
+	// And for the fleet (no round trip without a store).
+	clientBanned, userBanned := g.fleetFail(d, group, d.User, clientCounts, userCounts, now)
+	if clientBanned && d.BannedClient == "" {
+		d.BannedClient = group
+	}
+	if userBanned && d.BannedUser == "" {
+		d.BannedUser = d.User
 	}
 	return d
 }

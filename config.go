@@ -58,6 +58,11 @@ type Config struct {
 	// trusted_proxies) and refuses TrustedProxies here.
 	ClientAddress *ClientAddress `json:"client_address,omitempty"`
 
+	// Store shares replay memory, failure counts and bans between the
+	// replicas of a proxy through Redis. Without it each process keeps its
+	// own. Rate limits stay per process.
+	Store *Store `json:"store,omitempty"`
+
 	// UnknownOptions collects options a host's decoder found no field for
 	// (Traefik's decoder tolerates them). New refuses a configuration in
 	// which any is set, naming it. Caddy refuses unknown fields itself.
@@ -343,7 +348,11 @@ type ClientAddress struct {
 	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
 }
 
-// Store is a Redis server shared by every replica of the proxy.
+// Store is a Redis server shared by every replica of the proxy: a message
+// accepted by one is refused as a replay by the others, and failures
+// anywhere count towards one ban. Each replica keeps the bans it learns for
+// their length, so a banned client costs no round trip; every other
+// decision that needs the store makes one.
 type Store struct {
 	// Address is the server: "host:port", or a URL
 	// "redis://[user[:password]@]host[:port][/database]", or "rediss://…"
@@ -389,10 +398,6 @@ type Store struct {
 	// cannot be reached: "local" (default: this process's tables) or "deny"
 	// (every request that would count or check a ban gets 429).
 	BansOnError string `json:"bans_on_error,omitempty"`
-
-	// RateLimitsOnError is how rate limits work while the store cannot be
-	// reached: "local" (default: this process's buckets) or "deny".
-	RateLimitsOnError string `json:"rate_limits_on_error,omitempty"`
 
 	// UnknownOptions collects options no field matched; New refuses them.
 	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`

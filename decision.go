@@ -34,6 +34,7 @@ const (
 	ReasonNoRule             Reason = "no_rule"             // no rule matched: denied
 	ReasonBanned             Reason = "banned"              // the client address or user name is banned
 	ReasonRateLimited        Reason = "rate_limited"        // a rate limit is exhausted
+	ReasonStoreUnavailable   Reason = "store_unavailable"   // the shared store cannot be reached and its on_error policy is deny
 )
 
 // Status returns the HTTP status a host should answer with for r.
@@ -48,7 +49,7 @@ func (r Reason) Status() int {
 		return http.StatusRequestEntityTooLarge
 	case ReasonBodyUnreadable, ReasonBadRequest:
 		return http.StatusBadRequest
-	case ReasonBanned, ReasonRateLimited, ReasonReplayCacheFull:
+	case ReasonBanned, ReasonRateLimited, ReasonReplayCacheFull, ReasonStoreUnavailable:
 		return http.StatusTooManyRequests
 	case ReasonSpoolFailed:
 		return http.StatusServiceUnavailable
@@ -102,6 +103,10 @@ type Decision struct {
 	// log line marks the start of each ban.
 	BannedClient string
 	BannedUser   string
+	// StoreEvent is set on the decision whose call to the shared store
+	// found it unreachable after it had answered, or answering again after
+	// an outage: one log line per outage and one per recovery.
+	StoreEvent string
 
 	body *spooledBody
 
@@ -121,6 +126,13 @@ type Decision struct {
 	replayCache     *replayCache
 	replayPartition int
 	replayDigest    replayKey
+
+	// The shared store and the key of the message claimed in it, forgotten
+	// with the local memory; storeFailed notes a call that failed.
+	store       *sharedStore
+	storeClaim  string
+	storeFailed bool
+	clock       func() time.Time
 }
 
 // WriteHeaders sets the response headers a refusal needs: the challenge of a
@@ -185,6 +197,7 @@ func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handle
 func (d *Decision) Finish(status int) {
 	if d.replayCache != nil && status >= 500 {
 		d.replayCache.forget(d.replayPartition, d.replayDigest)
+		d.fleetForget()
 	}
 	d.replayCache = nil
 	d.Close()

@@ -48,8 +48,9 @@ type Guard struct {
 	limits       []*rateLimit
 	state        *State
 	now          func() time.Time
-	hashSlots    *checkSlots // bounds concurrent password hashes
-	decoyKeys    []key       // stand in for a function's missing key
+	store        *sharedStore // nil: this process's memory only
+	hashSlots    *checkSlots  // bounds concurrent password hashes
+	decoyKeys    []key        // stand in for a function's missing key
 
 	// replayVerifiers is how many verifiers share the replay memory.
 	replayVerifiers int
@@ -150,6 +151,13 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	}
 	if g.limits, err = compileRateLimits(cfg.RateLimits, g.state.abuse); err != nil {
 		return nil, err
+	}
+	if cfg.Store != nil {
+		store, err := compileStore(cfg.Store, lookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		g.store = g.state.useStore(store)
 	}
 	if opts.State != nil {
 		g.state.adapt(cfg, g.limits, g.bans, g.now())

@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"crypto/rand"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,28 @@ type State struct {
 	flights     *flightGroup
 	replay      *replayCache
 	abuse       *abuseState
+
+	// store is the shared store of the last configuration that had one,
+	// kept across reloads so that its connections and its outage state
+	// carry over while its settings do not change.
+	mu    sync.Mutex
+	store *sharedStore
+}
+
+// useStore returns the store the State already uses when s has the same
+// settings, and otherwise starts using s, closing the old one's idle
+// connections.
+func (st *State) useStore(s *sharedStore) *sharedStore {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.store != nil && st.store.settings == s.settings {
+		return st.store
+	}
+	if st.store != nil {
+		st.store.client.close()
+	}
+	st.store = s
+	return s
 }
 
 // NewState returns an empty State sized by cfg. Invalid sizes fall back to

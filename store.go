@@ -38,11 +38,11 @@ const (
 // sharedStore is the compiled Store: a Redis client, the key prefix, the
 // policies for an outage and the outage's state.
 type sharedStore struct {
+	settings      string // a digest of the settings, to reuse a store across reloads
 	client        *redisClient
 	prefix        string
 	replayOnError string
 	bansOnError   string
-	limitsOnError string
 
 	mu        sync.Mutex
 	down      bool      // the last call failed: an outage is on
@@ -138,7 +138,6 @@ func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedSto
 	}{
 		{"store.replay_on_error", cfg.ReplayOnError, storeDeny, &s.replayOnError},
 		{"store.bans_on_error", cfg.BansOnError, storeLocal, &s.bansOnError},
-		{"store.rate_limits_on_error", cfg.RateLimitsOnError, storeLocal, &s.limitsOnError},
 	}
 	for _, p := range policies {
 		switch p.value {
@@ -161,6 +160,9 @@ func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedSto
 			return nil, err
 		}
 	}
+	s.settings = settingsDigest(a.network, a.addr, username, password, strconv.Itoa(db), prefix, timeout.String(), strconv.Itoa(pool),
+		s.replayOnError, s.bansOnError, strconv.FormatBool(clientTLS != nil), tlsCfg.CAFile, tlsCfg.CertFile, tlsCfg.KeyFile,
+		tlsCfg.ServerName, strconv.FormatBool(tlsCfg.InsecureSkipVerify))
 	s.client = newRedisClient(a.network, a.addr, username, password, db, clientTLS, timeout, pool)
 	return s, nil
 }
@@ -222,6 +224,17 @@ func parseStoreAddress(s string) (*storeAddress, error) {
 		return nil, errors.New("has query parameters: use the store's own options")
 	}
 	return a, nil
+}
+
+// settingsDigest identifies a store's settings without holding its
+// password.
+func settingsDigest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return string(h.Sum(nil))
 }
 
 // storeTLSConfig builds the TLS configuration of the store's connections.

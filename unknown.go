@@ -48,6 +48,18 @@ func UnknownOption(cfg *Config) string {
 		{"bans.", cfg.Bans.UnknownOptions},
 		{"clientAddress.", cfg.ClientAddress.UnknownOptions},
 	}
+	if st := cfg.Store; st != nil {
+		sections = append(sections, struct {
+			prefix  string
+			options map[string]interface{}
+		}{"store.", st.UnknownOptions})
+		if st.TLS != nil {
+			sections = append(sections, struct {
+				prefix  string
+				options map[string]interface{}
+			}{"store.tls.", st.TLS.UnknownOptions})
+		}
+	}
 	for _, sec := range sections {
 		if s := firstKey(sec.prefix, sec.options); s != "" {
 			return s

@@ -1,0 +1,209 @@
+package funcauth
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+)
+
+// What the Guard shares with the other replicas through the store (see
+// Store): the messages accepted, failure counts and bans. Every decision
+// that consults the store does so in one round trip, at the point where it
+// needs to: a signed message when it has verified (the claim and the
+// client's ban in one script), a password before it is hashed (the bans of
+// the client and the user), a failure when it is counted. A client known
+// to be banned is refused from this process's own tables, with no round
+// trip: each replica learns a ban when a round trip tells it, and keeps it
+// locally for the ban's length.
+
+// claimScript claims a message for the whole fleet unless the client is
+// banned. KEYS: claim, client ban. ARGV: window in ms. Returns 1 for a new
+// message, 0 for one already claimed, or minus the ms left of the client's
+// ban (nothing is claimed then).
+var claimScript = newStoreScript(`
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 then return -left end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+`)
+
+// fleetKeys are the store keys of one client group and user name.
+func (s *sharedStore) banKeys(kind, who string) (count, ban string) {
+	return s.key("f", kind, who), s.key("b", kind, who)
+}
+
+// claimKey is the store key of a remembered message: its digest, which
+// already names the verifier (and the function, for per-function keys).
+func (s *sharedStore) claimKey(digest replayKey) string {
+	return s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
+}
+
+// storeExec runs cmds through the store and notes on d an outage that
+// this call began or ended, for the host's log. On an error it returns
+// nil replies and the caller follows the concern's OnError policy.
+func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respValue {
+	before := g.store.counts()
+	replies, err := g.store.exec(cmds, now)
+	after := g.store.counts()
+	switch {
+	case after.outages > before.outages:
+		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
+	case after.recovered > before.recovered:
+		d.StoreEvent = "store answers again"
+	}
+	if err != nil {
+		d.storeFailed = true
+		return nil
+	}
+	return replies
+}
+
+// fleetBanned asks the store, before a password is hashed, whether the
+// client's group (or, when userToo, the user name) is banned anywhere in
+// the fleet, and bans it here too for what is left. It returns the
+// refusal, or "" to go on. With the store unreachable, bans_on_error
+// decides: "local" goes on with this process's tables, "deny" refuses.
+func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (Reason, string) {
+	if g.store == nil || !g.bans.enabled || (!clientToo && !userToo) {
+		return "", ""
+	}
+	var cmds [][]string
+	if clientToo {
+		_, ban := g.store.banKeys("client", group)
+		cmds = append(cmds, g.store.banLeftCommand(ban))
+	}
+	if userToo {
+		_, ban := g.store.banKeys("user", user)
+		cmds = append(cmds, g.store.banLeftCommand(ban))
+	}
+	replies := g.storeExec(d, cmds, now)
+	if replies == nil {
+		if g.store.bansOnError == storeDeny {
+			d.RetryAfter = time.Second
+			return ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny"
+		}
+		return "", ""
+	}
+	i := 0
+	if clientToo {
+		if left := banLeft(replies[i]); left > 0 {
+			g.state.abuse.clients.banFor(group, now, left)
+			d.RetryAfter = left
+			return ReasonBanned, "client address is banned (by the fleet)"
+		}
+		i++
+	}
+	if userToo {
+		if left := banLeft(replies[i]); left > 0 {
+			g.state.abuse.users.banFor(user, now, left)
+			d.RetryAfter = left
+			return ReasonBanned, "user name is locked out (by the fleet)"
+		}
+	}
+	return "", ""
+}
+
+// fleetFail counts a failure of the client's group (and, when userToo, of
+// the user name) in the store, one round trip for both, and bans here what
+// the fleet's count bans. It reports which bans this failure started. With
+// the store unreachable the failure counts here only, as bans_on_error
+// "local" says; "deny" changes nothing for a request already refused.
+func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (clientBanned, userBanned bool) {
+	if g.store == nil || (!clientToo && !userToo) {
+		return false, false
+	}
+	var cmds [][]string
+	if clientToo {
+		count, ban := g.store.banKeys("client", group)
+		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.maxFailures, g.bans.window, g.bans.duration))
+	}
+	if userToo {
+		count, ban := g.store.banKeys("user", user)
+		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.userMaxFailures, g.bans.window, g.bans.duration))
+	}
+	replies := g.storeExec(d, cmds, now)
+	if replies == nil {
+		return false, false
+	}
+	i := 0
+	if clientToo {
+		if n, left, ok := failed(replies[i]); ok && left > 0 {
+			g.state.abuse.clients.banFor(group, now, left)
+			clientBanned = n > 0 // n is 0 when the ban was on already
+		}
+		i++
+	}
+	if userToo {
+		if n, left, ok := failed(replies[i]); ok && left > 0 {
+			g.state.abuse.users.banFor(user, now, left)
+			userBanned = n > 0
+		}
+	}
+	return clientBanned, userBanned
+}
+
+// fleetClaim claims a verified message for the whole fleet, in one round
+// trip with the client's ban. It returns the refusal, or "" when the
+// message is new everywhere. With the store unreachable, replay_on_error
+// decides: "deny" (the default) refuses with 429, so that no message can
+// be accepted twice while the replicas cannot agree; "local" relies on this
+// process's memory, which the caller has already checked.
+func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, group string, now time.Time) (Reason, string) {
+	if g.store == nil {
+		return "", ""
+	}
+	claim := g.store.claimKey(digest)
+	_, ban := g.store.banKeys("client", group)
+	if !g.bans.enabled || g.bans.allowed(d.Client) {
+		ban = g.store.prefix + "none" // never set: no ban applies
+	}
+	replies := g.storeExec(d, [][]string{claimScript.command([]string{claim, ban}, strconv.FormatInt(durationMillis(window), 10))}, now)
+	if replies == nil {
+		if g.store.replayOnError == storeDeny {
+			d.RetryAfter = time.Second
+			return ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new"
+		}
+		return "", ""
+	}
+	r := replies[0]
+	switch {
+	case r.kind != ':':
+		if r.kind == '-' && g.store.replayOnError != storeDeny {
+			return "", ""
+		}
+		d.RetryAfter = time.Second
+		return ReasonStoreUnavailable, "store answered the claim with an error: " + r.str
+	case r.num == 1:
+		d.store, d.storeClaim, d.clock = g.store, claim, g.now
+		return "", ""
+	case r.num == 0:
+		return ReasonReplayed, "this message was already accepted (by the fleet)"
+	}
+	left := time.Duration(-r.num) * time.Millisecond
+	g.state.abuse.clients.banFor(group, now, left)
+	d.RetryAfter = left
+	return ReasonBanned, "client address is banned (by the fleet)"
+}
+
+// fleetForget drops a claimed message from the store, so that the
+// sender's retry is accepted by any replica.
+func (d *Decision) fleetForget() {
+	if d.store == nil || d.storeClaim == "" {
+		return
+	}
+	d.store.exec([][]string{d.store.forgetCommand(d.storeClaim)}, d.clock())
+	d.storeClaim = ""
+}
+
+// banFor bans key here for left, as the fleet's store says it is banned.
+func (t *failureTable) banFor(key string, now time.Time, left time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := now.UnixNano()
+	e := t.entry(key, n, 0)
+	if until := n + int64(left); until > e.bannedUntil {
+		e.bannedUntil = until
+		e.failures = 0
+		e.windowStart = until
+	}
+}

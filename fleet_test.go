@@ -1,0 +1,199 @@
+package funcauth
+
+import (
+	"net/http"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// newReplica is one proxy process of a fleet: its own State, the shared
+// store at addr.
+func newReplica(t *testing.T, addr string, c *clock, extra func(*Config)) *Guard {
+	t.Helper()
+	hash, err := HashPassword("right password", 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{
+		Rules: []Rule{
+			{Path: "/system/*", Require: "basic"},
+			{Path: "/function/*", Require: "signature"},
+		},
+		BasicAuth:  &BasicAuth{Users: []User{{Name: "admin", PasswordHash: hash}}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+		Bans:       &Bans{MaxFailures: 3, Window: "1m", Duration: "1m", UserMaxFailures: 5},
+		Store:      &Store{Address: "redis://" + addr, Timeout: "200ms", KeyPrefix: "fleet-test:"},
+	}
+	if extra != nil {
+		extra(cfg)
+	}
+	return newTestGuard(t, cfg, c)
+}
+
+func basicRequest(user, password string) *http.Request {
+	r := request("GET", "/system/functions", "", nil)
+	r.SetBasicAuth(user, password)
+	return r
+}
+
+// A message accepted by one replica is refused as a replay by the other;
+// one the upstream failed on is forgotten by the whole fleet.
+func TestFleetRemembersMessagesAcrossReplicas(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	a, b := newReplica(t, srv.addr, c, nil), newReplica(t, srv.addr, c, nil)
+
+	d := a.Check(signedRequest("/function/env", "message one", "k"), "192.0.2.1")
+	if !d.Allowed {
+		t.Fatalf("replica A refused a new message: %s %s", d.Reason, d.Detail)
+	}
+	d.Finish(http.StatusOK)
+	for name, g := range map[string]*Guard{"A": a, "B": b} {
+		if d := g.Check(signedRequest("/function/env", "message one", "k"), "192.0.2.2"); d.Reason != ReasonReplayed {
+			t.Errorf("replica %s: the replay got %s %s", name, d.Reason, d.Detail)
+		}
+	}
+	// The upstream behind B could not be reached: the sender's retry is
+	// accepted, by A as well.
+	d = b.Check(signedRequest("/function/env", "message two", "k"), "192.0.2.1")
+	if !d.Allowed {
+		t.Fatalf("replica B: %s %s", d.Reason, d.Detail)
+	}
+	d.Finish(http.StatusBadGateway)
+	if d := a.Check(signedRequest("/function/env", "message two", "k"), "192.0.2.1"); !d.Allowed {
+		t.Errorf("the retry of a message the upstream failed on: %s %s", d.Reason, d.Detail)
+	}
+}
+
+// Failures spread over the replicas ban the client on all of them, and
+// the user lockout is the fleet's too.
+func TestFleetBansAcrossReplicas(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	a, b, third := newReplica(t, srv.addr, c, nil), newReplica(t, srv.addr, c, nil), newReplica(t, srv.addr, c, nil)
+	const attacker = "203.0.113.9"
+	for i, g := range []*Guard{a, b, a} {
+		d := g.Check(basicRequest("admin", "guess"), attacker)
+		if d.Reason != ReasonBadCredentials {
+			t.Fatalf("guess %d: %s", i, d.Reason)
+		}
+		if i == 2 && d.BannedClient != attacker {
+			t.Errorf("the third failure in the fleet did not start a ban: %+v", d)
+		}
+	}
+	// The third replica saw no failure itself: the store tells it, once;
+	// then its own table knows.
+	for i := 0; i < 2; i++ {
+		if d := third.Check(basicRequest("admin", "right password"), attacker); d.Reason != ReasonBanned || d.RetryAfter <= 0 {
+			t.Errorf("replica that saw no failure, try %d: %s %s", i, d.Reason, d.Detail)
+		}
+	}
+	// A valid signed message from the banned client: the claim says banned.
+	if d := b.Check(signedRequest("/function/env", "from the attacker", "k"), attacker); d.Reason != ReasonBanned {
+		t.Errorf("signed message of a banned client: %s %s", d.Reason, d.Detail)
+	}
+	// Another client is not affected.
+	if d := third.Check(basicRequest("admin", "right password"), "198.51.100.4"); !d.Allowed {
+		t.Errorf("another client: %s %s", d.Reason, d.Detail)
+	}
+	// The user lockout counts across replicas too: 5 failures from 5
+	// addresses on 2 replicas lock "ops" out on the third.
+	for i := 0; i < 5; i++ {
+		g := []*Guard{a, b}[i%2]
+		g.Check(basicRequest("ops", "guess"), "198.51.100."+strconv.Itoa(10+i))
+	}
+	if d := third.Check(basicRequest("ops", "guess"), "198.51.100.99"); d.Reason != ReasonBanned {
+		t.Errorf("user locked out by the fleet: %s %s", d.Reason, d.Detail)
+	}
+}
+
+// Redis frozen: a signed message gets 429 store_unavailable within the
+// timeout (replay fails closed); with replay_on_error local it is
+// accepted on this replica's memory. One decision reports the outage and
+// one the recovery, which needs no restart.
+func TestFleetOutagePoliciesAndRecovery(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	closed := newReplica(t, srv.addr, c, nil)
+	open := newReplica(t, srv.addr, c, func(cfg *Config) { cfg.Store.ReplayOnError = "local" })
+	if d := closed.Check(signedRequest("/function/env", "before", "k"), "192.0.2.1"); !d.Allowed {
+		t.Fatalf("before the outage: %s %s", d.Reason, d.Detail)
+	}
+	srv.signal(syscall.SIGSTOP)
+	start := time.Now()
+	d := closed.Check(signedRequest("/function/env", "during", "k"), "192.0.2.1")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the request hung for %v past the 200ms timeout", took)
+	}
+	if d.Reason != ReasonStoreUnavailable || d.Status != http.StatusTooManyRequests || d.RetryAfter <= 0 || d.StoreEvent == "" {
+		t.Errorf("replay_on_error deny during an outage: %s %d %v %q", d.Reason, d.Status, d.RetryAfter, d.StoreEvent)
+	}
+	// The next ones fail fast and say nothing more about the outage.
+	start = time.Now()
+	d = closed.Check(signedRequest("/function/env", "during again", "k"), "192.0.2.1")
+	if d.Reason != ReasonStoreUnavailable || d.StoreEvent != "" || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("second request of the outage: %s %q after %v", d.Reason, d.StoreEvent, time.Since(start))
+	}
+	d = open.Check(signedRequest("/function/env", "during", "k"), "192.0.2.1")
+	if !d.Allowed {
+		t.Errorf("replay_on_error local during an outage: %s %s", d.Reason, d.Detail)
+	}
+	if d := open.Check(signedRequest("/function/env", "during", "k"), "192.0.2.1"); d.Reason != ReasonReplayed {
+		t.Errorf("replay_on_error local still remembers locally: %s", d.Reason)
+	}
+	// Bans fall back to local memory: a wrong password is still counted.
+	if d := closed.Check(basicRequest("admin", "guess"), "192.0.2.50"); d.Reason != ReasonBadCredentials {
+		t.Errorf("a password during the outage: %s %s", d.Reason, d.Detail)
+	}
+	srv.signal(syscall.SIGCONT)
+	var recovered *Decision
+	for i := 0; i < 50 && recovered == nil; i++ {
+		c.advance(2 * storeRetryInterval)
+		if d := closed.Check(signedRequest("/function/env", "after "+string(rune('a'+i)), "k"), "192.0.2.1"); d.Allowed {
+			recovered = d
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if recovered == nil {
+		t.Fatal("no recovery after Redis thawed")
+	}
+	if recovered.StoreEvent != "store answers again" {
+		t.Errorf("the recovery was not reported: %q", recovered.StoreEvent)
+	}
+}
+
+// Edits that keep the store's settings keep its connections and outage
+// state; a State keeps the store across reloads.
+func TestStateReusesTheStoreAcrossReloads(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	state := NewState(&Config{})
+	cfg := func(limit int) *Config {
+		return &Config{
+			Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
+			Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+			Bans:       &Bans{MaxFailures: limit},
+			Store:      &Store{Address: srv.addr},
+		}
+	}
+	g1, err := New(cfg(5), Options{State: state, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := New(cfg(7), Options{State: state, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g1.store != g2.store {
+		t.Error("an edit that kept the store's settings made a new store")
+	}
+	g3, err := New(&Config{Rules: []Rule{{Path: "/", Require: "open"}}, Store: &Store{Address: srv.addr, KeyPrefix: "other:"}}, Options{State: state, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g3.store == g1.store {
+		t.Error("a new key prefix kept the old store")
+	}
+}
