@@ -65,7 +65,7 @@ func yamlPath(t *testing.T, doc map[string]interface{}, keys ...string) map[stri
 // paths of the certificate storage and of the dynamic configuration, and
 // the plugin from a checkout (localPlugins, the example's commented
 // alternative) rather than from the plugin catalog.
-func exampleStatic(t *testing.T, dir, caServer string, httpPort, httpsPort int, certificatesDuration int) []byte {
+func exampleStatic(t *testing.T, dir, caServer string, httpPort, httpsPort int, o httpsOptions) []byte {
 	t.Helper()
 	data, err := os.ReadFile("file/traefik.yml")
 	if err != nil {
@@ -76,12 +76,16 @@ func exampleStatic(t *testing.T, dir, caServer string, httpPort, httpsPort int, 
 		t.Fatal(err)
 	}
 	yamlPath(t, static, "entryPoints", "web")["address"] = fmt.Sprintf("127.0.0.1:%d", httpPort)
-	yamlPath(t, static, "entryPoints", "websecure")["address"] = fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	websecure := yamlPath(t, static, "entryPoints", "websecure")
+	websecure["address"] = fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	if o.TrustLoopback {
+		websecure["forwardedHeaders"] = map[string]interface{}{"trustedIPs": []string{"127.0.0.1"}}
+	}
 	acme := yamlPath(t, static, "certificatesResolvers", "letsencrypt", "acme")
 	acme["caServer"] = caServer
 	acme["storage"] = filepath.Join(dir, "acme.json")
-	if certificatesDuration > 0 {
-		acme["certificatesDuration"] = certificatesDuration
+	if o.CertificatesDuration > 0 {
+		acme["certificatesDuration"] = o.CertificatesDuration
 	}
 	file := yamlPath(t, static, "providers", "file")
 	if file["filename"] == nil {
@@ -101,20 +105,40 @@ func exampleStatic(t *testing.T, dir, caServer string, httpPort, httpsPort int, 
 
 // exampleDynamic is file/dynamic.yml with the test's secrets directory in
 // place of /var/openfaas/secrets and its function in place of the gateway.
-func exampleDynamic(t *testing.T, secrets, function string) []byte {
+func exampleDynamic(t *testing.T, secrets, function string, o httpsOptions) []byte {
 	t.Helper()
 	data := readExample(t, "file/dynamic.yml", secrets)
-	const gateway = "http://gateway.openfaas:8080"
-	if !bytes.Contains(data, []byte(gateway)) {
-		t.Fatalf("file/dynamic.yml no longer sends to %s", gateway)
+	replace := func(old, new string) {
+		if !bytes.Contains(data, []byte(old)) {
+			t.Fatalf("file/dynamic.yml no longer holds %q", old)
+		}
+		data = bytes.ReplaceAll(data, []byte(old), []byte(new))
 	}
-	return bytes.ReplaceAll(data, []byte(gateway), []byte(function))
+	replace("http://gateway.openfaas:8080", function)
+	if o.TrustLoopback {
+		replace("trustedProxies: []", "trustedProxies: [127.0.0.1]")
+	}
+	return data
+}
+
+// httpsOptions are what a test changes in the file/ example beyond the
+// ACME server, ports and paths.
+type httpsOptions struct {
+	// Validity is the lifetime of Pebble's certificates (90 days when 0).
+	Validity time.Duration
+	// CertificatesDuration is the resolver's certificatesDuration (hours),
+	// which sets when Traefik renews: under a day, from 20 minutes before
+	// expiry, checked every minute.
+	CertificatesDuration int
+	// TrustLoopback has Traefik and funcauth believe X-Forwarded-For from
+	// 127.0.0.1, so that the test can act as several clients.
+	TrustLoopback bool
 }
 
 // startHTTPSTraefik starts the real Traefik with the file/ example, an
 // ACME resolver pointed at a Pebble of the test, and waits until it
 // serves the example's site over HTTPS with a certificate from Pebble.
-func startHTTPSTraefik(t *testing.T, validity time.Duration, certificatesDuration int) *httpsTraefik {
+func startHTTPSTraefik(t *testing.T, o httpsOptions) *httpsTraefik {
 	t.Helper()
 	bin := e2e.Script(t, "ensure-traefik.sh")
 	dir := t.TempDir()
@@ -122,15 +146,15 @@ func startHTTPSTraefik(t *testing.T, validity time.Duration, certificatesDuratio
 		t.Fatal(err)
 	}
 	h := &httpsTraefik{httpPort: e2e.FreePort(t), httpsPort: e2e.FreePort(t)}
-	h.pebble = acmetest.Start(t, dir, acmetest.Options{Names: []string{exampleSite}, HTTPPort: h.httpPort, TLSPort: h.httpsPort, Validity: validity})
+	h.pebble = acmetest.Start(t, dir, acmetest.Options{Names: []string{exampleSite}, HTTPPort: h.httpPort, TLSPort: h.httpsPort, Validity: o.Validity})
 
 	function := httptest.NewServer(conformance.Upstream)
 	t.Cleanup(function.Close)
-	if err := os.WriteFile(filepath.Join(dir, "dynamic.yml"), exampleDynamic(t, secretsDir(t), function.URL), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "dynamic.yml"), exampleDynamic(t, secretsDir(t), function.URL, o), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	static := filepath.Join(dir, "traefik.yml")
-	if err := os.WriteFile(static, exampleStatic(t, dir, h.pebble.Directory, h.httpPort, h.httpsPort, certificatesDuration), 0o644); err != nil {
+	if err := os.WriteFile(static, exampleStatic(t, dir, h.pebble.Directory, h.httpPort, h.httpsPort, o), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -177,7 +201,7 @@ func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string
 // signed call reaches the function, an unsigned one gets 401, and the
 // admin API needs the gateway's Basic Auth credentials.
 func TestTraefikBinaryHTTPS(t *testing.T) {
-	h := startHTTPSTraefik(t, 0, 0)
+	h := startHTTPSTraefik(t, httpsOptions{})
 	client := h.client()
 
 	body := []byte("over HTTPS through Traefik")
@@ -221,4 +245,24 @@ func TestTraefikBinaryHTTPS(t *testing.T) {
 	if plain.StatusCode < 300 || plain.StatusCode > 308 || !strings.HasPrefix(plain.Header.Get("Location"), "https://") {
 		t.Errorf("plain HTTP: %d to %q, want a redirect to HTTPS", plain.StatusCode, plain.Header.Get("Location"))
 	}
+}
+
+// TestTraefikBinaryHTTPSRenewalKeepsBansAndReplays has the real Traefik
+// renew a short-lived certificate from Pebble while funcauth holds a ban
+// and a remembered signed call. Traefik rebuilds its routers and so the
+// plugin's instances when the renewed certificate arrives: the replay
+// must still be refused and the banned client still banned.
+func TestTraefikBinaryHTTPSRenewalKeepsBansAndReplays(t *testing.T) {
+	h := startHTTPSTraefik(t, httpsOptions{Validity: 10 * time.Minute, CertificatesDuration: 1, TrustLoopback: true})
+	addr := fmt.Sprintf("127.0.0.1:%d", h.httpsPort)
+	first := h.pebble.Served(t, addr, exampleSite)
+	client := h.client()
+	site := &e2e.StateSite{Client: client, Base: h.base(), Key: "env function key", User: "admin", Password: "gateway password"}
+	site.MakeState(t)
+	// Traefik checks renewals once a minute.
+	renewed := h.pebble.WaitRenewal(t, addr, exampleSite, first, 150*time.Second)
+	t.Logf("renewed after %v: %s until %v, then %s until %v", time.Since(h.started).Round(time.Second),
+		first.SerialNumber, first.NotAfter.Format(time.TimeOnly), renewed.SerialNumber, renewed.NotAfter.Format(time.TimeOnly))
+	client.CloseIdleConnections() // what follows comes over connections with the new certificate
+	site.CheckState(t)
 }

@@ -167,3 +167,28 @@ func startDNS(t *testing.T, names []string, addr string) string {
 	t.Cleanup(func() { srv.Shutdown() })
 	return l.Addr().String()
 }
+
+// Served returns the certificate a TLS server at addr presents for name,
+// verified against Pebble's root, from a new connection.
+func (p *Pebble) Served(t testing.TB, addr, name string) *x509.Certificate {
+	t.Helper()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{RootCAs: p.Roots, ServerName: name})
+	if err != nil {
+		t.Fatalf("TLS to %s: %v", addr, err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0]
+}
+
+// WaitRenewal waits until the server at addr presents a certificate for
+// name other than old, issued by Pebble, and returns it.
+func (p *Pebble) WaitRenewal(t testing.TB, addr, name string, old *x509.Certificate, timeout time.Duration) *x509.Certificate {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if leaf := p.Served(t, addr, name); !leaf.Equal(old) {
+			return leaf
+		}
+	}
+	t.Fatalf("%s still presents the certificate valid until %v after %v", addr, old.NotAfter, timeout)
+	return nil
+}
