@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/funcauth/funcauth/caddyauth"
 	"github.com/funcauth/funcauth/examples/internal/acmetest"
+	"github.com/funcauth/funcauth/examples/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
@@ -22,14 +23,6 @@ import (
 // goes to the ACME server for it.
 const siteName = "funcauth.test"
 
-// Ports Caddy listens on in-process (caddytest's), which Pebble's
-// validation authority also uses for the http-01 and tls-alpn-01
-// challenges.
-const (
-	httpPort  = 9080
-	httpsPort = 9443
-)
-
 // TestAutomaticHTTPS runs Pebble, the ACME test server, in this process
 // with real challenge validation (a DNS server here answers 127.0.0.1 for
 // funcauth.test), has Caddy (in-process, with funcauth) obtain a
@@ -37,45 +30,8 @@ const (
 // verifying the certificate against Pebble's root: a signed request
 // reaches the function, an unsigned one is refused.
 func TestAutomaticHTTPS(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	pebble := acmetest.Start(t, dir, acmetest.Options{Names: []string{siteName}, HTTPPort: httpPort, TLSPort: httpsPort})
-
-	function := httptest.NewServer(conformance.Upstream)
-	t.Cleanup(function.Close)
-
-	caddyfile := fmt.Sprintf(`{
-	admin localhost:2999
-	http_port %d
-	https_port %d
-	grace_period 1ns
-	skip_install_trust
-	storage file_system %s
-	acme_ca %s
-	acme_ca_root %s
-	email ops@%s
-}
-
-%s {
-	funcauth openfaas {
-		user admin $pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k
-		signature faas-cli cookie
-	}
-	reverse_proxy %s
-}
-`, httpPort, httpsPort, filepath.Join(dir, "storage"), pebble.Directory, pebble.ServerCAFile, siteName, siteName, strings.TrimPrefix(function.URL, "http://"))
-	tester := caddytest.NewTester(conformance.NoSkip(t))
-	tester.InitServer(caddyfile, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
-
-	client := pebble.Client(fmt.Sprintf("127.0.0.1:%d", httpsPort))
-	base := fmt.Sprintf("https://%s:%d", siteName, httpsPort)
-	// Caddy obtains the certificate in the background: wait for it.
-	leaf := acmetest.WaitCertificate(t, client, base+"/healthz", siteName, 90*time.Second)
-	t.Logf("certificate for %v issued by %q", leaf.DNSNames, leaf.Issuer.CommonName)
+	c := startAutomaticHTTPS(t, siteName, 0, "")
+	client, base := c.client, c.base
 
 	post := func(req *conformance.Request) *http.Response {
 		r, err := conformance.BuildRequest(req, base)
@@ -105,7 +61,7 @@ func TestAutomaticHTTPS(t *testing.T) {
 		t.Errorf("admin over HTTPS: %d", admin.StatusCode)
 	}
 	// Plain HTTP is redirected to HTTPS, by Caddy, before funcauth.
-	plain, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(fmt.Sprintf("http://127.0.0.1:%d/function/env", httpPort))
+	plain, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(fmt.Sprintf("http://127.0.0.1:%d/function/env", c.httpPort))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,4 +69,71 @@ func TestAutomaticHTTPS(t *testing.T) {
 	if plain.StatusCode != http.StatusPermanentRedirect {
 		t.Errorf("plain HTTP: %d, want a redirect to HTTPS", plain.StatusCode)
 	}
+}
+
+// startAutomaticHTTPS starts Pebble and Caddy in-process with funcauth in
+// front of the conformance upstream, extra in Caddy's global options, and
+// waits until Caddy serves name over HTTPS with a certificate from Pebble
+// valid for validity (Pebble's default when zero). Each test takes its
+// own name: Caddy's certificate cache outlives a configuration, and keeps
+// the renew_interval of the first (so every configuration here sets the
+// short one the renewal test needs).
+func startAutomaticHTTPS(t *testing.T, name string, validity time.Duration, extra string) *httpsCaddy {
+	t.Helper()
+	// The ports Caddy listens on, which Pebble's validation authority
+	// also uses for the http-01 and tls-alpn-01 challenges.
+	httpPort, httpsPort := e2e.FreePort(t), e2e.FreePort(t)
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	pebble := acmetest.Start(t, dir, acmetest.Options{Names: []string{name}, HTTPPort: httpPort, TLSPort: httpsPort, Validity: validity})
+
+	function := httptest.NewServer(conformance.Upstream)
+	t.Cleanup(function.Close)
+
+	caddyfile := fmt.Sprintf(`{
+	admin localhost:2999
+	http_port %d
+	https_port %d
+	grace_period 1ns
+	skip_install_trust
+	storage file_system %s
+	acme_ca %s
+	acme_ca_root %s
+	email ops@%s
+	renew_interval 2s
+	%s
+}
+
+%s {
+	funcauth openfaas {
+		user admin $pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k
+		signature faas-cli cookie
+	}
+	reverse_proxy %s
+}
+`, httpPort, httpsPort, filepath.Join(dir, "storage"), pebble.Directory, pebble.ServerCAFile, siteName, extra, name, strings.TrimPrefix(function.URL, "http://"))
+	start := time.Now()
+	tester := caddytest.NewTester(conformance.NoSkip(t))
+	tester.InitServer(caddyfile, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	client := pebble.Client(fmt.Sprintf("127.0.0.1:%d", httpsPort))
+	base := fmt.Sprintf("https://%s:%d", name, httpsPort)
+	// Caddy obtains the certificate in the background: wait for it.
+	leaf := acmetest.WaitCertificate(t, client, base+"/healthz", name, 90*time.Second)
+	t.Logf("Caddy (in-process): start to a served HTTPS call in %v; certificate for %v issued by %q, valid until %v",
+		time.Since(start).Round(10*time.Millisecond), leaf.DNSNames, leaf.Issuer.CommonName, leaf.NotAfter.Format(time.RFC3339))
+	return &httpsCaddy{pebble: pebble, client: client, base: base, httpPort: httpPort, httpsPort: httpsPort}
+}
+
+// httpsCaddy is Caddy in-process serving a site over HTTPS with
+// certificates from a Pebble of the test.
+type httpsCaddy struct {
+	pebble              *acmetest.Pebble
+	client              *http.Client // trusts Pebble's root only
+	base                string       // the site's URL
+	httpPort, httpsPort int
 }
