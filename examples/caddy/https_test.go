@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,9 +31,38 @@ const siteName = "funcauth.test"
 // verifying the certificate against Pebble's root: a signed request
 // reaches the function, an unsigned one is refused.
 func TestAutomaticHTTPS(t *testing.T) {
-	c := startAutomaticHTTPS(t, siteName, 0, "")
-	client, base := c.client, c.base
+	checkHTTPSSite(t, startAutomaticHTTPS(t, siteName, 0, ""))
+}
 
+// TestXcaddyBinaryHTTPS is TestAutomaticHTTPS with the xcaddy-built
+// Caddy binary started cold on the same Caddyfile: it measures the time
+// from the start of the process to the first HTTPS call served.
+func TestXcaddyBinaryHTTPS(t *testing.T) {
+	bin := xcaddy(t)
+	dir := t.TempDir()
+	c := &httpsCaddy{httpPort: e2e.FreePort(t), httpsPort: e2e.FreePort(t)}
+	c.pebble = acmetest.Start(t, dir, acmetest.Options{Names: []string{siteName}, HTTPPort: c.httpPort, TLSPort: c.httpsPort})
+	function := httptest.NewServer(conformance.Upstream)
+	t.Cleanup(function.Close)
+	caddyfile := filepath.Join(dir, "Caddyfile")
+	admin := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+	os.WriteFile(caddyfile, []byte(httpsCaddyfile(admin, siteName, dir, c, "", function.URL)), 0o600)
+	start := time.Now()
+	e2e.Start(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	c.client = c.pebble.Client(fmt.Sprintf("127.0.0.1:%d", c.httpsPort))
+	c.base = fmt.Sprintf("https://%s:%d", siteName, c.httpsPort)
+	leaf := acmetest.WaitCertificate(t, c.client, c.base+"/healthz", siteName, 90*time.Second)
+	t.Logf("Caddy (xcaddy binary): cold start to a served HTTPS call in %v; certificate for %v issued by %q",
+		time.Since(start).Round(10*time.Millisecond), leaf.DNSNames, leaf.Issuer.CommonName)
+	checkHTTPSSite(t, c)
+}
+
+// checkHTTPSSite checks a Caddy site of httpsCaddyfile over HTTPS: a
+// signed request reaches the function, an unsigned one is refused, the
+// admin API takes Basic Auth, and plain HTTP is redirected.
+func checkHTTPSSite(t *testing.T, c *httpsCaddy) {
+	t.Helper()
+	client, base := c.client, c.base
 	post := func(req *conformance.Request) *http.Response {
 		r, err := conformance.BuildRequest(req, base)
 		if err != nil {
@@ -91,8 +121,31 @@ func startAutomaticHTTPS(t *testing.T, name string, validity time.Duration, extr
 	function := httptest.NewServer(conformance.Upstream)
 	t.Cleanup(function.Close)
 
-	caddyfile := fmt.Sprintf(`{
-	admin localhost:2999
+	c := &httpsCaddy{pebble: pebble, httpPort: httpPort, httpsPort: httpsPort}
+	caddyfile := httpsCaddyfile("localhost:2999", name, dir, c, extra, function.URL)
+	start := time.Now()
+	tester := caddytest.NewTester(conformance.NoSkip(t))
+	tester.InitServer(caddyfile, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	client := pebble.Client(fmt.Sprintf("127.0.0.1:%d", httpsPort))
+	base := fmt.Sprintf("https://%s:%d", name, httpsPort)
+	// Caddy obtains the certificate in the background: wait for it.
+	leaf := acmetest.WaitCertificate(t, client, base+"/healthz", name, 90*time.Second)
+	t.Logf("Caddy (in-process): start to a served HTTPS call in %v; certificate for %v issued by %q, valid until %v",
+		time.Since(start).Round(10*time.Millisecond), leaf.DNSNames, leaf.Issuer.CommonName, leaf.NotAfter.Format(time.RFC3339))
+	c.client, c.base = client, base
+	return c
+}
+
+// httpsCaddyfile is the Caddyfile of the HTTPS tests: funcauth's openfaas
+// preset on name in front of upstream, certificates from c's Pebble,
+// storage under dir, extra in the global options.
+func httpsCaddyfile(admin, name, dir string, c *httpsCaddy, extra, upstream string) string {
+	return fmt.Sprintf(`{
+	admin %s
 	http_port %d
 	https_port %d
 	grace_period 1ns
@@ -112,21 +165,7 @@ func startAutomaticHTTPS(t *testing.T, name string, validity time.Duration, extr
 	}
 	reverse_proxy %s
 }
-`, httpPort, httpsPort, filepath.Join(dir, "storage"), pebble.Directory, pebble.ServerCAFile, siteName, extra, name, strings.TrimPrefix(function.URL, "http://"))
-	start := time.Now()
-	tester := caddytest.NewTester(conformance.NoSkip(t))
-	tester.InitServer(caddyfile, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
-
-	client := pebble.Client(fmt.Sprintf("127.0.0.1:%d", httpsPort))
-	base := fmt.Sprintf("https://%s:%d", name, httpsPort)
-	// Caddy obtains the certificate in the background: wait for it.
-	leaf := acmetest.WaitCertificate(t, client, base+"/healthz", name, 90*time.Second)
-	t.Logf("Caddy (in-process): start to a served HTTPS call in %v; certificate for %v issued by %q, valid until %v",
-		time.Since(start).Round(10*time.Millisecond), leaf.DNSNames, leaf.Issuer.CommonName, leaf.NotAfter.Format(time.RFC3339))
-	return &httpsCaddy{pebble: pebble, client: client, base: base, httpPort: httpPort, httpsPort: httpsPort}
+`, admin, c.httpPort, c.httpsPort, filepath.Join(dir, "storage"), c.pebble.Directory, c.pebble.ServerCAFile, siteName, extra, name, strings.TrimPrefix(upstream, "http://"))
 }
 
 // httpsCaddy is Caddy in-process serving a site over HTTPS with
