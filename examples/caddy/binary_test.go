@@ -4,6 +4,7 @@
 package caddy
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -122,8 +123,9 @@ func startBinary(t *testing.T, funcauthJSON string) *binaryCaddy {
 // binaryReadTimeout is the server's read timeout, which ends stalled bodies.
 const binaryReadTimeout = 3 * time.Second
 
-// startBinaryWith is startBinary with another upstream.
-func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler) *binaryCaddy {
+// startBinaryWith is startBinary with another upstream; edits change the
+// Caddy configuration (decoded JSON) before it is loaded.
+func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler, edits ...func(cfg map[string]interface{})) *binaryCaddy {
 	t.Helper()
 	runningMu.Lock()
 	defer runningMu.Unlock()
@@ -152,6 +154,18 @@ func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler) *binary
 	data, err := site.JSON()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(edits) > 0 {
+		var cfg map[string]interface{}
+		if err := json.Unmarshal(data, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		for _, edit := range edits {
+			edit(cfg)
+		}
+		if data, err = json.Marshal(cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
 	resp, err := http.Post(running.adminURL+"/load", "application/json", strings.NewReader(string(data)))
 	if err != nil {

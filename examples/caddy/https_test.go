@@ -1,14 +1,8 @@
 package caddy
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,13 +12,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
-	"github.com/miekg/dns"
 
 	_ "github.com/funcauth/funcauth/caddyauth"
+	"github.com/funcauth/funcauth/examples/internal/acmetest"
+	"github.com/funcauth/funcauth/examples/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
@@ -33,14 +24,6 @@ import (
 // goes to the ACME server for it.
 const siteName = "funcauth.test"
 
-// Ports Caddy listens on in-process (caddytest's), which Pebble's
-// validation authority also uses for the http-01 and tls-alpn-01
-// challenges.
-const (
-	httpPort  = 9080
-	httpsPort = 9443
-)
-
 // TestAutomaticHTTPS runs Pebble, the ACME test server, in this process
 // with real challenge validation (a DNS server here answers 127.0.0.1 for
 // funcauth.test), has Caddy (in-process, with funcauth) obtain a
@@ -48,95 +31,38 @@ const (
 // verifying the certificate against Pebble's root: a signed request
 // reaches the function, an unsigned one is refused.
 func TestAutomaticHTTPS(t *testing.T) {
+	checkHTTPSSite(t, startAutomaticHTTPS(t, siteName, 0, ""))
+}
+
+// TestXcaddyBinaryHTTPS is TestAutomaticHTTPS with the xcaddy-built
+// Caddy binary started cold on the same Caddyfile: it measures the time
+// from the start of the process to the first HTTPS call served.
+func TestXcaddyBinaryHTTPS(t *testing.T) {
+	bin := xcaddy(t)
 	dir := t.TempDir()
-	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
-
-	resolver := startDNS(t, siteName, "127.0.0.1")
-	pebbleLog := log.New(io.Discard, "pebble ", 0)
-	if testing.Verbose() {
-		pebbleLog.SetOutput(os.Stderr)
-	}
-	store := db.NewMemoryStore()
-	authority := ca.New(pebbleLog, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	validator := va.New(pebbleLog, httpPort, httpsPort, false, resolver, store)
-	frontend := wfe.New(pebbleLog, store, validator, authority, nil, false, false, 0, 0)
-	acme := httptest.NewUnstartedServer(frontend.Handler())
-	acme.StartTLS()
-	t.Cleanup(acme.Close)
-	acmeRoot := filepath.Join(dir, "pebble-listener.pem")
-	os.WriteFile(acmeRoot, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: acme.Certificate().Raw}), 0o600)
-
+	c := &httpsCaddy{httpPort: e2e.FreePort(t), httpsPort: e2e.FreePort(t)}
+	c.pebble = acmetest.Start(t, dir, acmetest.Options{Names: []string{siteName}, HTTPPort: c.httpPort, TLSPort: c.httpsPort})
 	function := httptest.NewServer(conformance.Upstream)
 	t.Cleanup(function.Close)
-
-	caddyfile := fmt.Sprintf(`{
-	admin localhost:2999
-	http_port %d
-	https_port %d
-	grace_period 1ns
-	skip_install_trust
-	storage file_system %s
-	acme_ca %s/dir
-	acme_ca_root %s
-	email ops@%s
+	caddyfile := filepath.Join(dir, "Caddyfile")
+	admin := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+	os.WriteFile(caddyfile, []byte(httpsCaddyfile(admin, siteName, dir, c, "", function.URL)), 0o600)
+	start := time.Now()
+	e2e.Start(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	c.client = c.pebble.Client(fmt.Sprintf("127.0.0.1:%d", c.httpsPort))
+	c.base = fmt.Sprintf("https://%s:%d", siteName, c.httpsPort)
+	leaf := acmetest.WaitCertificate(t, c.client, c.base+"/healthz", siteName, 90*time.Second)
+	t.Logf("Caddy (xcaddy binary): cold start to a served HTTPS call in %v; certificate for %v issued by %q",
+		time.Since(start).Round(10*time.Millisecond), leaf.DNSNames, leaf.Issuer.CommonName)
+	checkHTTPSSite(t, c)
 }
 
-%s {
-	funcauth openfaas {
-		user admin $pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k
-		signature faas-cli cookie
-	}
-	reverse_proxy %s
-}
-`, httpPort, httpsPort, filepath.Join(dir, "storage"), acme.URL, acmeRoot, siteName, siteName, strings.TrimPrefix(function.URL, "http://"))
-	tester := caddytest.NewTester(conformance.NoSkip(t))
-	tester.InitServer(caddyfile, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
-
-	// Trust Pebble's root only, as a client of a public site trusts its CA.
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(authority.GetRootCert(0).PEM())
-	client := &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: siteName},
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return net.Dial(network, fmt.Sprintf("127.0.0.1:%d", httpsPort))
-			},
-		},
-	}
-	base := fmt.Sprintf("https://%s:%d", siteName, httpsPort)
-
-	// Caddy obtains the certificate in the background: wait for it.
-	var lastErr error
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := client.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			lastErr = nil
-			if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
-				t.Fatal("no certificate")
-			}
-			leaf := resp.TLS.PeerCertificates[0]
-			if leaf.VerifyHostname(siteName) != nil || !strings.Contains(leaf.Issuer.CommonName, "Pebble") {
-				t.Fatalf("certificate for %v issued by %q", leaf.DNSNames, leaf.Issuer.CommonName)
-			}
-			t.Logf("certificate for %v issued by %q", leaf.DNSNames, leaf.Issuer.CommonName)
-			break
-		}
-		lastErr = err
-		time.Sleep(500 * time.Millisecond)
-	}
-	if lastErr != nil {
-		t.Fatalf("no verified HTTPS from Caddy within 90 s: %v", lastErr)
-	}
-
+// checkHTTPSSite checks a Caddy site of httpsCaddyfile over HTTPS: a
+// signed request reaches the function, an unsigned one is refused, the
+// admin API takes Basic Auth, and plain HTTP is redirected.
+func checkHTTPSSite(t *testing.T, c *httpsCaddy) {
+	t.Helper()
+	client, base := c.client, c.base
 	post := func(req *conformance.Request) *http.Response {
 		r, err := conformance.BuildRequest(req, base)
 		if err != nil {
@@ -165,7 +91,7 @@ func TestAutomaticHTTPS(t *testing.T) {
 		t.Errorf("admin over HTTPS: %d", admin.StatusCode)
 	}
 	// Plain HTTP is redirected to HTTPS, by Caddy, before funcauth.
-	plain, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(fmt.Sprintf("http://127.0.0.1:%d/function/env", httpPort))
+	plain, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(fmt.Sprintf("http://127.0.0.1:%d/function/env", c.httpPort))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,28 +101,78 @@ func TestAutomaticHTTPS(t *testing.T) {
 	}
 }
 
-// startDNS answers A queries for name with addr (and nothing else) over
-// TCP, as Pebble's validation authority asks its custom resolver.
-func startDNS(t *testing.T, name, addr string) string {
+// startAutomaticHTTPS starts Pebble and Caddy in-process with funcauth in
+// front of the conformance upstream, extra in Caddy's global options, and
+// waits until Caddy serves name over HTTPS with a certificate from Pebble
+// valid for validity (Pebble's default when zero). Each test takes its
+// own name: Caddy's certificate cache outlives a configuration, and keeps
+// the renew_interval of the first (so every configuration here sets the
+// short one the renewal test needs).
+func startAutomaticHTTPS(t *testing.T, name string, validity time.Duration, extra string) *httpsCaddy {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// The ports Caddy listens on, which Pebble's validation authority
+	// also uses for the http-01 and tls-alpn-01 challenges.
+	httpPort, httpsPort := e2e.FreePort(t), e2e.FreePort(t)
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	pebble := acmetest.Start(t, dir, acmetest.Options{Names: []string{name}, HTTPPort: httpPort, TLSPort: httpsPort, Validity: validity})
+
+	function := httptest.NewServer(conformance.Upstream)
+	t.Cleanup(function.Close)
+
+	c := &httpsCaddy{pebble: pebble, httpPort: httpPort, httpsPort: httpsPort}
+	caddyfile := httpsCaddyfile("localhost:2999", name, dir, c, extra, function.URL)
+	start := time.Now()
+	tester := caddytest.NewTester(conformance.NoSkip(t))
+	tester.InitServer(caddyfile, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
 	}
-	srv := &dns.Server{Listener: l, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		for _, question := range q.Question {
-			if question.Qtype == dns.TypeA && strings.EqualFold(question.Name, dns.Fqdn(name)) {
-				m.Answer = append(m.Answer, &dns.A{
-					Hdr: dns.RR_Header{Name: question.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
-					A:   net.ParseIP(addr),
-				})
-			}
-		}
-		w.WriteMsg(m)
-	})}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
-	return l.Addr().String()
+
+	client := pebble.Client(fmt.Sprintf("127.0.0.1:%d", httpsPort))
+	base := fmt.Sprintf("https://%s:%d", name, httpsPort)
+	// Caddy obtains the certificate in the background: wait for it.
+	leaf := acmetest.WaitCertificate(t, client, base+"/healthz", name, 90*time.Second)
+	t.Logf("Caddy (in-process): start to a served HTTPS call in %v; certificate for %v issued by %q, valid until %v",
+		time.Since(start).Round(10*time.Millisecond), leaf.DNSNames, leaf.Issuer.CommonName, leaf.NotAfter.Format(time.RFC3339))
+	c.client, c.base = client, base
+	return c
+}
+
+// httpsCaddyfile is the Caddyfile of the HTTPS tests: funcauth's openfaas
+// preset on name in front of upstream, certificates from c's Pebble,
+// storage under dir, extra in the global options.
+func httpsCaddyfile(admin, name, dir string, c *httpsCaddy, extra, upstream string) string {
+	return fmt.Sprintf(`{
+	admin %s
+	http_port %d
+	https_port %d
+	grace_period 1ns
+	skip_install_trust
+	storage file_system %s
+	acme_ca %s
+	acme_ca_root %s
+	email ops@%s
+	renew_interval 2s
+	%s
+}
+
+%s {
+	funcauth openfaas {
+		user admin $pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k
+		signature faas-cli cookie
+	}
+	reverse_proxy %s
+}
+`, admin, c.httpPort, c.httpsPort, filepath.Join(dir, "storage"), c.pebble.Directory, c.pebble.ServerCAFile, siteName, extra, name, strings.TrimPrefix(upstream, "http://"))
+}
+
+// httpsCaddy is Caddy in-process serving a site over HTTPS with
+// certificates from a Pebble of the test.
+type httpsCaddy struct {
+	pebble              *acmetest.Pebble
+	client              *http.Client // trusts Pebble's root only
+	base                string       // the site's URL
+	httpPort, httpsPort int
 }

@@ -3,6 +3,7 @@ package traefik
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -37,6 +38,10 @@ const traefikReadTimeout = 3 * time.Second
 // with abortOnPluginFailure, reconfigured through its file provider.
 type traefikBinary struct {
 	port       int
+	tlsPort    int            // websecure: the same routes over TLS (HTTP/2 by ALPN)
+	tlsRoots   *x509.CertPool // trusts websecure's certificate for gateway.test
+	certFile   string
+	keyFile    string
 	readyURL   string // a server that answers 200, behind the ready router
 	dynamicDir string
 	logPath    string
@@ -68,14 +73,21 @@ func startTraefik(t *testing.T) *traefikBinary {
 			return
 		}
 		readyServer := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-		tb := &traefikBinary{port: e2e.FreePort(t), readyURL: readyServer.URL, dynamicDir: filepath.Join(dir, "dynamic")}
+		tb := &traefikBinary{port: e2e.FreePort(t), tlsPort: e2e.FreePort(t), readyURL: readyServer.URL, dynamicDir: filepath.Join(dir, "dynamic")}
 		os.MkdirAll(tb.dynamicDir, 0o755)
+		certPEM, keyPEM, pool := e2e.SelfSigned(t, "gateway.test")
+		tb.tlsRoots, tb.certFile, tb.keyFile = pool, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		os.WriteFile(tb.certFile, certPEM, 0o600)
+		os.WriteFile(tb.keyFile, keyPEM, 0o600)
 		p := e2e.StartShared(t, dir, nil, bin,
 			fmt.Sprintf("--entryPoints.web.address=127.0.0.1:%d", tb.port),
 			// The tests act as many clients through X-Forwarded-For from
 			// loopback: Traefik keeps the header only from trusted IPs.
 			"--entryPoints.web.forwardedHeaders.trustedIPs=127.0.0.1",
 			"--entryPoints.web.transport.respondingTimeouts.readTimeout="+traefikReadTimeout.String(),
+			fmt.Sprintf("--entryPoints.websecure.address=127.0.0.1:%d", tb.tlsPort),
+			"--entryPoints.websecure.forwardedHeaders.trustedIPs=127.0.0.1",
+			"--entryPoints.websecure.transport.respondingTimeouts.readTimeout="+traefikReadTimeout.String(),
 			"--providers.file.directory="+tb.dynamicDir,
 			"--providers.file.watch=true",
 			"--providers.providersThrottleDuration=100ms",
@@ -127,14 +139,23 @@ func copyPlugin(root, dst string) error {
 // waits until Traefik serves it (a second router answers /__ready/<n>).
 func (tb *traefikBinary) apply(t *testing.T, options map[string]interface{}, upstream string) {
 	t.Helper()
+	tb.applyNamed(t, "funcauth", options, upstream)
+}
+
+// applyNamed is apply with the middleware named name (the plugin keeps its
+// state per middleware name: runs that repeat the suite's configurations
+// take names of their own).
+func (tb *traefikBinary) applyNamed(t *testing.T, name string, options map[string]interface{}, upstream string) {
+	t.Helper()
 	middlewares := map[string]interface{}{
-		"funcauth": map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
+		name: map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
 	}
-	tb.applyChain(t, middlewares, []string{"funcauth"}, upstream)
+	tb.applyChain(t, middlewares, []string{name}, upstream)
 }
 
 // applyChain is apply with the router's chain of middlewares given, in
-// order, from the middlewares defined.
+// order, from the middlewares defined. The chain serves both the plain
+// and the TLS entry point.
 func (tb *traefikBinary) applyChain(t *testing.T, middlewares map[string]interface{}, chain []string, upstream string) {
 	t.Helper()
 	tb.generation++
@@ -154,6 +175,10 @@ func (tb *traefikBinary) applyChain(t *testing.T, middlewares map[string]interfa
 			"functions": map[string]interface{}{
 				"rule": "PathPrefix(`/`)", "entryPoints": []string{"web"}, "middlewares": names, "service": "upstream",
 			},
+			"functions-tls": map[string]interface{}{
+				"rule": "PathPrefix(`/`)", "entryPoints": []string{"websecure"}, "middlewares": names, "service": "upstream",
+				"tls": map[string]interface{}{},
+			},
 			"ready": map[string]interface{}{
 				"rule": "Path(`" + ready + "`)", "entryPoints": []string{"web"}, "service": "ready", "priority": 100000,
 			},
@@ -167,6 +192,8 @@ func (tb *traefikBinary) applyChain(t *testing.T, middlewares map[string]interfa
 				"servers": []interface{}{map[string]interface{}{"url": tb.readyURL}},
 			}},
 		},
+	}, "tls": map[string]interface{}{
+		"certificates": []interface{}{map[string]interface{}{"certFile": tb.certFile, "keyFile": tb.keyFile}},
 	}}
 	data, _ := json.MarshalIndent(cfg, "", "  ")
 	deadline := time.Now().Add(30 * time.Second)
@@ -222,6 +249,11 @@ func (tb *traefikBinary) Do(t testing.TB, req *http.Request, client string) (*ht
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, tb.reason(resp)
+}
+
+// reason is the refusal reason the plugin logged for resp, if a refusal.
+func (tb *traefikBinary) reason(resp *http.Response) string {
 	reason := ""
 	if resp.StatusCode >= 400 {
 		// The plugin's line reaches Traefik's log as the request ends.
@@ -233,7 +265,7 @@ func (tb *traefikBinary) Do(t testing.TB, req *http.Request, client string) (*ht
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	return resp, reason
+	return reason
 }
 
 // TestTraefikBinaryLocksDownOpenFaaS: the real Traefik in front of the
