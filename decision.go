@@ -147,6 +147,10 @@ func (d *Decision) WriteHeaders(h http.Header) {
 	}
 }
 
+// StoreFailed reports whether a call to the shared store failed for this
+// decision (it then followed the store's on_error policy), for metrics.
+func (d *Decision) StoreFailed() bool { return d.storeFailed }
+
 // BanStarted reports whether this refusal started a ban.
 func (d *Decision) BanStarted() bool {
 	return d.BannedClient != "" || d.BannedUser != ""

@@ -92,6 +92,24 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		}
 //		ipv6_prefix <bits>
 //		refusal_body reason|status
+//		store <address or redis:// URL> {
+//			username <name>
+//			password <password>
+//			password_file <file>
+//			database <n>
+//			key_prefix <prefix>
+//			timeout <duration>
+//			pool_size <n>
+//			replay_on_error deny|local
+//			bans_on_error local|deny
+//			tls {
+//				ca_file <file>
+//				cert_file <file>
+//				key_file <file>
+//				server_name <name>
+//				insecure_skip_verify
+//			}
+//		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -146,6 +164,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseRateLimit(d, c)
 		case "refusal_body":
 			err = oneArg(d, &c.RefusalBody)
+		case "store":
+			err = parseStore(d, c)
 		case "ipv6_prefix":
 			if c.ClientAddress == nil {
 				c.ClientAddress = &funcauth.ClientAddress{}
@@ -272,6 +292,55 @@ func parseBans(d *caddyfile.Dispenser, c *funcauth.Config) error {
 		"allow":             func() error { return appendArgs(d, &b.AllowList) },
 		"max_entries":       func() error { return intArg(d, &b.MaxEntries) },
 	})
+}
+
+// parseStore reads the store subdirective: the address as its argument,
+// the rest in its block.
+func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
+	if c.Store != nil {
+		return d.Err("store is given twice")
+	}
+	s := &funcauth.Store{}
+	c.Store = s
+	if err := oneArgOrBlock(d, &s.Address); err != nil {
+		return err
+	}
+	return parseSubdirectives(d, map[string]func() error{
+		"username":        func() error { return oneArg(d, &s.Username) },
+		"password":        func() error { return oneArg(d, &s.Password) },
+		"password_file":   func() error { return oneArg(d, &s.PasswordFile) },
+		"database":        func() error { return intArg(d, &s.Database) },
+		"key_prefix":      func() error { return oneArg(d, &s.KeyPrefix) },
+		"timeout":         func() error { return oneArg(d, &s.Timeout) },
+		"pool_size":       func() error { return intArg(d, &s.PoolSize) },
+		"replay_on_error": func() error { return oneArg(d, &s.ReplayOnError) },
+		"bans_on_error":   func() error { return oneArg(d, &s.BansOnError) },
+		"tls": func() error {
+			if err := noArgs(d); err != nil {
+				return err
+			}
+			t := &funcauth.StoreTLS{Enabled: true}
+			s.TLS = t
+			return parseSubdirectives(d, map[string]func() error{
+				"ca_file":              func() error { return oneArg(d, &t.CAFile) },
+				"cert_file":            func() error { return oneArg(d, &t.CertFile) },
+				"key_file":             func() error { return oneArg(d, &t.KeyFile) },
+				"server_name":          func() error { return oneArg(d, &t.ServerName) },
+				"insecure_skip_verify": func() error { t.InsecureSkipVerify = true; return noArgs(d) },
+			})
+		},
+	})
+}
+
+// oneArgOrBlock reads the one argument of a subdirective that also takes
+// a block.
+func oneArgOrBlock(d *caddyfile.Dispenser, dst *string) error {
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.ArgErr()
+	}
+	*dst = args[0]
+	return nil
 }
 
 func parseRateLimit(d *caddyfile.Dispenser, c *funcauth.Config) error {

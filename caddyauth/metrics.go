@@ -15,8 +15,9 @@ import (
 // once and registered in each configuration's registry, so counts carry
 // across reloads.
 type metrics struct {
-	decisions *prometheus.CounterVec
-	bans      *prometheus.CounterVec
+	decisions   *prometheus.CounterVec
+	bans        *prometheus.CounterVec
+	storeErrors prometheus.Counter
 }
 
 var (
@@ -37,13 +38,18 @@ func registerMetrics(ctx caddy.Context) *metrics {
 				Name:      "bans_total",
 				Help:      "Bans started by funcauth, by what was banned (client or user).",
 			}, []string{"kind"}),
+			storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+				Namespace: "funcauth",
+				Name:      "store_errors_total",
+				Help:      "Requests whose call to the shared store (Redis) failed or was skipped during an outage, and followed the store's on_error policy.",
+			}),
 		}
 	})
 	registry := ctx.GetMetricsRegistry()
 	if registry == nil {
 		return collectors
 	}
-	for _, c := range []prometheus.Collector{collectors.decisions, collectors.bans} {
+	for _, c := range []prometheus.Collector{collectors.decisions, collectors.bans, collectors.storeErrors} {
 		if err := registry.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {
@@ -65,5 +71,8 @@ func (m *metrics) observe(d *funcauth.Decision) {
 	}
 	if d.BannedUser != "" {
 		m.bans.WithLabelValues("user").Inc()
+	}
+	if d.StoreFailed() {
+		m.storeErrors.Inc()
 	}
 }

@@ -83,6 +83,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if cp := h.ClientAddress; cp != nil && len(cp.TrustedProxies) > 0 {
 		return errors.New("client_address.trusted_proxies: Caddy decides the client address; set trusted_proxies in the server options (global servers block) instead")
 	}
+	if err := storePasswordStaysOut(h.Store); err != nil {
+		return err
+	}
 	cfg, err := expandPlaceholders(&h.Config, caddy.NewReplacer())
 	if err != nil {
 		return err
@@ -132,6 +135,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
 	d := h.guard.CheckBehindProxy(r, clientIP(r), trusted)
 	h.metrics.observe(d)
+	if d.StoreEvent != "" {
+		h.logStoreEvent(d)
+	}
 	if !d.Allowed {
 		d.Close()
 		h.disarm(r)
@@ -229,6 +235,16 @@ func clientIP(r *http.Request) string {
 // logRefusal writes one line per refused request: reason, client, route
 // and user name, never a secret. The start of a ban and a key or disk that
 // fails are warnings, the latter at most once a minute each (Decision.Warn).
+// logStoreEvent logs the start of a store outage (WARN) and its end (INFO),
+// once each.
+func (h *Handler) logStoreEvent(d *funcauth.Decision) {
+	if d.StoreFailed() {
+		h.logger.Warn("funcauth store outage", zap.String("detail", d.StoreEvent))
+		return
+	}
+	h.logger.Info("funcauth store recovered", zap.String("detail", d.StoreEvent))
+}
+
 func (h *Handler) logRefusal(r *http.Request, d *funcauth.Decision) {
 	fields := []zap.Field{
 		zap.String("reason", string(d.Reason)),

@@ -93,6 +93,19 @@ func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.C
 	if cp.Body != nil {
 		add(expand("body.temp_dir", &cp.Body.TempDir))
 	}
+	if st := cp.Store; st != nil {
+		// The address may hold a password (redis://:password@host).
+		add(expandSecret("store.address", &st.Address))
+		add(expand("store.username", &st.Username))
+		add(expandSecret("store.password", &st.Password))
+		add(expand("store.password_file", &st.PasswordFile))
+		add(expand("store.key_prefix", &st.KeyPrefix))
+		if t := st.TLS; t != nil {
+			add(expand("store.tls.ca_file", &t.CAFile))
+			add(expand("store.tls.cert_file", &t.CertFile))
+			add(expand("store.tls.key_file", &t.KeyFile))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -125,4 +138,25 @@ func strayBrace(s string) bool {
 		}
 	}
 	return open
+}
+
+// storePasswordStaysOut refuses a store password written into the
+// configuration, inline or in a redis:// URL: Caddy exports its JSON
+// configuration at the admin API, so the password must come from a
+// placeholder ({env.NAME}, {file./path}) or a password_file.
+func storePasswordStaysOut(st *funcauth.Store) error {
+	if st == nil {
+		return nil
+	}
+	const help = ": give the password as {env.NAME} or {file./path} (or password_file), so it stays out of Caddy's JSON configuration and admin API"
+	if st.Password != "" && !strings.Contains(st.Password, "{") {
+		return errors.New("store.password is written in the configuration" + help)
+	}
+	if at := strings.LastIndexByte(st.Address, '@'); at > 0 && strings.Contains(st.Address, "://") {
+		userinfo := st.Address[strings.Index(st.Address, "://")+3 : at]
+		if userinfo != "" && !strings.Contains(userinfo, "{") {
+			return errors.New("store.address holds a password" + help)
+		}
+	}
+	return nil
 }

@@ -25,6 +25,17 @@ func logRefusal(name string, r *http.Request, d *funcauth.Decision) {
 	}
 }
 
+// logStoreEvent writes the start and the end of a store outage to
+// Traefik's error log, once each.
+func logStoreEvent(name string, d *funcauth.Decision) {
+	var b strings.Builder
+	b.WriteString("funcauth store:")
+	field(&b, "middleware", strconv.Quote(name))
+	field(&b, "detail", strconv.Quote(d.StoreEvent))
+	b.WriteString("\n")
+	log.Print(b.String())
+}
+
 func refusalLine(name string, r *http.Request, d *funcauth.Decision) string {
 	var b strings.Builder
 	b.WriteString("funcauth refused:")

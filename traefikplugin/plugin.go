@@ -61,6 +61,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	states.touch(m.state, now)
 	m.warnMissingForwardedFor(r, now)
 	d := m.guard.Check(r, m.guard.ClientAddress(r))
+	if d.StoreEvent != "" {
+		logStoreEvent(m.name, d)
+	}
 	if !d.Allowed {
 		d.Close()
 		logRefusal(m.name, r, d)

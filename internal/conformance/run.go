@@ -126,6 +126,10 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 					if err != nil {
 						t.Fatal(err)
 					}
+					if s.Redis {
+						in.redis = startRedis(t)
+						in.Config = []byte(strings.ReplaceAll(string(in.Config), "{redis}", in.redis.addr))
+					}
 					target := start(t, in)
 					var previous *Request
 					var previousHeader http.Header

@@ -20,7 +20,10 @@ type Suite struct {
 	Description string            `json:"description"`
 	Config      json.RawMessage   `json:"config"`
 	Files       map[string]string `json:"files,omitempty"`
-	Cases       []Case            `json:"cases"`
+	// Redis starts a real redis-server for each case, on loopback, whose
+	// address "{redis}" in the configuration names (the shared store).
+	Redis bool   `json:"redis,omitempty"`
+	Cases []Case `json:"cases"`
 }
 
 // Case is a sequence of requests against one fresh instance.
@@ -60,6 +63,9 @@ type FileChange struct {
 	Write   string `json:"write,omitempty"`
 	Remove  string `json:"remove,omitempty"`
 	Content string `json:"content,omitempty"`
+	// Redis freezes ("freeze": SIGSTOP, a hang) or thaws ("thaw") the
+	// case's redis-server.
+	Redis string `json:"redis,omitempty"`
 }
 
 // Request describes a request. Signature headers can be computed by Sign.
@@ -182,8 +188,11 @@ func Load(dir string) ([]*Suite, error) {
 type Instance struct {
 	// Dir holds the suite's files; "{dir}" in the configuration names it.
 	Dir string
-	// Config is the core's JSON configuration with "{dir}" expanded.
+	// Config is the core's JSON configuration with "{dir}" (and
+	// "{redis}") expanded.
 	Config []byte
+
+	redis *redisServer // the case's redis-server, for suites with Redis
 }
 
 // Prepare writes the suite's files into dir and returns the case's
@@ -210,6 +219,9 @@ func (s *Suite) Prepare(c *Case, dir string) (*Instance, error) {
 func (in *Instance) Apply(change *FileChange) error {
 	if change == nil {
 		return nil
+	}
+	if change.Redis != "" {
+		return in.redis.change(change.Redis)
 	}
 	if change.Remove != "" {
 		return os.RemoveAll(filepath.Join(in.Dir, filepath.FromSlash(change.Remove)))
