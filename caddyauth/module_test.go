@@ -105,7 +105,9 @@ func TestPlaceholders(t *testing.T) {
 }
 
 // TestReloadKeepsState: a ban survives a reload of an unchanged funcauth
-// configuration and ends with a changed one.
+// configuration, and an edit of its tuning options (an added rate limit,
+// the ban's duration); a change of who may pass (the users, the keys)
+// starts afresh.
 func TestReloadKeepsState(t *testing.T) {
 	const cfg = `{"preset":"openfaas","basic_auth":{"users":[{"name":"admin","password_hash":"$pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k"}]},
 		"signatures":[{"scheme":"faas-cli","keys":["k"]}],"bans":{"max_failures":2,"duration":"1h"}}`
@@ -126,10 +128,15 @@ func TestReloadKeepsState(t *testing.T) {
 	if resp := get(t, c, "/system/functions", "admin", "correct horse battery staple", "192.0.2.31"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("another client: %d", resp.StatusCode)
 	}
-	changed := strings.Replace(cfg, `"duration":"1h"`, `"duration":"2h"`, 1)
-	c = startCaddy(t, []byte(changed), serverOptions{})
+	tuned := strings.Replace(cfg, `"duration":"1h"}`, `"duration":"2h"},"rate_limits":[{"rate":"100/s"}]`, 1)
+	c = startCaddy(t, []byte(tuned), serverOptions{})
+	if resp := get(t, c, "/system/functions", "admin", "correct horse battery staple", "192.0.2.30"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the ban did not survive an edit of the tuning options: %d", resp.StatusCode)
+	}
+	rekeyed := strings.Replace(tuned, `"keys":["k"]`, `"keys":["k2"]`, 1)
+	c = startCaddy(t, []byte(rekeyed), serverOptions{})
 	if resp := get(t, c, "/system/functions", "admin", "correct horse battery staple", "192.0.2.30"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("a changed configuration starts afresh, but: %d", resp.StatusCode)
+		t.Fatalf("a configuration with other keys starts afresh, but: %d", resp.StatusCode)
 	}
 }
 

@@ -24,11 +24,18 @@ type sharedState struct {
 // Destruct lets the state go; it holds no goroutine or file.
 func (*sharedState) Destruct() error { return nil }
 
-// loadState returns the pool key and state of a configuration: its JSON
-// form as written (placeholders unexpanded, so no secret is hashed in) and
-// the expanded form that sizes the state.
+// loadState returns the pool key and state of a configuration: the JSON
+// form as written (placeholders unexpanded, so no secret is hashed in) of
+// what the state protects (the rules, users and verifiers), and the
+// expanded form that sizes the state. Tuning options (bans, rate limits,
+// bodies, replay and store sizes, the upstream headers, refusal bodies)
+// are left out of the key, so editing them keeps bans and replay memory:
+// funcauth.New adapts the state to the new sizes.
 func loadState(written, expanded *funcauth.Config) (string, *funcauth.State, error) {
-	data, err := json.Marshal(written)
+	identity := *written
+	identity.Bans, identity.RateLimits, identity.Body, identity.Replay = nil, nil, nil, nil
+	identity.Upstream, identity.Store, identity.RefusalBody, identity.ClientAddress = nil, nil, "", nil
+	data, err := json.Marshal(&identity)
 	if err != nil {
 		return "", nil, err
 	}
