@@ -76,6 +76,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			if strings.Contains(err.Error(), "top-secret-key") || strings.Contains(err.Error(), "hunter2") {
 				t.Fatalf("the error reveals a secret: %q", err)
 			}
+			if msg := err.Error(); strings.HasSuffix(msg, ": ") || strings.HasSuffix(msg, ":") {
+				t.Fatalf("the error ends in a dangling colon: %q", msg)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -94,7 +95,9 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	}
 	s, err := spec.build(cfg)
 	if err != nil {
-		return nil, fieldError(field+"."+strings.TrimPrefix(err.Error(), field+"."), "")
+		// The scheme names its own field ("algorithms: …"): put the
+		// verifier's path before it, with no message of our own after.
+		return nil, errors.New(field + "." + strings.TrimPrefix(err.Error(), field+"."))
 	}
 	v := &verifier{name: cfg.Name, scheme: s, tolerance: spec.tolerance, timestamped: spec.timestamped,
 		refuseEmptyBody: spec.bodyOnly && !cfg.AllowEmptyBody}
