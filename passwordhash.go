@@ -57,6 +57,10 @@ func (p *hashParser) parse(s string) (passwordVerifier, error) {
 	}
 	for prefix, comparer := range p.comparers {
 		if strings.HasPrefix(s, prefix) {
+			// A truncated hash would load and then fail every login.
+			if err := checkHashShape(s); err != nil {
+				return nil, err
+			}
 			return &hostHash{comparer: comparer, hashed: []byte(s)}, nil
 		}
 	}
@@ -75,4 +79,52 @@ func (p *hashParser) parse(s string) (passwordVerifier, error) {
 		msg += "; " + p.hint
 	}
 	return nil, errors.New(msg)
+}
+
+// CheckPasswordHash reports whether s has the shape of a password hash
+// funcauth knows: PBKDF2-SHA256 in its PHC form, bcrypt or argon2id. Which
+// of these a host supports is New's to say; this catches a truncated or
+// mistyped hash where the host parses its configuration (the Caddyfile),
+// with its line. Its errors never quote the hash.
+func CheckPasswordHash(s string) error {
+	if strings.HasPrefix(s, pbkdf2Prefix) {
+		_, err := parsePBKDF2(s)
+		return err
+	}
+	if err := checkHashShape(s); err != nil {
+		return err
+	}
+	if isBcrypt(s) || strings.HasPrefix(s, "$argon2id$") {
+		return nil
+	}
+	_, err := (&hashParser{}).parse(s)
+	return err
+}
+
+func isBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// checkHashShape checks the shape of bcrypt and argon2id hashes: their
+// length, cost and parameter fields and alphabet. Other formats pass.
+func checkHashShape(s string) error {
+	switch {
+	case isBcrypt(s):
+		if len(s) != 60 || s[6] != '$' || s[4] < '0' || s[4] > '3' || s[5] < '0' || s[5] > '9' {
+			return errors.New("is not a whole bcrypt hash: one is 60 characters, $2b$<cost>$ and 53 more (is it cut short or quoted?)")
+		}
+		if cost := int(s[4]-'0')*10 + int(s[5]-'0'); cost < 4 || cost > 31 {
+			return errors.New("is a bcrypt hash with a cost outside 4 to 31")
+		}
+		if strings.Trim(s[7:], "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return errors.New("is not a bcrypt hash: it holds characters bcrypt never writes")
+		}
+	case strings.HasPrefix(s, "$argon2id$"):
+		parts := strings.Split(s, "$")
+		if len(parts) != 6 || !strings.HasPrefix(parts[2], "v=") || !strings.HasPrefix(parts[3], "m=") ||
+			!strings.Contains(parts[3], ",t=") || !strings.Contains(parts[3], ",p=") || len(parts[4]) < 11 || len(parts[5]) < 22 {
+			return errors.New("is not a whole argon2id hash: one reads $argon2id$v=19$m=…,t=…,p=…$<salt>$<hash> (is it cut short or quoted?)")
+		}
+	}
+	return nil
 }

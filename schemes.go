@@ -3,6 +3,7 @@ package funcauth
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,14 +47,12 @@ func schemeSpecs() map[string]schemeSpec {
 
 // schemeNames lists the scheme names for messages.
 func schemeNames(specs map[string]schemeSpec) string {
-	order := []string{"faas-cli", "github", "generic", "standard-webhooks", "svix", "stripe", "slack", "shopify", "gitlab", "twilio", "discord", "http-message-signatures"}
-	var names []string
-	for _, n := range order {
-		if _, ok := specs[n]; ok {
-			names = append(names, n)
-		}
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(SchemeNames(), ", ")
+}
+
+// SchemeNames lists the signature schemes, in the documentation's order.
+func SchemeNames() []string {
+	return []string{"faas-cli", "github", "generic", "standard-webhooks", "svix", "stripe", "slack", "shopify", "gitlab", "twilio", "discord", "http-message-signatures"}
 }
 
 // setSchemeFields returns the json names of the scheme-specific fields cfg sets.
@@ -82,7 +81,7 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	}
 	spec, ok := specs[cfg.Scheme]
 	if !ok {
-		return nil, fieldError(field+".scheme", "unknown scheme "+cfg.Scheme+": use one of "+schemeNames(specs))
+		return nil, fieldError(field+".scheme", "unknown scheme "+strconv.Quote(cfg.Scheme)+suggestion(cfg.Scheme, SchemeNames())+": use one of "+schemeNames(specs))
 	}
 	for _, name := range setSchemeFields(cfg) {
 		used := false

@@ -2,6 +2,7 @@ package caddyauth
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -131,6 +132,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.Args(&u.Name, &u.PasswordHash) || d.NextArg() {
 				return d.ArgErr()
 			}
+			// A placeholder is checked once expanded, at provision.
+			if !strings.Contains(u.PasswordHash, "{") {
+				if err := funcauth.CheckPasswordHash(u.PasswordHash); err != nil {
+					return d.Errf("user %s: the password hash %s", u.Name, err)
+				}
+			}
 			basicAuth(c).Users = append(basicAuth(c).Users, u)
 		case "htpasswd":
 			err = oneArg(d, &basicAuth(c).HtpasswdFile)
@@ -172,13 +179,27 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			err = intArg(d, &c.ClientAddress.IPv6Prefix)
 		default:
-			return d.Errf("unknown funcauth subdirective %q", d.Val())
+			return d.Errf("unknown funcauth subdirective %q%s", d.Val(), funcauth.Suggestion(d.Val(), subdirectives))
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// subdirectives are the funcauth directive's own, for "did you mean".
+var subdirectives = []string{"realm", "user", "htpasswd", "gateway_secrets", "cache_size", "signature", "rule",
+	"max_body_size", "body", "strip_authorization", "upstream", "replay", "bans", "rate_limit", "refusal_body",
+	"ipv6_prefix", "store"}
+
+func knownScheme(name string) bool {
+	for _, s := range funcauth.SchemeNames() {
+		if s == name {
+			return true
+		}
+	}
+	return false
 }
 
 func basicAuth(c *funcauth.Config) *funcauth.BasicAuth {
@@ -208,6 +229,9 @@ func parseSignature(d *caddyfile.Dispenser, c *funcauth.Config) error {
 		return d.ArgErr()
 	}
 	s.Scheme = d.Val()
+	if !knownScheme(s.Scheme) {
+		return d.Errf("unknown signature scheme %q%s: use one of %s", s.Scheme, funcauth.Suggestion(s.Scheme, funcauth.SchemeNames()), strings.Join(funcauth.SchemeNames(), ", "))
+	}
 	s.Keys = d.RemainingArgs()
 	err := parseSubdirectives(d, map[string]func() error{
 		"name":              func() error { return oneArg(d, &s.Name) },
@@ -365,7 +389,11 @@ func parseSubdirectives(d *caddyfile.Dispenser, sub map[string]func() error) err
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		parse, ok := sub[d.Val()]
 		if !ok {
-			return d.Errf("unknown subdirective %q", d.Val())
+			names := make([]string, 0, len(sub))
+			for name := range sub {
+				names = append(names, name)
+			}
+			return d.Errf("unknown subdirective %q%s", d.Val(), funcauth.Suggestion(d.Val(), names))
 		}
 		if err := parse(); err != nil {
 			return err

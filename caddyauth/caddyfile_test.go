@@ -54,7 +54,14 @@ func TestCaddyfileAdapt(t *testing.T) {
 func TestCaddyfileErrors(t *testing.T) {
 	for _, tc := range []struct{ input, want string }{
 		{"funcauth openfaas extra", "wrong argument count"},
-		{"funcauth {\n realmm x\n}", `unknown funcauth subdirective "realmm"`},
+		{"funcauth {\n realmm x\n}", `unknown funcauth subdirective "realmm" (did you mean "realm"?)`},
+		{"funcauth {\n signature faas-cl k\n}", `unknown signature scheme "faas-cl" (did you mean "faas-cli"?)`},
+		{"funcauth {\n signature githubb k\n}", `(did you mean "github"?)`},
+		{"funcauth {\n signature faas-cli k {\n key_fil x\n }\n}", `unknown subdirective "key_fil" (did you mean "key_file"?)`},
+		{"funcauth {\n user admin $2a$14$ajq8Q7fbtFRQvXpdCq7Jcuy.Rx1h/L4J60Otx.gyNLbAYctGMJ9t\n}", "not a whole bcrypt hash"},
+		{"funcauth {\n user admin $argon2id$v=19$m=65536,t=3\n}", "not a whole argon2id hash"},
+		{"funcauth {\n user admin $pbkdf2-sha256$i=100000$c2FsdA\n}", "user admin: the password hash"},
+		{"funcauth {\n user admin hunter2\n}", "plain-text password"},
 		{"funcauth {\n user admin\n}", "wrong argument count"},
 		{"funcauth {\n signature\n}", "wrong argument count"},
 		{"funcauth {\n signature faas-cli {\n keys x\n }\n}", `unknown subdirective "keys"`},
@@ -97,3 +104,15 @@ func TestCaddyfileExample(t *testing.T) {
 		}
 	}
 }
+
+// Every subdirective "did you mean" offers is one the parser knows.
+func TestCaddyfileSubdirectivesAreKnown(t *testing.T) {
+	for _, name := range subdirectives {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("funcauth {\n " + name + "\n}"))
+		if err != nil && strings.Contains(err.Error(), "unknown funcauth subdirective") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
