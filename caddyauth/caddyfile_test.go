@@ -115,4 +115,3 @@ func TestCaddyfileSubdirectivesAreKnown(t *testing.T) {
 		}
 	}
 }
-
