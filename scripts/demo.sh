@@ -1,15 +1,35 @@
 #!/usr/bin/env bash
 # Starts the funcauth demo on this machine: Caddy with funcauth on
-# http://127.0.0.1:8080 in front of a demo function (a stand-in for an
-# OpenFaaS gateway) on 127.0.0.1:8081. It builds both from this checkout
-# (Go and the module proxy are all it needs), makes a fresh admin password
-# and function key, shows an unsigned call refused and a signed one
-# accepted, prints what to try, and runs until Ctrl-C.
+# http://127.0.0.1:9080 in front of a demo function (a stand-in for an
+# OpenFaaS gateway) on 127.0.0.1:9081, both bound to loopback only. It
+# builds both from this checkout (Go and the module proxy are all it
+# needs), makes a fresh admin password and function key, shows an unsigned
+# call refused and a signed one accepted, prints what to try, and runs
+# until Ctrl-C.
+#
+#   scripts/demo.sh [--port N] [--function-port N]
+#
+# It stops with an error when a port is taken or a process it started
+# exits, and checks that every answer it prints came from its own Caddy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-port="${DEMO_PORT:-8080}"
-fnport="${DEMO_FUNCTION_PORT:-8081}"
+port="${DEMO_PORT:-9080}"
+fnport="${DEMO_FUNCTION_PORT:-9081}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --function-port) fnport="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for p in "$port" "$fnport"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "port $p on 127.0.0.1 is taken by another program: choose another with --port or --function-port" >&2
+    exit 1
+  fi
+done
 bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/demo"
 mkdir -p "$bin"
 
@@ -28,6 +48,7 @@ trap cleanup EXIT INT TERM
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/payload-secret"
 password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 hash=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
+nonce=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 cat > "$state/Caddyfile" <<CADDYFILE
 {
@@ -37,6 +58,9 @@ cat > "$state/Caddyfile" <<CADDYFILE
 }
 
 http://127.0.0.1:$port {
+	bind 127.0.0.1
+	# Marks this demo's answers, so the script can tell them from another server's.
+	header X-Funcauth-Demo $nonce
 	# The OpenFaaS lock-down: Basic Auth on /system/* and /ui/, faas-cli
 	# signatures on /function/*, /healthz open, everything else denied.
 	funcauth openfaas {
@@ -50,32 +74,59 @@ http://127.0.0.1:$port {
 CADDYFILE
 
 "$bin/demofn" -listen "127.0.0.1:$fnport" 2>"$state/demofn.log" &
-pids+=($!)
+fnpid=$!
+pids+=($fnpid)
 XDG_DATA_HOME="$state/data" XDG_CONFIG_HOME="$state/config" \
   "$bin/caddy" run --config "$state/Caddyfile" --adapter caddyfile 2>"$state/caddy.log" &
-pids+=($!)
+caddypid=$!
+pids+=($caddypid)
 
+# alive fails loudly when a process of the demo has exited.
+alive() {
+  if ! kill -0 "$caddypid" 2>/dev/null; then echo "Caddy exited:" >&2; cat "$state/caddy.log" >&2; exit 1; fi
+  if ! kill -0 "$fnpid" 2>/dev/null; then echo "the demo function exited:" >&2; cat "$state/demofn.log" >&2; exit 1; fi
+}
 for _ in $(seq 1 50); do
+  alive
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
   sleep 0.2
 done
+alive
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-  echo "Caddy did not start:"; cat "$state/caddy.log"; exit 1
+  echo "Caddy did not start:" >&2; cat "$state/caddy.log" >&2; exit 1
 fi
 
 url="http://127.0.0.1:$port"
 sign() { printf '%s' "$1" | "$bin/caddy" funcauth sign --key-file "$state/payload-secret"; }
 
-status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+# status prints the status of a request, after checking that the answer
+# carries this run's mark: it came from this demo's Caddy.
+status() {
+  local headers code
+  headers=$(curl -s -o /dev/null -D - "$@")
+  code=$(printf '%s' "$headers" | awk 'NR==1{print $2}')
+  if ! printf '%s' "$headers" | tr -d '\r' | grep -qi "^X-Funcauth-Demo: $nonce\$"; then
+    echo "the answer ($code) did not come from this demo's Caddy: is another server on port $port?" >&2
+    exit 1
+  fi
+  alive
+  printf '%s' "$code"
+}
 echo
 echo "funcauth demo running: Caddy on $url, demo function on 127.0.0.1:$fnport"
 echo
 check="demo self-check $(date +%s%N)"
-echo "  unsigned call:  POST /function/env            -> $(status -X POST --data "$check" "$url/function/env")"
-echo "  signed call:    POST /function/env (Hmac)     -> $(status -X POST --data "$check" -H "$(sign "$check")" "$url/function/env")"
-echo "  same call again (a replay)                    -> $(status -X POST --data "$check" -H "$(sign "$check")" "$url/function/env")"
-echo "  admin, no auth: GET  /system/functions        -> $(status "$url/system/functions")"
-echo "  admin, auth:    GET  /system/functions        -> $(status -u "admin:$password" "$url/system/functions")"
+# Each status is taken first, so that one that fails stops the demo.
+unsigned=$(status -X POST --data "$check" "$url/function/env")
+signed=$(status -X POST --data "$check" -H "$(sign "$check")" "$url/function/env")
+replayed=$(status -X POST --data "$check" -H "$(sign "$check")" "$url/function/env")
+noauth=$(status "$url/system/functions")
+auth=$(status -u "admin:$password" "$url/system/functions")
+echo "  unsigned call:  POST /function/env            -> $unsigned"
+echo "  signed call:    POST /function/env (Hmac)     -> $signed"
+echo "  same call again (a replay)                    -> $replayed"
+echo "  admin, no auth: GET  /system/functions        -> $noauth"
+echo "  admin, auth:    GET  /system/functions        -> $auth"
 echo
 cat <<TRY
 Try it yourself (the key and password live until you stop the demo):
@@ -96,4 +147,8 @@ Try it yourself (the key and password live until you stop the demo):
 
 Caddy's log: $state/caddy.log    Press Ctrl-C to stop.
 TRY
-wait
+# Runs until Ctrl-C, or fails loudly when Caddy or the function exits.
+while true; do
+  alive
+  sleep 1
+done

@@ -4,6 +4,9 @@ package demo
 
 import (
 	"bufio"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +21,10 @@ import (
 
 func TestDemoScript(t *testing.T) {
 	root := e2e.RepoRoot(t)
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"))
-	cmd.Env = append(os.Environ(),
-		"DEMO_PORT="+strconv.Itoa(e2e.FreePort(t)),
-		"DEMO_FUNCTION_PORT="+strconv.Itoa(e2e.FreePort(t)),
-		"FUNCAUTH_CACHE="+t.TempDir(),
-	)
+	// The ports as the README documents them: flags.
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"),
+		"--port", strconv.Itoa(e2e.FreePort(t)), "--function-port", strconv.Itoa(e2e.FreePort(t)))
+	cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -77,5 +78,37 @@ func TestDemoScript(t *testing.T) {
 		case <-deadline:
 			t.Fatal("the demo did not start within 5 minutes")
 		}
+	}
+}
+
+// demoCache is where the demo builds its binaries: one directory for the
+// tests of this package, so the second builds nothing new.
+func demoCache(t *testing.T) string {
+	dir := filepath.Join(os.TempDir(), "funcauth-demo-test-cache")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestDemoRefusesATakenPort: with another server on the demo's port, the
+// demo stops with an error naming the port, instead of reporting that
+// server's answers as its own.
+func TestDemoRefusesATakenPort(t *testing.T) {
+	root := e2e.RepoRoot(t)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK) // the 200s a lying demo would print
+	}))
+	defer other.Close()
+	_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"), "--port", port, "--function-port", strconv.Itoa(e2e.FreePort(t)))
+	cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the demo ran on a taken port:\n%s", out)
+	}
+	if !strings.Contains(string(out), "port "+port+" on 127.0.0.1 is taken") || strings.Contains(string(out), "-> 200") {
+		t.Fatalf("the demo's output does not say the port is taken, or reports answers:\n%s", out)
 	}
 }
