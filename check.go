@@ -32,6 +32,20 @@ func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer boo
 }
 
 func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
+	d := g.decide(r, client, trustedPeer)
+	if d.Allowed && len(d.fleetTakes) > 0 {
+		// No round trip took the fleet's tokens yet (an open route, a
+		// cached password): one does now.
+		now := g.now()
+		replies := g.storeExec(d, d.fleetTakes, now)
+		if g.fleetTokensRefused(d, replies) {
+			return g.refuse(d, ReasonRateLimited, d.Detail, g.clients.group(client), now)
+		}
+	}
+	return d
+}
+
+func (g *Guard) decide(r *http.Request, client string, trustedPeer bool) *Decision {
 	now := g.now()
 	d := &Decision{Rule: -1, Client: client}
 	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
@@ -396,6 +410,11 @@ func (g *Guard) takeTokens(d *Decision, principal, path, group string, fn functi
 			d.RetryAfter = wait
 			d.Detail = "rate limit " + l.name + " exhausted for " + l.key + " " + key
 			return false
+		}
+		if g.store != nil && l.key != "user" {
+			// The fleet's bucket too, in the request's one round trip.
+			d.fleetTakes = append(d.fleetTakes, g.store.takeCommand(g.store.key("t", l.tableID(), key), now, l.perSecond, l.burst))
+			d.fleetTakeNames = append(d.fleetTakeNames, l.name)
 		}
 	}
 	return true

@@ -58,9 +58,9 @@ type Config struct {
 	// trusted_proxies) and refuses TrustedProxies here.
 	ClientAddress *ClientAddress `json:"client_address,omitempty"`
 
-	// Store shares replay memory, failure counts and bans between the
-	// replicas of a proxy through Redis. Without it each process keeps its
-	// own. Rate limits stay per process.
+	// Store shares replay memory, failure counts, bans and rate limits
+	// between the replicas of a proxy through Redis. Without it each
+	// process keeps its own.
 	Store *Store `json:"store,omitempty"`
 
 	// UnknownOptions collects options a host's decoder found no field for

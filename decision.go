@@ -133,6 +133,11 @@ type Decision struct {
 	storeClaim  string
 	storeFailed bool
 	clock       func() time.Time
+
+	// The fleet's rate-limit tokens to take in the request's round trip,
+	// with the names of their limits; nil once taken.
+	fleetTakes     [][]string
+	fleetTakeNames []string
 }
 
 // WriteHeaders sets the response headers a refusal needs: the challenge of a

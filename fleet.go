@@ -65,9 +65,10 @@ func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respVal
 // decides: "local" goes on with this process's tables, "deny" refuses.
 func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (Reason, string) {
 	if g.store == nil || !g.bans.enabled || (!clientToo && !userToo) {
-		return "", ""
+		return "", "" // the fleet's tokens, if any, are taken at the end
 	}
-	var cmds [][]string
+	cmds := d.fleetTakes
+	takes := len(cmds)
 	if clientToo {
 		_, ban := g.store.banKeys("client", group)
 		cmds = append(cmds, g.store.banLeftCommand(ban))
@@ -78,13 +79,17 @@ func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo 
 	}
 	replies := g.storeExec(d, cmds, now)
 	if replies == nil {
+		d.fleetTakes = nil // rate limits fall back to this process's buckets
 		if g.store.bansOnError == storeDeny {
 			d.RetryAfter = time.Second
 			return ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny"
 		}
 		return "", ""
 	}
-	i := 0
+	if g.fleetTokensRefused(d, replies[:takes]) {
+		return ReasonRateLimited, d.Detail
+	}
+	i := takes
 	if clientToo {
 		if left := banLeft(replies[i]); left > 0 {
 			g.state.abuse.clients.banFor(group, now, left)
@@ -112,7 +117,9 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	if g.store == nil || (!clientToo && !userToo) {
 		return false, false
 	}
-	var cmds [][]string
+	cmds := d.fleetTakes // a refused request spends the fleet's tokens too
+	takes := len(cmds)
+	d.fleetTakes = nil
 	if clientToo {
 		count, ban := g.store.banKeys("client", group)
 		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.maxFailures, g.bans.window, g.bans.duration))
@@ -125,7 +132,7 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	if replies == nil {
 		return false, false
 	}
-	i := 0
+	i := takes
 	if clientToo {
 		if n, left, ok := failed(replies[i]); ok && left > 0 {
 			g.state.abuse.clients.banFor(group, now, left)
@@ -157,7 +164,19 @@ func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, 
 	if !g.bans.enabled || g.bans.allowed(d.Client) {
 		ban = g.store.prefix + "none" // never set: no ban applies
 	}
-	replies := g.storeExec(d, [][]string{claimScript.command([]string{claim, ban}, strconv.FormatInt(durationMillis(window), 10))}, now)
+	cmds := append(d.fleetTakes, claimScript.command([]string{claim, ban}, strconv.FormatInt(durationMillis(window), 10)))
+	takes := len(d.fleetTakes)
+	replies := g.storeExec(d, cmds, now)
+	if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
+		if r := replies[takes]; r.kind == ':' && r.num == 1 {
+			g.store.exec([][]string{g.store.forgetCommand(claim)}, now) // not accepted after all
+		}
+		return ReasonRateLimited, d.Detail
+	}
+	if replies != nil {
+		replies = replies[takes:]
+	}
+	d.fleetTakes = nil
 	if replies == nil {
 		if g.store.replayOnError == storeDeny {
 			d.RetryAfter = time.Second
@@ -207,4 +226,22 @@ func (t *failureTable) banFor(key string, now time.Time, left time.Duration) {
 		e.failures = 0
 		e.windowStart = until
 	}
+}
+
+// fleetTokensRefused reads the replies to the fleet's token takes: it
+// reports an exhausted bucket (with its wait and detail on d), and marks
+// the tokens taken. nil replies (the store is unreachable) refuse nothing:
+// rate limits fall back to this process's buckets, which were taken first.
+func (g *Guard) fleetTokensRefused(d *Decision, replies []respValue) bool {
+	names := d.fleetTakeNames
+	d.fleetTakes, d.fleetTakeNames = nil, nil
+	for i, r := range replies {
+		allowed, wait, ok := took(r)
+		if ok && !allowed {
+			d.RetryAfter = wait
+			d.Detail = "rate limit " + names[i] + " exhausted for the fleet"
+			return true
+		}
+	}
+	return false
 }

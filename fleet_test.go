@@ -197,3 +197,43 @@ func TestStateReusesTheStoreAcrossReloads(t *testing.T) {
 		t.Error("a new key prefix kept the old store")
 	}
 }
+
+// A rate limit is the fleet's: N requests in its window across every
+// replica, whichever path takes the tokens (an open route at the end of the
+// decision, a signed message with its claim, a password before its hash).
+func TestFleetRateLimits(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	limited := func(cfg *Config) {
+		cfg.Rules = append([]Rule{{Path: "/healthz", Require: "open"}}, cfg.Rules...)
+		cfg.RateLimits = []RateLimit{{Name: "fleet", Key: "global", Rate: "10/1m"}}
+	}
+	a, b := newReplica(t, srv.addr, c, limited), newReplica(t, srv.addr, c, limited)
+	allowed := 0
+	for i := 0; i < 30; i++ {
+		g := []*Guard{a, b}[i%2]
+		var d *Decision
+		switch i % 3 {
+		case 0:
+			d = g.Check(request("GET", "/healthz", "", nil), "192.0.2.1")
+		case 1:
+			d = g.Check(signedRequest("/function/env", "message "+strconv.Itoa(i), "k"), "192.0.2.1")
+		case 2:
+			d = g.Check(basicRequest("admin", "right password"), "192.0.2.1")
+		}
+		if d.Allowed {
+			allowed++
+			d.Finish(http.StatusOK)
+		} else if d.Reason != ReasonRateLimited || d.RetryAfter <= 0 {
+			t.Fatalf("request %d: %s %s", i, d.Reason, d.Detail)
+		}
+	}
+	if allowed != 10 {
+		t.Errorf("%d requests allowed by two replicas under a fleet limit of 10/1m", allowed)
+	}
+	// A minute later the bucket has refilled, for the fleet.
+	c.advance(time.Minute)
+	if d := b.Check(request("GET", "/healthz", "", nil), "192.0.2.1"); !d.Allowed {
+		t.Errorf("after the refill: %s %s", d.Reason, d.Detail)
+	}
+}
