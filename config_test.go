@@ -39,7 +39,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"missing gateway secrets", Config{Rules: []Rule{{Path: "*", Require: "basic"}}, BasicAuth: &BasicAuth{GatewaySecretsDir: missing}}, "basic_auth.gateway_secrets_dir: file " + missing},
 		{"realm without users", Config{Rules: []Rule{{Path: "*", Require: "open"}}, BasicAuth: &BasicAuth{Realm: "x"}}, "basic_auth.realm: is set, but basic_auth configures no users"},
 		{"no scheme", Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Keys: []string{"k"}}}}, "signatures[0].scheme: is empty"},
-		{"unknown scheme", Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: "rot13", Keys: []string{"k"}}}}, "signatures[0].scheme: unknown scheme rot13"},
+		{"unknown scheme", Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: "rot13", Keys: []string{"k"}}}}, "signatures[0].scheme: unknown scheme \"rot13\""},
 		{"no keys", Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: "faas-cli"}}}, "signatures[0]: has no keys"},
 		{"empty key", Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"a", " "}}}}, "signatures[0].keys[1]: is empty"},
 		{"missing key file", Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: "faas-cli", KeyFiles: []string{missing}}}}, "signatures[0].key_files[0]: file " + missing + " does not exist"},

@@ -234,7 +234,8 @@ func (t *failureTable) banFor(key string, now time.Time, left time.Duration) {
 // rate limits fall back to this process's buckets, which were taken first.
 func (g *Guard) fleetTokensRefused(d *Decision, replies []respValue) bool {
 	names := d.fleetTakeNames
-	d.fleetTakes, d.fleetTakeNames = nil, nil
+	d.fleetTakes = nil
+	d.fleetTakeNames = nil
 	for i, r := range replies {
 		allowed, wait, ok := took(r)
 		if ok && !allowed {
