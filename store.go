@@ -328,7 +328,7 @@ func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue) error 
 	var at []int
 	for i, r := range replies {
 		if r.kind == '-' && strings.HasPrefix(r.str, "NOSCRIPT") && cmds[i][0] == "EVALSHA" {
-			script := scriptsBySHA[cmds[i][1]]
+			script := scriptSource(cmds[i][1])
 			if script == "" {
 				return errors.New("NOSCRIPT for a script funcauth does not know")
 			}
@@ -355,13 +355,23 @@ type storeScript struct {
 	sha, source string
 }
 
-var scriptsBySHA = make(map[string]string)
-
 func newStoreScript(source string) *storeScript {
 	sum := sha1.Sum([]byte(source))
-	sha := hex.EncodeToString(sum[:])
-	scriptsBySHA[sha] = source
-	return &storeScript{sha: sha, source: source}
+	return &storeScript{sha: hex.EncodeToString(sum[:]), source: source}
+}
+
+// scriptSource returns the source of the script whose SHA1 is sha, or "".
+// It is a function rather than a map that newStoreScript fills: Yaegi does
+// not order package-level initialisations by their dependencies, so the
+// map would still be nil when the scripts are made (Traefik then refuses
+// to load the plugin).
+func scriptSource(sha string) string {
+	for _, sc := range []*storeScript{claimScript, failScript, bucketScript} {
+		if sc.sha == sha {
+			return sc.source
+		}
+	}
+	return ""
 }
 
 // command returns the EVALSHA command that runs the script.
