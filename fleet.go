@@ -172,7 +172,8 @@ func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, 
 			return "", ""
 		}
 		d.RetryAfter = time.Second
-		return ReasonStoreUnavailable, "store answered the claim with an error: " + r.str
+		detail := "store answered the claim with an error: " + r.str
+		return ReasonStoreUnavailable, detail
 	case r.num == 1:
 		d.store, d.storeClaim, d.clock = g.store, claim, g.now
 		return "", ""
