@@ -45,10 +45,13 @@ func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respVal
 	before := g.store.counts()
 	replies, err := g.store.exec(cmds, now)
 	after := g.store.counts()
+	// Other requests run exec concurrently: the counts may have moved
+	// for their calls, so report only an event this call's outcome fits
+	// (and never read err when it is nil).
 	switch {
-	case after.outages > before.outages:
+	case err != nil && after.outages > before.outages:
 		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
-	case after.recovered > before.recovered:
+	case err == nil && after.recovered > before.recovered:
 		d.StoreEvent = "store answers again"
 	}
 	if err != nil {
