@@ -31,6 +31,8 @@ const (
 	host = "gateway.test"
 	// maxFailures failures anywhere in the fleet ban a client everywhere.
 	maxFailures = 4
+	// The client the bans subtest bans, and another.
+	attacker, bystander = "192.0.2.66", "192.0.2.67"
 )
 
 // fleetConfig is the core's JSON configuration of every replica: one
@@ -202,7 +204,6 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 	})
 
 	t.Run("bans", func(t *testing.T) {
-		const attacker, bystander = "192.0.2.66", "192.0.2.67"
 		// One failure on each replica: a forged signature on the Caddy
 		// replicas, a wrong password on the Traefik ones.
 		for i := 0; i < maxFailures; i++ {
@@ -261,6 +262,13 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 			// of two loaded cores running eight clients and four proxies.
 			if res.max > 2*time.Second {
 				t.Errorf("the slowest answer took %v, want under 2 s (store timeout 200 ms)", res.max)
+			}
+
+			// bans_on_error local: each replica keeps the ban it learned
+			// from the fleet, and Basic Auth goes on from its own tables.
+			for _, r := range fleet {
+				r.expect(t, "the banned client during the outage", admin(password), attacker, http.StatusTooManyRequests, "banned")
+				r.expect(t, "Basic Auth during the outage", admin(password), bystander, http.StatusOK, "")
 			}
 
 			o.start(t)
