@@ -42,13 +42,11 @@ func (s *sharedStore) claimKey(digest replayKey) string {
 // this call began or ended, for the host's log. On an error it returns
 // nil replies and the caller follows the concern's OnError policy.
 func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respValue {
-	before := g.store.counts()
-	replies, err := g.store.exec(cmds, now)
-	after := g.store.counts()
-	switch {
-	case after.outages > before.outages:
+	replies, event, err := g.store.execNoting(cmds, now)
+	switch event {
+	case storeWentDown:
 		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
-	case after.recovered > before.recovered:
+	case storeCameBack:
 		d.StoreEvent = "store answers again"
 	}
 	if err != nil {

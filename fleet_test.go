@@ -3,6 +3,7 @@ package funcauth
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -235,5 +236,65 @@ func TestFleetRateLimits(t *testing.T) {
 	c.advance(time.Minute)
 	if d := b.Check(request("GET", "/healthz", "", nil), "192.0.2.1"); !d.Allowed {
 		t.Errorf("after the refill: %s %s", d.Reason, d.Detail)
+	}
+}
+
+// Checks that run while the store fails and recovers under them: a call
+// that succeeds while a concurrent one begins an outage (or the reverse)
+// must not report that outage, nor panic on its nil error; every decision
+// is either allowed or the deny policy's refusal.
+func TestFleetConcurrentChecksAcrossOutages(t *testing.T) {
+	srv := startRedis(t)
+	g, err := New(&Config{
+		Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+		// One connection and a short timeout: calls wait for the
+		// connection and time out while others succeed.
+		Store: &Store{Address: srv.addr, Timeout: "3ms", PoolSize: 1, KeyPrefix: "concurrent:"},
+	}, Options{}) // the real clock: outages end by the clock too
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[Reason]int{}
+	for w := 0; w < 16; w++ {
+		w := w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d := g.Check(signedRequest("/function/env", "w"+strconv.Itoa(w)+" "+strconv.Itoa(i), "k"), "192.0.2."+strconv.Itoa(10+w))
+				if d.Allowed {
+					d.Finish(http.StatusOK)
+				}
+				mu.Lock()
+				seen[d.Reason]++
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		time.Sleep(150 * time.Millisecond)
+		srv.signal(syscall.SIGSTOP)
+		time.Sleep(100 * time.Millisecond)
+		srv.signal(syscall.SIGCONT)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	for reason, n := range seen {
+		if reason != ReasonSigned && reason != ReasonStoreUnavailable {
+			t.Errorf("%d decisions %s", n, reason)
+		}
+	}
+	if seen[ReasonSigned] == 0 || seen[ReasonStoreUnavailable] == 0 {
+		t.Errorf("decisions %v: want both accepted messages and outages", seen)
 	}
 }

@@ -285,11 +285,26 @@ func (s *sharedStore) key(kind string, parts ...string) string {
 // costs at most one timeout per storeRetryInterval. Scripts the server
 // does not know yet (NOSCRIPT) are sent again in full, once.
 func (s *sharedStore) exec(cmds [][]string, now time.Time) ([]respValue, error) {
+	replies, _, err := s.execNoting(cmds, now)
+	return replies, err
+}
+
+// The outage transitions execNoting reports: the call that began an
+// outage, and the one that ended it, each exactly once.
+const (
+	storeWentDown = "down"
+	storeCameBack = "up"
+)
+
+// execNoting is exec, and also says whether this very call began or ended
+// an outage (decided under the lock, so concurrent calls cannot both
+// claim one).
+func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, string, error) {
 	s.mu.Lock()
 	if s.down && now.Before(s.probeAt) {
 		s.events.failures++
 		s.mu.Unlock()
-		return nil, errStoreDown
+		return nil, "", errStoreDown
 	}
 	if s.down {
 		// This call is the probe; the others keep failing fast meanwhile.
@@ -305,19 +320,21 @@ func (s *sharedStore) exec(cmds [][]string, now time.Time) ([]respValue, error) 
 	defer s.mu.Unlock()
 	if err != nil {
 		s.events.failures++
+		s.probeAt = now.Add(storeRetryInterval)
 		if !s.down {
 			s.down = true
 			s.events.outages++
 			s.lastError = err.Error()
+			return nil, storeWentDown, err
 		}
-		s.probeAt = now.Add(storeRetryInterval)
-		return nil, err
+		return nil, "", err
 	}
 	if s.down {
 		s.down = false
 		s.events.recovered++
+		return replies, storeCameBack, nil
 	}
-	return replies, nil
+	return replies, "", nil
 }
 
 // reloadScripts resends, as EVAL, the EVALSHA commands the server answered
@@ -360,9 +377,11 @@ func newStoreScript(source string) *storeScript {
 	return &storeScript{sha: hex.EncodeToString(sum[:]), source: source}
 }
 
-// scriptSource returns the source of the script with the given SHA-1, or
-// "". The scripts are listed here, not registered as they are made: Yaegi
-// does not order package-level initialisation across files.
+// scriptSource returns the source of the script whose SHA1 is sha, or "".
+// It is a function rather than a map that newStoreScript fills: Yaegi does
+// not order package-level initialisations by their dependencies, so the
+// map would still be nil when the scripts are made (Traefik then refuses
+// to load the plugin).
 func scriptSource(sha string) string {
 	for _, sc := range []*storeScript{claimScript, failScript, bucketScript} {
 		if sc.sha == sha {

@@ -1,0 +1,169 @@
+// Package fleet holds the end-to-end tests of the shared store (issue 11):
+// replicas of both proxies, real binaries, sharing one real redis-server.
+package fleet
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/examples/traefik"
+	"github.com/funcauth/funcauth/internal/conformance"
+)
+
+// replica is one proxy process of the fleet.
+type replica struct {
+	name string
+	addr string // 127.0.0.1:port
+	proc *e2e.Process
+}
+
+// startCaddyReplica runs the xcaddy-built Caddy (scripts/xcaddy-build.sh,
+// cached) with funcauthJSON, the core's JSON form, as its handler's
+// configuration, in front of upstream (host:port).
+func startCaddyReplica(t *testing.T, name, funcauthJSON, upstream string) *replica {
+	t.Helper()
+	bin := e2e.Script(t, "xcaddy-build.sh")
+	dir := t.TempDir()
+	site := &conformance.CaddySite{
+		Funcauth:    []byte(funcauthJSON),
+		Upstream:    upstream,
+		HTTPPort:    e2e.FreePort(t),
+		AdminListen: fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t)),
+		LogPath:     filepath.Join(dir, "funcauth.log"),
+	}
+	data, err := site.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "caddy.json")
+	if err := os.WriteFile(cfg, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := e2e.Start(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", cfg)
+	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", site.HTTPPort), proc: p}
+}
+
+// startTraefikReplica runs the real Traefik v3.6.12 (scripts/ensure-traefik.sh,
+// cached) with the plugin as a local plugin, configured by the same core
+// JSON turned into Traefik's options (Go field names), in front of
+// upstream (a URL). X-Forwarded-For from loopback is believed, by Traefik
+// and by the plugin.
+func startTraefikReplica(t *testing.T, name, funcauthJSON, upstream string) *replica {
+	t.Helper()
+	bin := e2e.Script(t, "ensure-traefik.sh")
+	dir := t.TempDir()
+	if err := copyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); err != nil {
+		t.Fatal(err)
+	}
+	options, err := traefik.OptionsFromJSON([]byte(funcauthJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	options["clientAddress"] = map[string]interface{}{"trustedProxies": []interface{}{"127.0.0.1"}}
+	dynamic := map[string]interface{}{"http": map[string]interface{}{
+		"routers": map[string]interface{}{"functions": map[string]interface{}{
+			"rule": "PathPrefix(`/`)", "entryPoints": []string{"web"}, "middlewares": []string{"funcauth"}, "service": "upstream",
+		}},
+		"middlewares": map[string]interface{}{
+			"funcauth": map[string]interface{}{"plugin": map[string]interface{}{"funcauth": options}},
+		},
+		"services": map[string]interface{}{"upstream": map[string]interface{}{"loadBalancer": map[string]interface{}{
+			"servers": []interface{}{map[string]interface{}{"url": upstream}},
+		}}},
+	}}
+	data, _ := json.MarshalIndent(dynamic, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "dynamic.yml"), data, 0o600); err != nil { // JSON is YAML
+		t.Fatal(err)
+	}
+	port := e2e.FreePort(t)
+	p := e2e.Start(t, dir, nil, bin,
+		fmt.Sprintf("--entryPoints.web.address=127.0.0.1:%d", port),
+		"--entryPoints.web.forwardedHeaders.trustedIPs=127.0.0.1",
+		"--providers.file.filename="+filepath.Join(dir, "dynamic.yml"),
+		"--experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth",
+		"--experimental.abortOnPluginFailure=true",
+		"--log.level=ERROR",
+	)
+	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), proc: p}
+}
+
+// waitServing waits until the replica answers an unsigned call of a
+// function with funcauth's 401 (before, the proxy is down or answers 404).
+func (r *replica) waitServing(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	last := "no answer"
+	for time.Now().Before(deadline) {
+		resp, err := client.Post("http://"+r.addr+"/function/env", "text/plain", strings.NewReader("x"))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				return
+			}
+			last = resp.Status
+		}
+		if r.proc.Cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s did not serve funcauth within %v (last: %s)\n%s", r.name, timeout, last, r.proc.Output())
+}
+
+// copyPlugin lays the module out as Traefik's local plugins want it: the
+// module's root files and the plugin package.
+func copyPlugin(root, dst string) error {
+	for _, sub := range []string{".", "traefikplugin"} {
+		entries, err := os.ReadDir(filepath.Join(root, sub))
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, sub), 0o755); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsDir() || strings.HasSuffix(e.Name(), "_test.go") {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(root, sub, e.Name()))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dst, sub, e.Name()), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// startFleet starts two Caddy and two Traefik replicas, concurrently, all
+// with funcauthJSON and in front of one upstream (the conformance
+// upstream, which describes what reached it).
+func startFleet(t *testing.T, funcauthJSON string) []*replica {
+	t.Helper()
+	upstream := httptest.NewServer(conformance.Upstream)
+	t.Cleanup(upstream.Close)
+	// Build (or find cached) both binaries first: Script runs one at a time.
+	e2e.Script(t, "xcaddy-build.sh")
+	e2e.Script(t, "ensure-traefik.sh")
+	fleet := []*replica{
+		startCaddyReplica(t, "caddy-1", funcauthJSON, strings.TrimPrefix(upstream.URL, "http://")),
+		startTraefikReplica(t, "traefik-1", funcauthJSON, upstream.URL),
+		startCaddyReplica(t, "caddy-2", funcauthJSON, strings.TrimPrefix(upstream.URL, "http://")),
+		startTraefikReplica(t, "traefik-2", funcauthJSON, upstream.URL),
+	}
+	for _, r := range fleet {
+		r.waitServing(t, 60*time.Second)
+	}
+	return fleet
+}

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Redis is a redis-server on a loopback port, without persistence, that
+// the test can stop, freeze and bring back on the same port. It is killed
+// when the test ends.
+type Redis struct {
+	Addr string // 127.0.0.1:port
+
+	bin, dir string
+	port     int
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// StartRedis starts redis-server (installed by scripts/ensure-redis.sh if
+// missing) on a free port.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	r := &Redis{bin: Script(t, "ensure-redis.sh"), dir: t.TempDir(), port: FreePort(t)}
+	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+	t.Cleanup(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.cmd != nil {
+			r.cmd.Process.Signal(syscall.SIGCONT)
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+			r.cmd = nil
+		}
+	})
+	r.Restart(t)
+	return r
+}
+
+// Restart starts the server again on the same port (after Kill) and waits
+// until it answers PING.
+func (r *Redis) Restart(t testing.TB) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		t.Fatal("redis-server is still running")
+	}
+	logFile := filepath.Join(r.dir, "redis.log")
+	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", r.dir, "--logfile", logFile)
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting redis-server: %v", err)
+	}
+	r.cmd = cmd
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if reply, err := r.command("PING"); err == nil && reply == "+PONG" {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(logFile)
+	t.Fatalf("redis-server did not answer on %s within 10 s\n%s", r.Addr, tail(string(data), 2000))
+}
+
+// Kill stops the server at once (SIGKILL): connections are reset and the
+// port refuses new ones until Restart.
+func (r *Redis) Kill(t testing.TB) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		t.Fatal("redis-server is not running")
+	}
+	r.cmd.Process.Signal(syscall.SIGCONT)
+	r.cmd.Process.Kill()
+	r.cmd.Wait()
+	r.cmd = nil
+}
+
+// Freeze stops the server with SIGSTOP: connections stay open and the
+// kernel still accepts new ones, but nothing answers until Thaw.
+func (r *Redis) Freeze(t testing.TB) { r.signal(t, syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (r *Redis) Thaw(t testing.TB) { r.signal(t, syscall.SIGCONT) }
+
+func (r *Redis) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		t.Fatal("redis-server is not running")
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v to redis-server: %v", sig, err)
+	}
+}
+
+// Info returns a field of INFO (such as total_commands_processed).
+func (r *Redis) Info(t testing.TB, field string) string {
+	t.Helper()
+	reply, err := r.command("INFO")
+	if err != nil {
+		t.Fatalf("INFO: %v", err)
+	}
+	for _, line := range strings.Split(reply, "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return v
+		}
+	}
+	t.Fatalf("INFO has no field %s", field)
+	return ""
+}
+
+// command sends one inline command and returns the reply: a simple reply
+// or error as is ("+PONG"), a bulk reply's content.
+func (r *Redis) command(cmd string) (string, error) {
+	conn, err := net.DialTimeout("tcp", r.Addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte(cmd + "\r\n")); err != nil {
+		return "", err
+	}
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if !strings.HasPrefix(line, "$") {
+		return line, nil
+	}
+	n, err := strconv.Atoi(line[1:])
+	if err != nil || n < 0 {
+		return "", fmt.Errorf("reply %q", line)
+	}
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(br, buf); err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
