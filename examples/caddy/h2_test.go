@@ -105,3 +105,6 @@ func TestH2RawBadInputInXcaddyBinary(t *testing.T) {
 		e2e.RawH2BadInput(t, fmt.Sprintf("127.0.0.1:%d", c.httpPort), nil, upstream, tempDir)
 	})
 }
+
+// Scheme is the scheme requests are signed with (conformance.SchemeTarget).
+func (h *h2Caddy) Scheme() string { return h.scheme }

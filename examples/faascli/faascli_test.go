@@ -33,8 +33,8 @@ func faasCLIHeader(alg string, body []byte, key string) string {
 func TestFaaSCLISignaturesAreAccepted(t *testing.T) {
 	key := "s3cr3t-payload-key"
 	guard, err := funcauth.New(&funcauth.Config{
-		Preset:     "openfaas",
-		BasicAuth:  &funcauth.BasicAuth{Users: []funcauth.User{{Name: "admin", PasswordHash: "$pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k"}}},
+		Preset:    "openfaas",
+		BasicAuth: &funcauth.BasicAuth{Users: []funcauth.User{{Name: "admin", PasswordHash: "$pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k"}}},
 		// allow_empty_body: the empty body is among the bodies whose
 		// signatures must agree with faas-cli's (refused by default).
 		Signatures: []funcauth.Signature{{Scheme: "faas-cli", Keys: []string{key}, Tolerance: "0s", AllowEmptyBody: true}},

@@ -87,3 +87,6 @@ func TestH2RawBadInputInTraefikBinary(t *testing.T) {
 		e2e.RawH2BadInput(t, fmt.Sprintf("127.0.0.1:%d", tb.port), nil, upstream, tempDir)
 	})
 }
+
+// Scheme is the scheme requests are signed with (conformance.SchemeTarget).
+func (h *h2Traefik) Scheme() string { return h.scheme }

@@ -46,6 +46,13 @@ type Target interface {
 	Do(t testing.TB, req *http.Request, client string) (*http.Response, string)
 }
 
+// SchemeTarget is a Target reached over another scheme than http (TLS:
+// "https"): requests are built, and signed, with URLs of that scheme, as a
+// client that signs the URL it requests does.
+type SchemeTarget interface {
+	Scheme() string
+}
+
 // ReasonReporter is a Target that always sees the reason of a refusal
 // (from funcauth's log): a refusal without one did not come from funcauth.
 type ReasonReporter interface {
@@ -161,7 +168,11 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 								}
 								spec = previous
 							}
-							req, err := BuildRequest(spec, "http://"+or(spec.Host, "gateway.test"))
+							scheme := "http"
+							if st, ok := target.(SchemeTarget); ok {
+								scheme = st.Scheme()
+							}
+							req, err := BuildRequest(spec, scheme+"://"+or(spec.Host, "gateway.test"))
 							if err != nil {
 								t.Fatalf("step %d: %v", j, err)
 							}

@@ -108,16 +108,11 @@ func DoOver(t testing.TB, client *http.Client, major int, scheme string, req *ht
 
 // H2Suites returns a directory for conformance.Run with the suite's
 // Basic Auth and signature cases (openfaas, schemes) for a run over mode:
-// "h2c", or "h2" and "h3", which are over TLS. Over TLS the one case
-// whose signature covers the URL's scheme (Twilio's) is left out: the
-// runner signs the http:// URL it names.
+// "h2c", or "h2" and "h3", which are over TLS (their targets sign https://
+// URLs: conformance.SchemeTarget).
 func H2Suites(t testing.TB, mode string) string {
 	t.Helper()
-	var drop []string
-	if mode != "h2c" {
-		drop = append(drop, "Twilio form parameters over the URL it requested")
-	}
-	return SuiteSubset(t, []string{"openfaas", "schemes"}, drop)
+	return SuiteSubset(t, []string{"openfaas", "schemes"}, nil)
 }
 
 // SuiteSubset copies the named suites of testdata/conformance (without
