@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -44,7 +43,7 @@ func basicRequest(user, password string) *http.Request {
 func TestFleetRemembersMessagesAcrossReplicas(t *testing.T) {
 	srv := startRedis(t)
 	c := &clock{t: testNow}
-	a, b := newReplica(t, srv.addr, c, nil), newReplica(t, srv.addr, c, nil)
+	a, b := newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil)
 
 	d := a.Check(signedRequest("/function/env", "message one", "k"), "192.0.2.1")
 	if !d.Allowed {
@@ -73,7 +72,7 @@ func TestFleetRemembersMessagesAcrossReplicas(t *testing.T) {
 func TestFleetBansAcrossReplicas(t *testing.T) {
 	srv := startRedis(t)
 	c := &clock{t: testNow}
-	a, b, third := newReplica(t, srv.addr, c, nil), newReplica(t, srv.addr, c, nil), newReplica(t, srv.addr, c, nil)
+	a, b, third := newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil)
 	const attacker = "203.0.113.9"
 	for i, g := range []*Guard{a, b, a} {
 		d := g.Check(basicRequest("admin", "guess"), attacker)
@@ -117,12 +116,12 @@ func TestFleetBansAcrossReplicas(t *testing.T) {
 func TestFleetOutagePoliciesAndRecovery(t *testing.T) {
 	srv := startRedis(t)
 	c := &clock{t: testNow}
-	closed := newReplica(t, srv.addr, c, nil)
-	open := newReplica(t, srv.addr, c, func(cfg *Config) { cfg.Store.ReplayOnError = "local" })
+	closed := newReplica(t, srv.Addr, c, nil)
+	open := newReplica(t, srv.Addr, c, func(cfg *Config) { cfg.Store.ReplayOnError = "local" })
 	if d := closed.Check(signedRequest("/function/env", "before", "k"), "192.0.2.1"); !d.Allowed {
 		t.Fatalf("before the outage: %s %s", d.Reason, d.Detail)
 	}
-	srv.signal(syscall.SIGSTOP)
+	srv.Freeze(t)
 	start := time.Now()
 	d := closed.Check(signedRequest("/function/env", "during", "k"), "192.0.2.1")
 	if took := time.Since(start); took > 2*time.Second {
@@ -148,7 +147,7 @@ func TestFleetOutagePoliciesAndRecovery(t *testing.T) {
 	if d := closed.Check(basicRequest("admin", "guess"), "192.0.2.50"); d.Reason != ReasonBadCredentials {
 		t.Errorf("a password during the outage: %s %s", d.Reason, d.Detail)
 	}
-	srv.signal(syscall.SIGCONT)
+	srv.Thaw(t)
 	var recovered *Decision
 	for i := 0; i < 50 && recovered == nil; i++ {
 		c.advance(2 * storeRetryInterval)
@@ -176,7 +175,7 @@ func TestStateReusesTheStoreAcrossReloads(t *testing.T) {
 			Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
 			Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
 			Bans:       &Bans{MaxFailures: limit},
-			Store:      &Store{Address: srv.addr},
+			Store:      &Store{Address: srv.Addr},
 		}
 	}
 	g1, err := New(cfg(5), Options{State: state, Now: c.now})
@@ -190,7 +189,7 @@ func TestStateReusesTheStoreAcrossReloads(t *testing.T) {
 	if g1.store != g2.store {
 		t.Error("an edit that kept the store's settings made a new store")
 	}
-	g3, err := New(&Config{Rules: []Rule{{Path: "/", Require: "open"}}, Store: &Store{Address: srv.addr, KeyPrefix: "other:"}}, Options{State: state, Now: c.now})
+	g3, err := New(&Config{Rules: []Rule{{Path: "/", Require: "open"}}, Store: &Store{Address: srv.Addr, KeyPrefix: "other:"}}, Options{State: state, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +208,7 @@ func TestFleetRateLimits(t *testing.T) {
 		cfg.Rules = append([]Rule{{Path: "/healthz", Require: "open"}}, cfg.Rules...)
 		cfg.RateLimits = []RateLimit{{Name: "fleet", Key: "global", Rate: "10/1m"}}
 	}
-	a, b := newReplica(t, srv.addr, c, limited), newReplica(t, srv.addr, c, limited)
+	a, b := newReplica(t, srv.Addr, c, limited), newReplica(t, srv.Addr, c, limited)
 	allowed := 0
 	for i := 0; i < 30; i++ {
 		g := []*Guard{a, b}[i%2]
@@ -250,7 +249,7 @@ func TestFleetConcurrentChecksAcrossOutages(t *testing.T) {
 		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
 		// One connection and a short timeout: calls wait for the
 		// connection and time out while others succeed.
-		Store: &Store{Address: srv.addr, Timeout: "3ms", PoolSize: 1, KeyPrefix: "concurrent:"},
+		Store: &Store{Address: srv.Addr, Timeout: "3ms", PoolSize: 1, KeyPrefix: "concurrent:"},
 	}, Options{}) // the real clock: outages end by the clock too
 	if err != nil {
 		t.Fatal(err)
@@ -282,9 +281,9 @@ func TestFleetConcurrentChecksAcrossOutages(t *testing.T) {
 	}
 	for i := 0; i < 6; i++ {
 		time.Sleep(150 * time.Millisecond)
-		srv.signal(syscall.SIGSTOP)
+		srv.Freeze(t)
 		time.Sleep(100 * time.Millisecond)
-		srv.signal(syscall.SIGCONT)
+		srv.Thaw(t)
 	}
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)

@@ -2,76 +2,24 @@ package funcauth
 
 import (
 	"bufio"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/funcauth/funcauth/internal/redistest"
 )
 
-// redisServer is a real redis-server started for one test on a free
-// loopback port, without persistence. scripts/test.sh installs Debian's
-// package (scripts/ensure-redis.sh); a missing binary fails the test.
-type redisServer struct {
-	addr    string
-	tlsPort string // set when extra holds --tls-port
-	cmd     *exec.Cmd
-}
-
-func startRedis(t *testing.T, extra ...string) *redisServer {
+// startRedis starts a real redis-server for one test (internal/redistest).
+func startRedis(t *testing.T, extra ...string) *redistest.Redis {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server is not installed: run scripts/ensure-redis.sh (scripts/test.sh does)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--daemonize", "no", "--dir", t.TempDir(), "--logfile", filepath.Join(t.TempDir(), "redis.log")}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-	ready := s.addr
-	for i, a := range extra {
-		if a == "--tls-port" && i+1 < len(extra) {
-			s.tlsPort = extra[i+1]
-			ready = "127.0.0.1:" + s.tlsPort
-		}
-	}
-	t.Cleanup(func() {
-		s.signal(syscall.SIGCONT)
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	for i := 0; i < 200; i++ {
-		if c, err := net.Dial("tcp", ready); err == nil {
-			c.Close()
-			return s
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatal("redis-server did not start on " + s.addr)
-	return nil
+	return redistest.Start(t, extra...)
 }
-
-func (s *redisServer) signal(sig os.Signal) { s.cmd.Process.Signal(sig) }
 
 func str(args ...string) []string { return args }
 
 func TestRedisClientPipelineAgainstRealServer(t *testing.T) {
 	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, time.Second, 4)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 4)
 	defer c.close()
 	replies, err := c.do([][]string{
 		str("SET", "k", "v", "NX", "PX", "60000"),
@@ -107,19 +55,19 @@ func TestRedisClientPipelineAgainstRealServer(t *testing.T) {
 func TestRedisClientAuthAndDatabase(t *testing.T) {
 	const password = "s3cret-redis-password"
 	srv := startRedis(t, "--requirepass", password)
-	good := newRedisClient("tcp", srv.addr, "", password, 3, nil, time.Second, 2)
+	good := newRedisClient("tcp", srv.Addr, "", password, 3, nil, time.Second, 2)
 	defer good.close()
 	if _, err := good.do([][]string{str("SET", "in3", "x")}); err != nil {
 		t.Fatal(err)
 	}
 	// The key lives in database 3 only.
-	zero := newRedisClient("tcp", srv.addr, "default", password, 0, nil, time.Second, 2)
+	zero := newRedisClient("tcp", srv.Addr, "default", password, 0, nil, time.Second, 2)
 	defer zero.close()
 	r, err := zero.do([][]string{str("GET", "in3")})
 	if err != nil || !r[0].null {
 		t.Fatalf("database 0 sees the key of database 3: %+v %v", r, err)
 	}
-	bad := newRedisClient("tcp", srv.addr, "", "wrong-"+password, 0, nil, time.Second, 2)
+	bad := newRedisClient("tcp", srv.Addr, "", "wrong-"+password, 0, nil, time.Second, 2)
 	_, err = bad.do([][]string{str("PING")})
 	if err == nil {
 		t.Fatal("a wrong password was accepted")
@@ -134,12 +82,12 @@ func TestRedisClientAuthAndDatabase(t *testing.T) {
 
 func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
 	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, 200*time.Millisecond, 2)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 200*time.Millisecond, 2)
 	defer c.close()
 	if _, err := c.do([][]string{str("PING")}); err != nil {
 		t.Fatal(err)
 	}
-	srv.signal(syscall.SIGSTOP) // frozen: accepts nothing, answers nothing
+	srv.Freeze(t) // frozen: accepts nothing, answers nothing
 	start := time.Now()
 	_, err := c.do([][]string{str("PING")})
 	took := time.Since(start)
@@ -149,7 +97,7 @@ func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
 	if took > 2*time.Second {
 		t.Fatalf("the call hung for %v past its 200ms timeout", took)
 	}
-	srv.signal(syscall.SIGCONT)
+	srv.Thaw(t)
 	// The broken connection was dropped; the next call dials afresh.
 	var lastErr error
 	for i := 0; i < 20; i++ {
@@ -163,23 +111,16 @@ func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
 
 func TestRedisClientStoppedServerAndRestart(t *testing.T) {
 	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, 300*time.Millisecond, 2)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 2)
 	defer c.close()
 	if _, err := c.do([][]string{str("PING")}); err != nil {
 		t.Fatal(err)
 	}
-	srv.cmd.Process.Kill()
-	srv.cmd.Wait()
+	srv.Kill(t)
 	if _, err := c.do([][]string{str("PING")}); err == nil {
 		t.Fatal("a stopped server answered")
 	}
-	port := srv.addr[strings.LastIndexByte(srv.addr, ':')+1:]
-	again := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	again.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := again.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { again.Process.Kill(); again.Wait() }()
+	srv.Restart(t)
 	var lastErr error
 	for i := 0; i < 100; i++ {
 		if _, lastErr = c.do([][]string{str("PING")}); lastErr == nil {
@@ -192,7 +133,7 @@ func TestRedisClientStoppedServerAndRestart(t *testing.T) {
 
 func TestRedisClientPoolIsBounded(t *testing.T) {
 	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.addr, "", "", 0, nil, 300*time.Millisecond, 1)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 1)
 	defer c.close()
 	c.slots <- struct{}{} // the one connection is busy
 	_, err := c.do([][]string{str("PING")})

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -125,7 +124,7 @@ func newTestStore(t *testing.T, addr string, timeout time.Duration) *sharedStore
 // token: one round trip, each answered as the script says.
 func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 	srv := startRedis(t)
-	s := newTestStore(t, srv.addr, time.Second)
+	s := newTestStore(t, srv.Addr, time.Second)
 	now := testNow
 	claim := s.key("r", "stripe", "evt_1")
 	count, ban := s.key("f", "198.51.100.7"), s.key("b", "198.51.100.7")
@@ -187,7 +186,7 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 // answered by sending the script in full, once.
 func TestStoreReloadsFlushedScripts(t *testing.T) {
 	srv := startRedis(t)
-	s := newTestStore(t, srv.addr, time.Second)
+	s := newTestStore(t, srv.Addr, time.Second)
 	key := s.key("t", "x")
 	for i := 0; i < 2; i++ {
 		if _, err := s.client.do([][]string{{"SCRIPT", "FLUSH"}}); err != nil {
@@ -210,12 +209,12 @@ func TestStoreReloadsFlushedScripts(t *testing.T) {
 // probe; the store recovers by itself once it answers again.
 func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	srv := startRedis(t)
-	s := newTestStore(t, srv.addr, 150*time.Millisecond)
+	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
 	now := testNow
 	if _, err := s.exec([][]string{{"PING"}}, now); err != nil {
 		t.Fatal(err)
 	}
-	srv.signal(syscall.SIGSTOP)
+	srv.Freeze(t)
 	start := time.Now()
 	if _, err := s.exec([][]string{{"PING"}}, now); err == nil {
 		t.Fatal("a frozen store answered")
@@ -242,7 +241,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 		t.Errorf("events %+v, want one outage and 51 failed calls", e)
 	}
 	t.Logf("first call %v; calls during the outage took at most %v", time.Since(start), maxDuration(fast))
-	srv.signal(syscall.SIGCONT)
+	srv.Thaw(t)
 	later := now.Add(storeRetryInterval + time.Second)
 	var err error
 	for i := 0; i < 20; i++ {
@@ -276,8 +275,7 @@ func TestStoreTLSAndAuth(t *testing.T) {
 	caFile, certFile, keyFile := writeTestCertificate(t, dir)
 	srv := startRedis(t, "--port", "0", "--tls-port", freePort(t), "--tls-cert-file", certFile, "--tls-key-file", keyFile,
 		"--tls-auth-clients", "no", "--requirepass", "tls-secret")
-	_ = srv
-	addr := "127.0.0.1:" + srv.tlsPort
+	addr := srv.TLSAddr
 	pwFile := filepath.Join(dir, "pw")
 	os.WriteFile(pwFile, []byte("tls-secret\n"), 0o600)
 	s, err := compileStore(&Store{Address: "rediss://" + addr + "/2", PasswordFile: pwFile, TLS: &StoreTLS{CAFile: caFile}}, os.LookupEnv)

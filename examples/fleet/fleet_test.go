@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
+	"github.com/funcauth/funcauth/internal/redistest"
 	"github.com/funcauth/funcauth/internal/sign"
 )
 
@@ -185,7 +185,7 @@ func acceptedOnceFleetWide(t *testing.T, fleet []*replica, msgs map[string]*mess
 // frozen under load every signed request gets the deny policy's 429
 // store_unavailable quickly, and the fleet recovers by itself.
 func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
-	redis := e2e.StartRedis(t)
+	redis := redistest.Start(t)
 	start := time.Now()
 	fleet := startFleet(t, fleetConfig(redis.Addr))
 	t.Logf("four replicas serving in %v", time.Since(start).Round(100*time.Millisecond))

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcauth/funcauth/internal/redistest"
 	"github.com/funcauth/funcauth/internal/sign"
 )
 
@@ -134,8 +135,8 @@ func Run(t *testing.T, dir, host string, start func(t *testing.T, in *Instance) 
 						t.Fatal(err)
 					}
 					if s.Redis {
-						in.redis = startRedis(t)
-						in.Config = []byte(strings.ReplaceAll(string(in.Config), "{redis}", in.redis.addr))
+						in.redis, in.t = redistest.Start(t), t
+						in.Config = []byte(strings.ReplaceAll(string(in.Config), "{redis}", in.redis.Addr))
 					}
 					target := start(t, in)
 					var previous *Request

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
+
+	"github.com/funcauth/funcauth/internal/redistest"
 )
 
 // Suite is one file of testdata/conformance.
@@ -192,7 +195,8 @@ type Instance struct {
 	// "{redis}") expanded.
 	Config []byte
 
-	redis *redisServer // the case's redis-server, for suites with Redis
+	redis *redistest.Redis // the case's redis-server, for suites with Redis
+	t     testing.TB
 }
 
 // Prepare writes the suite's files into dir and returns the case's
@@ -221,7 +225,18 @@ func (in *Instance) Apply(change *FileChange) error {
 		return nil
 	}
 	if change.Redis != "" {
-		return in.redis.change(change.Redis)
+		if in.redis == nil {
+			return fmt.Errorf("redis %q: the suite has no redis-server (set \"redis\": true)", change.Redis)
+		}
+		switch change.Redis {
+		case "freeze":
+			in.redis.Freeze(in.t)
+		case "thaw":
+			in.redis.Thaw(in.t)
+		default:
+			return fmt.Errorf("redis %q: use freeze or thaw", change.Redis)
+		}
+		return nil
 	}
 	if change.Remove != "" {
 		return os.RemoveAll(filepath.Join(in.Dir, filepath.FromSlash(change.Remove)))

@@ -1,4 +1,9 @@
-package e2e
+// Package redistest runs a real redis-server for tests: on a free loopback
+// port, without persistence, stopped, frozen and brought back on the same
+// port at will, killed when the test ends. Debian's package is installed by
+// scripts/ensure-redis.sh when it is missing (scripts/test.sh runs it; so
+// does Start).
+package redistest
 
 import (
 	"bufio"
@@ -8,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,20 +27,29 @@ import (
 // when the test ends.
 type Redis struct {
 	Addr string // 127.0.0.1:port
+	// TLSAddr is the TLS listener's address when the extra arguments
+	// hold --tls-port.
+	TLSAddr string
 
 	bin, dir string
 	port     int
+	extra    []string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
 }
 
-// StartRedis starts redis-server (installed by scripts/ensure-redis.sh if
-// missing) on a free port.
-func StartRedis(t testing.TB) *Redis {
+// Start starts redis-server on a free port, with extra arguments
+// (--requirepass, --tls-port and the like) after the defaults.
+func Start(t testing.TB, extra ...string) *Redis {
 	t.Helper()
-	r := &Redis{bin: Script(t, "ensure-redis.sh"), dir: t.TempDir(), port: FreePort(t)}
+	r := &Redis{bin: ensureRedis(t), dir: t.TempDir(), port: freePort(t), extra: extra}
 	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+	for i, a := range extra {
+		if a == "--tls-port" && i+1 < len(extra) {
+			r.TLSAddr = "127.0.0.1:" + extra[i+1]
+		}
+	}
 	t.Cleanup(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -59,22 +74,26 @@ func (r *Redis) Restart(t testing.TB) {
 		t.Fatal("redis-server is still running")
 	}
 	logFile := filepath.Join(r.dir, "redis.log")
-	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--daemonize", "no", "--dir", r.dir, "--logfile", logFile)
-	dieWithParent(cmd)
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", r.dir, "--logfile", logFile}, r.extra...)
+	cmd := exec.Command(r.bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting redis-server: %v", err)
 	}
 	r.cmd = cmd
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if reply, err := r.command("PING"); err == nil && reply == "+PONG" {
+		if r.answers() {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	data, _ := os.ReadFile(logFile)
-	t.Fatalf("redis-server did not answer on %s within 10 s\n%s", r.Addr, tail(string(data), 2000))
+	if len(data) > 2000 {
+		data = data[len(data)-2000:]
+	}
+	t.Fatalf("redis-server did not answer on %s within 10 s\n%s", r.Addr, data)
 }
 
 // Kill stops the server at once (SIGKILL): connections are reset and the
@@ -157,4 +176,42 @@ func (r *Redis) command(cmd string) (string, error) {
 		return "", err
 	}
 	return string(buf[:n]), nil
+}
+
+// answers reports whether the server answers: PING on the plain port (any
+// reply, NOAUTH included), or a connection to the TLS port.
+func (r *Redis) answers() bool {
+	if r.TLSAddr != "" {
+		c, err := net.DialTimeout("tcp", r.TLSAddr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+	reply, err := r.command("PING")
+	return err == nil && reply != ""
+}
+
+// ensureRedis returns redis-server's path, installing Debian's package
+// through scripts/ensure-redis.sh when it is missing.
+func ensureRedis(t testing.TB) string {
+	if bin, err := exec.LookPath("redis-server"); err == nil {
+		return bin
+	}
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "ensure-redis.sh")
+	out, err := exec.Command("bash", script).Output()
+	if err != nil {
+		t.Fatalf("redis-server is missing and %s failed: %v", script, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func freePort(t testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
