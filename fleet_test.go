@@ -248,8 +248,9 @@ func TestFleetConcurrentChecksAcrossOutages(t *testing.T) {
 		Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
 		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
 		// One connection and a short timeout: calls wait for the
-		// connection and time out while others succeed.
-		Store: &Store{Address: srv.Addr, Timeout: "3ms", PoolSize: 1, KeyPrefix: "concurrent:"},
+		// connection and time out while others succeed (100ms: a loaded
+		// machine must still let the probe after a thaw through).
+		Store: &Store{Address: srv.Addr, Timeout: "100ms", PoolSize: 1, KeyPrefix: "concurrent:"},
 	}, Options{}) // the real clock: outages end by the clock too
 	if err != nil {
 		t.Fatal(err)
