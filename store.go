@@ -27,6 +27,10 @@ const (
 	// before one call probes it again: a frozen server costs one timeout
 	// per interval, not one per request.
 	storeRetryInterval = time.Second
+	// storeFailuresForOutage is how many calls in a row must fail before
+	// an outage begins: one slow answer on a loaded host fails its own
+	// request only, not every request of the next second.
+	storeFailuresForOutage = 3
 )
 
 // The policies of Store.*OnError.
@@ -45,7 +49,8 @@ type sharedStore struct {
 	bansOnError   string
 
 	mu        sync.Mutex
-	down      bool      // the last call failed: an outage is on
+	down      bool      // calls keep failing: an outage is on
+	failing   int       // calls failed in a row
 	probeAt   time.Time // calls fail fast until then
 	lastError string    // why the outage started, without secrets
 	events    storeEvents
@@ -320,6 +325,10 @@ func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, s
 	defer s.mu.Unlock()
 	if err != nil {
 		s.events.failures++
+		s.failing++
+		if !s.down && s.failing < storeFailuresForOutage {
+			return nil, "", err
+		}
 		s.probeAt = now.Add(storeRetryInterval)
 		if !s.down {
 			s.down = true
@@ -329,6 +338,7 @@ func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, s
 		}
 		return nil, "", err
 	}
+	s.failing = 0
 	if s.down {
 		s.down = false
 		s.events.recovered++

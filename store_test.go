@@ -205,8 +205,9 @@ func TestStoreReloadsFlushedScripts(t *testing.T) {
 	}
 }
 
-// A frozen store costs one timeout, then calls fail fast until the next
-// probe; the store recovers by itself once it answers again.
+// A frozen store costs a timeout for the few calls in a row that begin an
+// outage, then calls fail fast until the next probe; the store recovers by
+// itself once it answers again.
 func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	srv := startRedis(t)
 	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
@@ -216,8 +217,13 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	}
 	srv.Freeze(t)
 	start := time.Now()
-	if _, err := s.exec([][]string{{"PING"}}, now); err == nil {
-		t.Fatal("a frozen store answered")
+	for i := 0; i < storeFailuresForOutage; i++ {
+		if _, err := s.exec([][]string{{"PING"}}, now); err == nil || err == errStoreDown {
+			t.Fatalf("call %d to a frozen store: %v, want a timeout", i, err)
+		}
+		if down, _ := s.outage(); down != (i == storeFailuresForOutage-1) {
+			t.Fatalf("after %d failed calls: outage %v", i+1, down)
+		}
 	}
 	var wg sync.WaitGroup
 	fast := make([]time.Duration, 50)
@@ -237,10 +243,10 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	if down, why := s.outage(); !down || !strings.Contains(why, "timed out") {
 		t.Errorf("outage %v %q", down, why)
 	}
-	if e := s.counts(); e.outages != 1 || e.failures != 51 {
-		t.Errorf("events %+v, want one outage and 51 failed calls", e)
+	if e := s.counts(); e.outages != 1 || e.failures != 50+storeFailuresForOutage {
+		t.Errorf("events %+v, want one outage and %d failed calls", e, 50+storeFailuresForOutage)
 	}
-	t.Logf("first call %v; calls during the outage took at most %v", time.Since(start), maxDuration(fast))
+	t.Logf("the calls that began the outage %v; calls during the outage took at most %v", time.Since(start), maxDuration(fast))
 	srv.Thaw(t)
 	later := now.Add(storeRetryInterval + time.Second)
 	var err error
