@@ -1,8 +1,13 @@
 // Package caddyauth is funcauth as a Caddy v2 HTTP handler,
 // http.handlers.funcauth, with a funcauth Caddyfile directive and the
-// `caddy funcauth` subcommands. Build it into Caddy with
+// `caddy funcauth` subcommands. Build it into Caddy from a checkout with
 //
-//	xcaddy build --with github.com/funcauth/funcauth/caddyauth
+//	xcaddy build v2.11.9 --with github.com/funcauth/funcauth/caddyauth \
+//		--replace github.com/funcauth/funcauth=.
+//
+// (or scripts/xcaddy-build.sh), and from the first release (v0.1.0) on with
+//
+//	xcaddy build --with github.com/funcauth/funcauth/caddyauth@v0.1.0
 //
 // The handler's JSON configuration is the funcauth core's Config. Secrets
 // may be given as {env.NAME} or {file./path} placeholders: they stay
