@@ -142,7 +142,7 @@ YAML
   --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
   --experimental.abortOnPluginFailure=true \
   --global.checkNewVersion=false --global.sendAnonymousUsage=false \
-  --log.level=INFO >"$log" 2>&1) &
+  --log.level=INFO --log.noColor=true >"$log" 2>&1) &
 proxypid=$!
 fi
 pids+=($proxypid)
@@ -157,6 +157,10 @@ url="http://127.0.0.1:$port"
 # for Traefik, that is once its router and the plugin are loaded.
 for _ in $(seq 1 600); do
   alive
+  # Traefik drops a router whose plugin refuses its configuration and runs on.
+  if [ "$proxy" = traefik ] && grep -q ' ERR .*routerName=demo@file' "$log"; then
+    echo "Traefik refused the demo's router:" >&2; cat "$log" >&2; exit 1
+  fi
   if curl -s -o /dev/null -D - "$url/healthz" 2>/dev/null | tr -d '\r' | grep -qi "^X-Funcauth-Demo: $nonce\$"; then
     ready=1; break
   fi

@@ -136,14 +136,16 @@ func TestDemoRefusesATakenPort(t *testing.T) {
 	}))
 	defer other.Close()
 	_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"), "--port", port, "--function-port", strconv.Itoa(e2e.FreePort(t)))
-	cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("the demo ran on a taken port:\n%s", out)
-	}
-	if !strings.Contains(string(out), "port "+port+" on 127.0.0.1 is taken") || strings.Contains(string(out), "-> 200") {
-		t.Fatalf("the demo's output does not say the port is taken, or reports answers:\n%s", out)
+	for _, proxy := range []string{"caddy", "traefik"} {
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"), "--proxy", proxy, "--port", port, "--function-port", strconv.Itoa(e2e.FreePort(t)))
+		cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("%s: the demo ran on a taken port:\n%s", proxy, out)
+		}
+		if !strings.Contains(string(out), "port "+port+" on 127.0.0.1 is taken") || strings.Contains(string(out), "-> 200") {
+			t.Fatalf("%s: the demo's output does not say the port is taken, or reports answers:\n%s", proxy, out)
+		}
 	}
 }
