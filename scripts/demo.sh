@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
-# Starts the funcauth demo on this machine: Caddy with funcauth on
-# http://127.0.0.1:9080 in front of a demo function (a stand-in for an
-# OpenFaaS gateway) on 127.0.0.1:9081, both bound to loopback only. It
-# builds both from this checkout (Go and the module proxy are all it
+# Starts the funcauth demo on this machine: Caddy (or Traefik) with
+# funcauth on http://127.0.0.1:9080 in front of a demo function (a stand-in
+# for an OpenFaaS gateway) on 127.0.0.1:9081, both bound to loopback only.
+# It builds them from this checkout (Go and the module proxy are all it
 # needs), makes a fresh admin password and function key, shows an unsigned
 # call refused and a signed one accepted, prints what to try, and runs
 # until Ctrl-C.
 #
-#   scripts/demo.sh [--port N] [--function-port N]
+#   scripts/demo.sh [--proxy caddy|traefik] [--port N] [--function-port N]
 #
-# It stops with an error when a port is taken or a process it started
-# exits, and checks that every answer it prints came from its own Caddy.
+# --proxy traefik runs the real Traefik v3.6.12 (scripts/ensure-traefik.sh
+# builds it once, about 10 minutes, and caches it) with funcauth as a local
+# plugin. It stops with an error when a port is taken or a process it
+# started exits, and checks that every answer it prints came from its own
+# proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib.sh
 port="${DEMO_PORT:-9080}"
 fnport="${DEMO_FUNCTION_PORT:-9081}"
+proxy=caddy
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --function-port) fnport="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --proxy) proxy="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+case "$proxy" in
+  caddy) name=Caddy ;;
+  traefik) name=Traefik ;;
+  *) echo "--proxy $proxy: choose caddy or traefik" >&2; exit 2 ;;
+esac
 for p in "$port" "$fnport"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "port $p on 127.0.0.1 is taken by another program: choose another with --port or --function-port" >&2
@@ -33,8 +44,17 @@ done
 bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/demo"
 mkdir -p "$bin"
 
-echo "building Caddy with funcauth and the demo function (the first build downloads modules)..."
-(cd examples && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn)
+if [ "$proxy" = caddy ]; then
+  echo "building Caddy with funcauth and the demo function (the first build downloads modules)..."
+  (cd examples && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn)
+  cli=("$bin/caddy" funcauth)
+else
+  traefik=$(scripts/ensure-traefik.sh)
+  echo "building the funcauth command and the demo function (the first build downloads modules)..."
+  go build -o "$bin/funcauth" ./cmd/funcauth
+  (cd examples && go build -o "$bin/demofn" ./cmd/demofn)
+  cli=("$bin/funcauth")
+fi
 
 state=$(mktemp -d)
 pids=()
@@ -47,9 +67,15 @@ trap cleanup EXIT INT TERM
 # A fresh function key and admin password for this run.
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/payload-secret"
 password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-hash=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
+hash=$(printf '%s' "$password" | "${cli[@]}" hash)
 nonce=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
+"$bin/demofn" -listen "127.0.0.1:$fnport" 2>"$state/demofn.log" &
+fnpid=$!
+pids+=($fnpid)
+
+if [ "$proxy" = caddy ]; then
+log="$state/caddy.log"
 cat > "$state/Caddyfile" <<CADDYFILE
 {
 	admin off
@@ -72,48 +98,96 @@ http://127.0.0.1:$port {
 	reverse_proxy 127.0.0.1:$fnport
 }
 CADDYFILE
-
-"$bin/demofn" -listen "127.0.0.1:$fnport" 2>"$state/demofn.log" &
-fnpid=$!
-pids+=($fnpid)
 XDG_DATA_HOME="$state/data" XDG_CONFIG_HOME="$state/config" \
-  "$bin/caddy" run --config "$state/Caddyfile" --adapter caddyfile 2>"$state/caddy.log" &
-caddypid=$!
-pids+=($caddypid)
+  "$bin/caddy" run --config "$state/Caddyfile" --adapter caddyfile 2>"$log" &
+proxypid=$!
+else
+log="$state/traefik.log"
+local_plugin "$state"
+cat > "$state/dynamic.yml" <<YAML
+http:
+  routers:
+    demo:
+      rule: "PathPrefix(\`/\`)"
+      entryPoints: [web]
+      # mark before funcauth: after it, funcauth's own refusals (401) would lack the mark.
+      middlewares: [mark, funcauth]
+      service: fn
+  middlewares:
+    # Marks this demo's answers, so the script can tell them from another server's.
+    mark:
+      headers:
+        customResponseHeaders:
+          X-Funcauth-Demo: "$nonce"
+    # The OpenFaaS lock-down: Basic Auth on /system/* and /ui/, faas-cli
+    # signatures on /function/*, /healthz open, everything else denied.
+    funcauth:
+      plugin:
+        funcauth:
+          preset: openfaas
+          basicAuth:
+            users: [{name: admin, passwordHash: '$hash'}]
+          signatures:
+            - scheme: faas-cli
+              keyFiles: ["$state/payload-secret"]
+  services:
+    fn:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:$fnport"}]
+YAML
+# Traefik finds local plugins under plugins-local/ in its working directory.
+(cd "$state" && exec "$traefik" \
+  --entryPoints.web.address="127.0.0.1:$port" \
+  --providers.file.filename="$state/dynamic.yml" \
+  --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
+  --experimental.abortOnPluginFailure=true \
+  --global.checkNewVersion=false --global.sendAnonymousUsage=false \
+  --log.level=INFO --log.noColor=true >"$log" 2>&1) &
+proxypid=$!
+fi
+pids+=($proxypid)
 
 # alive fails loudly when a process of the demo has exited.
 alive() {
-  if ! kill -0 "$caddypid" 2>/dev/null; then echo "Caddy exited:" >&2; cat "$state/caddy.log" >&2; exit 1; fi
+  if ! kill -0 "$proxypid" 2>/dev/null; then echo "$name exited:" >&2; cat "$log" >&2; exit 1; fi
   if ! kill -0 "$fnpid" 2>/dev/null; then echo "the demo function exited:" >&2; cat "$state/demofn.log" >&2; exit 1; fi
 }
-for _ in $(seq 1 50); do
+url="http://127.0.0.1:$port"
+# Ready when /healthz (open in the preset) answers with this run's mark:
+# for Traefik, that is once its router and the plugin are loaded.
+for _ in $(seq 1 600); do
   alive
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  # Traefik drops a router whose plugin refuses its configuration and runs on.
+  if [ "$proxy" = traefik ] && grep -q ' ERR .*routerName=demo@file' "$log"; then
+    echo "Traefik refused the demo's router:" >&2; cat "$log" >&2; exit 1
+  fi
+  if curl -s -o /dev/null -D - "$url/healthz" 2>/dev/null | tr -d '\r' | grep -qi "^X-Funcauth-Demo: $nonce\$"; then
+    ready=1; break
+  fi
   sleep 0.2
 done
 alive
-if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-  echo "Caddy did not start:" >&2; cat "$state/caddy.log" >&2; exit 1
+if [ -z "${ready:-}" ]; then
+  echo "$name did not start within 2 minutes:" >&2; cat "$log" >&2; exit 1
 fi
 
-url="http://127.0.0.1:$port"
-sign() { printf '%s' "$1" | "$bin/caddy" funcauth sign --key-file "$state/payload-secret"; }
+sign() { printf '%s' "$1" | "${cli[@]}" sign --key-file "$state/payload-secret"; }
 
 # status prints the status of a request, after checking that the answer
-# carries this run's mark: it came from this demo's Caddy.
+# carries this run's mark: it came from this demo's proxy.
 status() {
   local headers code
   headers=$(curl -s -o /dev/null -D - "$@")
   code=$(printf '%s' "$headers" | awk 'NR==1{print $2}')
   if ! printf '%s' "$headers" | tr -d '\r' | grep -qi "^X-Funcauth-Demo: $nonce\$"; then
-    echo "the answer ($code) did not come from this demo's Caddy: is another server on port $port?" >&2
+    echo "the answer ($code) did not come from this demo's $name: is another server on port $port?" >&2
     exit 1
   fi
   alive
   printf '%s' "$code"
 }
 echo
-echo "funcauth demo running: Caddy on $url, demo function on 127.0.0.1:$fnport"
+echo "funcauth demo running: $name on $url, demo function on 127.0.0.1:$fnport"
 echo
 check="demo self-check $(date +%s%N)"
 # Each status is taken first, so that one that fails stops the demo.
@@ -137,7 +211,7 @@ Try it yourself (the key and password live until you stop the demo):
   # accepted: signed as faas-cli invoke --sign Hmac --key <key> signs. faas-cli
   # signs the body only, so the same body again within 5 minutes is refused
   # as a replay: change the body to call again.
-  curl -X POST --data 'hello' -H "\$(printf hello | $bin/caddy funcauth sign --key-file $state/payload-secret)" $url/function/env
+  curl -X POST --data 'hello' -H "\$(printf hello | ${cli[*]} sign --key-file $state/payload-secret)" $url/function/env
 
   # the admin API needs Basic Auth (also: faas-cli login --gateway $url -u admin --password $password)
   curl -u admin:$password $url/system/functions
@@ -145,9 +219,9 @@ Try it yourself (the key and password live until you stop the demo):
   # faas-cli itself, if you have it
   echo -n hello | faas-cli invoke env --gateway $url --sign Hmac --key \$(cat $state/payload-secret)
 
-Caddy's log: $state/caddy.log    Press Ctrl-C to stop.
+$name's log: $log    Press Ctrl-C to stop.
 TRY
-# Runs until Ctrl-C, or fails loudly when Caddy or the function exits.
+# Runs until Ctrl-C, or fails loudly when the proxy or the function exits.
 while true; do
   alive
   sleep 1

@@ -20,10 +20,43 @@ import (
 )
 
 func TestDemoScript(t *testing.T) {
+	checkDemo(t)
+}
+
+// TestDemoScriptTraefik runs the same demo with the real Traefik v3.6.12
+// and funcauth as its local plugin: the same five steps, the same answers.
+func TestDemoScriptTraefik(t *testing.T) {
+	// The demo builds Traefik through scripts/ensure-traefik.sh in its
+	// cache: link the binary already built for the tests there.
+	bin := e2e.Script(t, "ensure-traefik.sh")
+	version := os.Getenv("TRAEFIK_VERSION")
+	if version == "" {
+		version = "v3.6.12"
+	}
+	dir := filepath.Join(demoCache(t), "traefik-"+version)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "traefik")
+	os.Remove(link)
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	checkDemo(t, "--proxy", "traefik")
+}
+
+// checkDemo runs scripts/demo.sh with args as the README shows it, on free
+// ports, and checks the five steps it prints: an unsigned call and a replay
+// refused, a signed call accepted, the admin API refused without Basic
+// Auth and served with it. The script itself checks that every answer
+// carries its run's mark, so these are its own proxy's answers.
+func checkDemo(t *testing.T, args ...string) {
+	t.Helper()
 	root := e2e.RepoRoot(t)
 	// The ports as the README documents them: flags.
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"),
-		"--port", strconv.Itoa(e2e.FreePort(t)), "--function-port", strconv.Itoa(e2e.FreePort(t)))
+	args = append([]string{filepath.Join(root, "scripts", "demo.sh")}, args...)
+	args = append(args, "--port", strconv.Itoa(e2e.FreePort(t)), "--function-port", strconv.Itoa(e2e.FreePort(t)))
+	cmd := exec.Command("bash", args...)
 	cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
@@ -39,6 +72,7 @@ func TestDemoScript(t *testing.T) {
 		cmd.Wait()
 	}()
 	lines := make(chan string)
+	var output []string
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -59,8 +93,9 @@ func TestDemoScript(t *testing.T) {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("the demo ended before it was ready; saw %v", seen)
+				t.Fatalf("the demo ended before it was ready; saw %v:\n%s", seen, strings.Join(output, "\n"))
 			}
+			output = append(output, line)
 			for prefix, status := range want {
 				if strings.HasPrefix(strings.TrimSpace(line), prefix) {
 					seen[prefix] = true
@@ -101,14 +136,16 @@ func TestDemoRefusesATakenPort(t *testing.T) {
 	}))
 	defer other.Close()
 	_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"), "--port", port, "--function-port", strconv.Itoa(e2e.FreePort(t)))
-	cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("the demo ran on a taken port:\n%s", out)
-	}
-	if !strings.Contains(string(out), "port "+port+" on 127.0.0.1 is taken") || strings.Contains(string(out), "-> 200") {
-		t.Fatalf("the demo's output does not say the port is taken, or reports answers:\n%s", out)
+	for _, proxy := range []string{"caddy", "traefik"} {
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "demo.sh"), "--proxy", proxy, "--port", port, "--function-port", strconv.Itoa(e2e.FreePort(t)))
+		cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+demoCache(t))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("%s: the demo ran on a taken port:\n%s", proxy, out)
+		}
+		if !strings.Contains(string(out), "port "+port+" on 127.0.0.1 is taken") || strings.Contains(string(out), "-> 200") {
+			t.Fatalf("%s: the demo's output does not say the port is taken, or reports answers:\n%s", proxy, out)
+		}
 	}
 }
