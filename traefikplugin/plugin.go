@@ -45,30 +45,28 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		return nil, errors.New("funcauth " + name + ": " + err.Error())
 	}
 	atomic.StoreInt64(&entry.horizon, int64(guard.StateHorizon()))
-	return &middleware{name: name, guard: guard, next: next, state: entry}, nil
+	m := &middleware{name: name, guard: guard, state: entry}
+	return guard.Handler(next, m.observe), nil
 }
 
-// middleware is one instance of the plugin.
+// middleware is what one instance of the plugin adds to the core's
+// handler: Traefik's logs and the state registry's bookkeeping.
 type middleware struct {
 	name  string
 	guard *funcauth.Guard
-	next  http.Handler
 	state *stateEntry
 }
 
-func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// observe sees every decision: it keeps the middleware's state alive in
+// the registry and writes Traefik's log lines.
+func (m *middleware) observe(r *http.Request, d *funcauth.Decision) {
 	now := clock()
 	states.touch(m.state, now)
 	m.warnMissingForwardedFor(r, now)
-	d := m.guard.Check(r, m.guard.ClientAddress(r))
 	if d.StoreEvent != "" {
 		logStoreEvent(m.name, d)
 	}
 	if !d.Allowed {
-		d.Close()
 		logRefusal(m.name, r, d)
-		m.guard.WriteRefusal(w, d)
-		return
 	}
-	d.Pass(w, r, m.next)
 }
