@@ -31,6 +31,9 @@ const (
 	host = "gateway.test"
 	// maxFailures failures anywhere in the fleet ban a client everywhere.
 	maxFailures = 4
+	// fleetRate per second (and as many at once) is the global limit of
+	// /limited, for the fleet as a whole.
+	fleetRate = 20
 	// The client the bans subtest bans, and another.
 	attacker, bystander = "192.0.2.66", "192.0.2.67"
 )
@@ -48,7 +51,8 @@ func fleetConfig(redisAddr string) string {
 		{"path": "/function/slack", "require": "signature", "signatures": ["slack"]},
 		{"path": "/function/signed/*", "require": "signature", "signatures": ["http-message-signatures"]},
 		{"path": "/function/*", "require": "signature", "signatures": ["faas-cli"]},
-		{"path": "/system/*", "require": "basic"}
+		{"path": "/system/*", "require": "basic"},
+		{"path": "/limited", "require": "open"}
 	],
 	"basic_auth": {"users": [{"name": "admin", "password_hash": %q}]},
 	"signatures": [
@@ -60,8 +64,9 @@ func fleetConfig(redisAddr string) string {
 		{"scheme": "faas-cli", "keys": [%q]}
 	],
 	"bans": {"max_failures": %d, "window": "1m", "duration": "1m"},
+	"rate_limits": [{"name": "fleet", "key": "global", "path": "/limited", "rate": "%d/s", "burst": %d}],
 	"store": {"address": %q, "timeout": "200ms"}
-}`, passwordHash, whsec, whsec, stripeKey, slackKey, httpsigKey, faasKey, maxFailures, redisAddr)
+}`, passwordHash, whsec, whsec, stripeKey, slackKey, httpsigKey, faasKey, maxFailures, fleetRate, fleetRate, redisAddr)
 }
 
 // message is a request the test can send, the same bytes, to any replica.
@@ -226,6 +231,55 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 			}
 			r.expect(t, "the banned client with the right password", admin(password), attacker, http.StatusTooManyRequests, "banned")
 			r.expect(t, "another client", faasCLI(t, "from a bystander "+strconv.Itoa(i)+run), bystander, http.StatusOK, "")
+		}
+	})
+
+	t.Run("rate limit", func(t *testing.T) {
+		// Eight clients round the four replicas, far faster than the
+		// limit: the fleet lets through its burst and then the rate,
+		// within 10%, where four replicas on their own would allow four
+		// times as much.
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		allowed, refused := 0, 0
+		var first, last time.Time
+		deadline := time.Now().Add(3 * time.Second)
+		for w := 0; w < 8; w++ {
+			w := w
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; time.Now().Before(deadline); i++ {
+					sent := time.Now()
+					a := fleet[(w+i)%len(fleet)].send(&message{method: "GET", path: "/limited"}, "192.0.2."+strconv.Itoa(150+w))
+					mu.Lock()
+					if first.IsZero() || sent.Before(first) {
+						first = sent
+					}
+					if sent.After(last) {
+						last = sent
+					}
+					switch {
+					case a.status == http.StatusOK:
+						allowed++
+					case a.status == http.StatusTooManyRequests && a.code == "rate_limited" && a.retryAfter != "":
+						refused++
+					default:
+						t.Errorf("via %s: %v, want 200 or 429 rate_limited with Retry-After", fleet[(w+i)%len(fleet)].name, a)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		want := float64(fleetRate) + fleetRate*last.Sub(first).Seconds()
+		t.Logf("fleet limit %d/s (burst %d) over %v: %d allowed (the bucket gives %.0f), %d refused",
+			fleetRate, fleetRate, last.Sub(first).Round(time.Millisecond), allowed, want, refused)
+		if float64(allowed) < 0.9*want || float64(allowed) > 1.1*want {
+			t.Errorf("%d requests allowed, want %.0f within 10%%", allowed, want)
+		}
+		if refused < allowed {
+			t.Errorf("only %d refusals: the load did not exceed the limit", refused)
 		}
 	})
 
