@@ -46,12 +46,9 @@ func newBasicAuthenticator(cfg *BasicAuth, parser *hashParser, state *State, now
 		cache:   state.credentials,
 		flights: state.flights,
 	}
-	realm := cfg.Realm
-	if realm == "" {
-		realm = "Restricted"
-	}
-	if err := checkRealm(realm); err != nil {
-		return nil, fieldError("basic_auth.realm", err.Error())
+	realm, err := realmOf(cfg)
+	if err != nil {
+		return nil, err
 	}
 	b.challenge = `Basic realm="` + realm + `"`
 	seen := make(map[string]bool)

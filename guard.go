@@ -94,12 +94,9 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	} else if ba.Realm != "" {
 		return nil, fieldError("basic_auth.realm", "is set, but basic_auth configures no users")
 	}
-	realm := ba.Realm
-	if realm == "" {
-		realm = "Restricted"
-	}
-	if err := checkRealm(realm); err != nil {
-		return nil, fieldError("basic_auth.realm", err.Error())
+	realm, err := realmOf(ba)
+	if err != nil {
+		return nil, err
 	}
 	g.sigChallenge = `Signature realm="` + realm + `"`
 
@@ -120,7 +117,6 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		}
 	}
 
-	var err error
 	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
 		return nil, err
 	}

@@ -151,10 +151,7 @@ type abuseState struct {
 }
 
 func newAbuseState(cfg *Config) *abuseState {
-	max := cfg.Bans.MaxEntries
-	if max <= 0 {
-		max = 100000
-	}
+	max := orDefault(cfg.Bans.MaxEntries, defaultTableEntries)
 	s := &abuseState{clients: newFailureTable(max), users: newFailureTable(max), logins: newLoginTable(max), warnings: newWarnLimiter()}
 	for i, l := range cfg.RateLimits {
 		s.limiterTable(rateLimitTableID(l, i), l.MaxEntries)
@@ -181,7 +178,7 @@ func rateLimitTableID(cfg RateLimit, i int) string {
 }
 
 // limiterTable returns the bucket table named id, making one of size
-// entries (default 100000) when the State has none.
+// entries (default defaultTableEntries) when the State has none.
 func (s *abuseState) limiterTable(id string, size int) *bucketTable {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,10 +187,7 @@ func (s *abuseState) limiterTable(id string, size int) *bucketTable {
 			return s.limiters[i]
 		}
 	}
-	if size <= 0 {
-		size = 100000
-	}
-	t := newBucketTable(size)
+	t := newBucketTable(orDefault(size, defaultTableEntries))
 	s.limiters = append(s.limiters, t)
 	s.limiterIDs = append(s.limiterIDs, id)
 	return t

@@ -62,17 +62,11 @@ func NewState(cfg *Config) *State {
 }
 
 func credentialCacheSize(cfg *Config) int {
-	if cfg.BasicAuth.CacheSize <= 0 {
-		return 1000
-	}
-	return cfg.BasicAuth.CacheSize
+	return orDefault(cfg.BasicAuth.CacheSize, defaultCredentialCacheSize)
 }
 
 func replayCacheSize(cfg *Config) int {
-	if cfg.Replay.MaxEntries <= 0 {
-		return 100000
-	}
-	return cfg.Replay.MaxEntries
+	return orDefault(cfg.Replay.MaxEntries, defaultTableEntries)
 }
 
 // adapt sizes s for cfg, which New has compiled into limits, keeping what
@@ -84,10 +78,7 @@ func replayCacheSize(cfg *Config) int {
 func (s *State) adapt(cfg *Config, limits []*rateLimit, bans *banPolicy, now time.Time) {
 	s.credentials.resize(credentialCacheSize(cfg))
 	s.replay.resize(replayCacheSize(cfg))
-	banEntries := cfg.Bans.MaxEntries
-	if banEntries <= 0 {
-		banEntries = 100000
-	}
+	banEntries := orDefault(cfg.Bans.MaxEntries, defaultTableEntries)
 	s.abuse.clients.resize(banEntries, now, bans.window)
 	s.abuse.users.resize(banEntries, now, bans.window)
 
@@ -97,11 +88,7 @@ func (s *State) adapt(cfg *Config, limits []*rateLimit, bans *banPolicy, now tim
 	tables := make([]*bucketTable, 0, len(limits))
 	ids := make([]string, 0, len(limits))
 	for i, l := range limits {
-		size := cfg.RateLimits[i].MaxEntries
-		if size <= 0 {
-			size = 100000
-		}
-		l.table.resize(size)
+		l.table.resize(orDefault(cfg.RateLimits[i].MaxEntries, defaultTableEntries))
 		tables = append(tables, l.table)
 		ids = append(ids, l.tableID())
 	}
