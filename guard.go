@@ -60,7 +60,7 @@ type Guard struct {
 // never contain a secret.
 func New(cfg *Config, opts Options) (*Guard, error) {
 	if unknown := UnknownOption(cfg); unknown != "" {
-		return nil, fieldError(unknown, "unknown option: check its spelling against the documentation")
+		return nil, fieldError(unknown, "unknown option"+optionSuggestion(unknown)+": check its spelling against the documentation")
 	}
 	cfg = cfg.withSections()
 	g := &Guard{state: opts.State, now: opts.Now, hashSlots: passwordCheckSlots}

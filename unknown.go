@@ -3,6 +3,7 @@ package funcauth
 import (
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // UnknownOption names the first option of cfg that no field matched, as
@@ -80,3 +81,43 @@ func firstKey(prefix string, options map[string]interface{}) string {
 	sort.Strings(keys)
 	return prefix + keys[0]
 }
+
+// optionNames are the options of each section, as Traefik users write them
+// (Traefik matches them to the Config's field names case-insensitively),
+// for "did you mean". TestOptionNamesMatchTheConfig keeps them in step with
+// the Config's fields.
+var optionNames = map[string][]string{
+	"":                  {"preset", "rules", "basicAuth", "signatures", "body", "upstream", "refusalBody", "replay", "bans", "rateLimits", "clientAddress", "store"},
+	"basicAuth.":        {"realm", "users", "htpasswdFile", "gatewaySecretsDir", "cacheSize"},
+	"basicAuth.users[]": {"name", "passwordHash"},
+	"rules[]":           {"path", "methods", "hosts", "require", "signatures"},
+	"signatures[]": {"name", "scheme", "header", "algorithms", "encoding", "prefix", "keys", "keyFiles", "keyEnv",
+		"functionKeyFile", "defaultNamespace", "tolerance", "baseURL", "allowEmptyBody", "components"},
+	"rateLimits[]":   {"name", "key", "path", "rate", "burst", "maxEntries"},
+	"body.":          {"maxSize", "memorySize", "memoryBudget", "tempDir"},
+	"upstream.":      {"userHeader", "signatureHeader", "stripAuthorization"},
+	"replay.":        {"maxEntries"},
+	"bans.":          {"disabled", "maxFailures", "window", "duration", "userMaxFailures", "allowList", "maxEntries"},
+	"clientAddress.": {"trustedProxies", "ipv6Prefix"},
+	"store.": {"address", "username", "password", "passwordFile", "passwordEnv", "database", "keyPrefix", "timeout",
+		"poolSize", "tls", "replayOnError", "bansOnError"},
+	"store.tls.": {"enabled", "caFile", "certFile", "keyFile", "serverName", "insecureSkipVerify"},
+}
+
+// optionSuggestion returns ` (did you mean "x"?)` for an unknown option
+// as UnknownOption names it ("basicAuth.users[0].passwrdHash"), or "".
+func optionSuggestion(unknown string) string {
+	section, key := "", unknown
+	if dot := strings.LastIndexByte(unknown, '.'); dot >= 0 {
+		section, key = unknown[:dot+1], unknown[dot+1:]
+	}
+	// rules[3]. and rules[3] name the same list: "rules[]".
+	if open := strings.IndexByte(section, '['); open >= 0 {
+		if end := strings.IndexByte(section[open:], ']'); end >= 0 {
+			section = section[:open+1] + section[open+end:]
+		}
+		section = strings.TrimSuffix(section, ".")
+	}
+	return suggestion(key, optionNames[section])
+}
+

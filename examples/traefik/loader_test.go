@@ -170,11 +170,11 @@ func TestNewRefusesBadConfigurations(t *testing.T) {
 		options map[string]interface{}
 		want    string
 	}{
-		{"misspelt option", map[string]interface{}{"preset": "openfaas", "basicAuth": map[string]interface{}{"realmm": "x"}}, "basicAuth.realmm: unknown option"},
-		{"misspelt top-level option", map[string]interface{}{"presets": "openfaas"}, "presets: unknown option"},
+		{"misspelt option", map[string]interface{}{"preset": "openfaas", "basicAuth": map[string]interface{}{"realmm": "x"}}, "basicAuth.realmm: unknown option (did you mean \"realm\"?)"},
+		{"misspelt top-level option", map[string]interface{}{"presets": "openfaas"}, "presets: unknown option (did you mean \"preset\"?)"},
 		{"misspelt signature option", map[string]interface{}{
 			"rules":      []interface{}{map[string]interface{}{"path": "*", "require": "signature"}},
-			"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"k"}, "keyFile": "/x"}}}, "signatures[0].keyFile: unknown option"},
+			"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"k"}, "keyFile": "/x"}}}, "signatures[0].keyFile: unknown option (did you mean \"keyFiles\"?)"},
 		{"empty secret", map[string]interface{}{
 			"rules":      []interface{}{map[string]interface{}{"path": "*", "require": "signature"}},
 			"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{""}}}}, "signatures[0].keys[0]: is empty"},
