@@ -120,4 +120,3 @@ func optionSuggestion(unknown string) string {
 	}
 	return suggestion(key, optionNames[section])
 }
-
