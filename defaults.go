@@ -1,5 +1,10 @@
 package funcauth
 
+import (
+	"errors"
+	"strings"
+)
+
 // The defaults of the options that size funcauth's memory and name its
 // challenge, in one place. The Config's doc comments quote them.
 const (
@@ -36,4 +41,18 @@ func realmOf(cfg *BasicAuth) (string, error) {
 		return "", fieldError("basic_auth.realm", err.Error())
 	}
 	return realm, nil
+}
+
+// checkRealm refuses realms that would break the challenge header or make
+// faas-cli start an OpenFaaS IAM token exchange.
+func checkRealm(realm string) error {
+	if strings.EqualFold(realm, "IAM function invoke") {
+		return errors.New("\"IAM function invoke\" makes faas-cli start an OpenFaaS IAM token exchange: choose another realm")
+	}
+	for i := 0; i < len(realm); i++ {
+		if c := realm[i]; c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
+			return errors.New("may not contain quotes, backslashes or control characters")
+		}
+	}
+	return nil
 }

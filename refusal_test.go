@@ -81,14 +81,14 @@ func TestRefusalBody(t *testing.T) {
 	}
 }
 
-// TestTroubleshootingCoversEveryReason: every reason code of decision.go
+// TestTroubleshootingCoversEveryReason: every reason code of reasons.go
 // has its own heading (and so its anchor) in docs/troubleshooting.md.
 func TestTroubleshootingCoversEveryReason(t *testing.T) {
 	doc, err := os.ReadFile("docs/troubleshooting.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := parser.ParseFile(token.NewFileSet(), "decision.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "reasons.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +113,6 @@ func TestTroubleshootingCoversEveryReason(t *testing.T) {
 		}
 	}
 	if n < 20 {
-		t.Errorf("found %d reason codes in decision.go", n)
+		t.Errorf("found %d reason codes in reasons.go", n)
 	}
 }

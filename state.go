@@ -163,3 +163,42 @@ func (g *Guard) StateHorizon() time.Duration {
 	}
 	return h
 }
+
+// abuseState holds the ban tables and rate-limit buckets of a State, the
+// recent logins that exempt their clients from user lockout and the
+// warnings recently logged.
+type abuseState struct {
+	clients  *failureTable
+	users    *failureTable
+	logins   *loginTable
+	warnings *warnLimiter
+
+	mu         sync.Mutex
+	limiters   []*bucketTable
+	limiterIDs []string // rateLimit.tableID of each of limiters
+}
+
+func newAbuseState(cfg *Config) *abuseState {
+	max := orDefault(cfg.Bans.MaxEntries, defaultTableEntries)
+	s := &abuseState{clients: newFailureTable(max), users: newFailureTable(max), logins: newLoginTable(max), warnings: newWarnLimiter()}
+	for i, l := range cfg.RateLimits {
+		s.limiterTable(rateLimitTableID(l, i), l.MaxEntries)
+	}
+	return s
+}
+
+// limiterTable returns the bucket table named id, making one of size
+// entries (default defaultTableEntries) when the State has none.
+func (s *abuseState) limiterTable(id string, size int) *bucketTable {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, have := range s.limiterIDs {
+		if have == id {
+			return s.limiters[i]
+		}
+	}
+	t := newBucketTable(orDefault(size, defaultTableEntries))
+	s.limiters = append(s.limiters, t)
+	s.limiterIDs = append(s.limiterIDs, id)
+	return t
+}
