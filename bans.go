@@ -220,12 +220,6 @@ func (t *failureTable) evict(now, window int64) {
 	}
 }
 
-func (t *failureTable) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.entries)
-}
-
 // countsAsFailure says which refusals count towards a ban: wrong
 // credentials and signatures, stale messages, and requests that try to
 // trick the path matching, and a signature for a function without a key

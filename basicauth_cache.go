@@ -55,12 +55,6 @@ func (c *credentialCache) add(key, stored string) {
 	c.entries[key] = stored
 }
 
-func (c *credentialCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
 // flightGroup runs identical concurrent checks once: the callers that come
 // while a check with the same key runs wait for it and share its result
 // (one of the check... constants).

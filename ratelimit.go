@@ -130,12 +130,6 @@ func (t *bucketTable) evict(now int64, perSecond, burst float64) {
 	}
 }
 
-func (t *bucketTable) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.buckets)
-}
-
 // tableID names the bucket table of a rate limit in a State: its name
 // (rate_limits[i] when it has none) and key, so that its buckets outlive
 // an edit of its rate or of other rate limits.

@@ -68,9 +68,3 @@ func (t *loginTable) evict(now int64) {
 		delete(t.entries, victim)
 	}
 }
-
-func (t *loginTable) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.entries)
-}

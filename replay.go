@@ -218,12 +218,6 @@ func (c *replayCache) nextExpiry(p int, t int64) time.Duration {
 	return retry
 }
 
-func (c *replayCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.seen)
-}
-
 // replayQuota is the share of the replay memory a message verified by
 // v under keyID may use: the verifiers with replay protection divide
 // max_entries equally, and each verifier's keys divide its share (see
