@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -387,5 +388,19 @@ func BenchmarkSpray(b *testing.B) {
 		b.ReportMetric(float64(g.state.abuse.clients.len()), "ban-entries")
 		b.ReportMetric(float64(g.state.abuse.limiters[0].len()), "limit-entries")
 		b.ReportMetric(served, "legit-served")
+	}
+}
+
+func TestFunctionRateLimitKeyFillsTheDefaultNamespace(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules:      []Rule{{Path: "*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}, Tolerance: "0s"}},
+		RateLimits: []RateLimit{{Key: "function", Rate: "2/1h"}},
+	}, nil)
+	for i, path := range []string{"/function/foo", "/function/foo.openfaas-fn", "/function/foo"} {
+		d := g.Check(signedRequest(path, strconv.Itoa(i), "k"), "192.0.2.1")
+		if want := i < 2; d.Allowed != want {
+			t.Fatalf("%s #%d: %s", path, i, d.Reason)
+		}
 	}
 }

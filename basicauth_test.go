@@ -216,3 +216,32 @@ func TestStripAuthorization(t *testing.T) {
 		}
 	}
 }
+
+// A rotated gateway password must not come back when a new instance (a
+// reload) shares the State, and with it the credential cache.
+func TestRotatedGatewayPasswordStaysRotatedAcrossReloads(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "basic-auth-user"), []byte("admin"), 0o600)
+	os.WriteFile(filepath.Join(dir, "basic-auth-password"), []byte("first"), 0o600)
+	cfg := &Config{Rules: []Rule{{Path: "*", Require: "basic"}}, BasicAuth: &BasicAuth{GatewaySecretsDir: dir}}
+	state := NewState(cfg)
+	c := &clock{t: testNow}
+	build := func() *Guard {
+		g, err := New(cfg, Options{State: state, Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if d := checkBasic(build(), "admin", "first"); !d.Allowed {
+		t.Fatalf("first password: %s", d.Reason)
+	}
+	os.WriteFile(filepath.Join(dir, "basic-auth-password"), []byte("second"), 0o600)
+	c.advance(fileRecheckInterval)
+	if d := checkBasic(build(), "admin", "first"); d.Allowed {
+		t.Fatal("the rotated-out password is accepted by a reloaded instance")
+	}
+	if d := checkBasic(build(), "admin", "second"); !d.Allowed {
+		t.Fatalf("second password: %s", d.Reason)
+	}
+}

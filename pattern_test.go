@@ -3,6 +3,8 @@ package funcauth
 import (
 	"strings"
 	"testing"
+
+	"github.com/funcauth/funcauth/internal/sign"
 )
 
 func TestPathPattern(t *testing.T) {
@@ -206,4 +208,54 @@ func FuzzCanonicalPath(f *testing.F) {
 			t.Fatalf("%q accepted", path)
 		}
 	})
+}
+
+// A verifier a rule names is that rule's: its secret opens no other
+// function through the preset's /function/*.
+func TestNamedVerifiersBelongToTheirRules(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Preset:    "openfaas",
+		BasicAuth: &BasicAuth{Users: []User{{Name: "admin", PasswordHash: testHash}}},
+		Rules:     []Rule{{Path: "/function/github-events", Require: "signature", Signatures: []string{"github"}}},
+		Signatures: []Signature{
+			{Scheme: "github", Keys: []string{"github secret"}},
+			{Scheme: "faas-cli", Keys: []string{"cookie"}},
+		},
+	}, nil)
+	body := "{}"
+	h, _ := sign.Headers("github", "github secret", sign.Options{}, sign.Message{Body: []byte(body)})
+	if d := g.Check(request("POST", "/function/github-events", body, h), "192.0.2.1"); !d.Allowed {
+		t.Fatalf("its own function: %s", d.Reason)
+	}
+	h, _ = sign.Headers("github", "github secret", sign.Options{}, sign.Message{Body: []byte(body + " ")})
+	if d := g.Check(request("POST", "/function/payroll", body+" ", h), "192.0.2.1"); d.Allowed || d.Reason != ReasonMissingSignature {
+		t.Fatalf("the GitHub secret opened another function: %s", d.Reason)
+	}
+	if d := g.Check(signedRequest("/function/payroll", "x", "cookie"), "192.0.2.1"); !d.Allowed {
+		t.Fatalf("faas-cli elsewhere: %s", d.Reason)
+	}
+	_, err := New(&Config{
+		Rules:      []Rule{{Path: "/a", Require: "signature", Signatures: []string{"github"}}, {Path: "*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "github", Keys: []string{"k"}}},
+	}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "rules[1].signatures: is empty, and every verifier is named by another rule") {
+		t.Fatalf("a catch-all rule left with no verifier: %v", err)
+	}
+}
+
+func TestMethodsMatchCaseInsensitivelyAndGETCoversHEAD(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules: []Rule{
+			{Path: "/admin/*", Methods: []string{"GET", "POST"}, Require: "deny"},
+			{Path: "*", Require: "open"},
+		},
+	}, nil)
+	for _, m := range []string{"GET", "HEAD", "get", "Post"} {
+		if d := g.Check(request(m, "/admin/export", "", nil), "192.0.2.1"); d.Reason != ReasonDenied {
+			t.Errorf("%s: %s", m, d.Reason)
+		}
+	}
+	if d := g.Check(request("DELETE", "/admin/export", "", nil), "192.0.2.1"); d.Reason != ReasonOpen {
+		t.Errorf("DELETE: %s", d.Reason)
+	}
 }

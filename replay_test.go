@@ -361,3 +361,79 @@ func TestStatusRecorderPassesInterfacesOn(t *testing.T) {
 		t.Errorf("ReadFrom: %d %v, status %d", n, err, rec.Status())
 	}
 }
+
+// Junk candidates beside a captured Stripe signature must not make the
+// replay look new.
+func TestStripeReplayWithJunkCandidates(t *testing.T) {
+	body := []byte(`{"id":"evt_1"}`)
+	h, _ := sign.Headers("stripe", "whsec_x", sign.Options{}, sign.Message{Body: body, Timestamp: testNow})
+	captured := h.Get("Stripe-Signature")
+	ts, good, _ := strings.Cut(captured, ",")
+	runSchemeCases(t, Signature{Scheme: "stripe", Keys: []string{"whsec_x"}}, []schemeCase{
+		{name: "original", body: string(body), header: http.Header{"Stripe-Signature": {captured}}, at: testNow, want: ReasonSigned},
+		{name: "junk first", body: string(body), header: http.Header{"Stripe-Signature": {ts + ",v1=" + strings.Repeat("ab", 32) + "," + good}}, at: testNow, want: ReasonReplayed},
+		{name: "other junk first", body: string(body), header: http.Header{"Stripe-Signature": {ts + ",v1=" + strings.Repeat("cd", 32) + "," + good}}, at: testNow, want: ReasonReplayed},
+	})
+}
+
+// A message stamped ahead of the clock stays valid until its stamp plus
+// the tolerance: it must be remembered that long.
+func TestFutureStampedMessageCannotBeReplayedLater(t *testing.T) {
+	at := testNow
+	ts := at.Add(4 * time.Minute)
+	h, _ := sign.Headers("slack", "k", sign.Options{}, sign.Message{Body: []byte("x"), Timestamp: ts})
+	runSchemeCases(t, Signature{Scheme: "slack", Keys: []string{"k"}}, []schemeCase{
+		{name: "stamped 4 minutes ahead", body: "x", header: h, at: at, want: ReasonSigned},
+		{name: "replayed 5m01s later", body: "x", header: h, at: at.Add(5*time.Minute + time.Second), want: ReasonReplayed},
+		{name: "replayed 8m59s later", body: "x", header: h, at: at.Add(8*time.Minute + 59*time.Second), want: ReasonReplayed},
+	})
+}
+
+// Replays are refused but do not count towards a ban (a provider's honest
+// retries look like them), and a message the upstream failed on is
+// forgotten, so the retry gets through.
+func TestRetriesAfterUpstreamFailure(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules:      []Rule{{Path: "*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+		Bans:       &Bans{MaxFailures: 2},
+	}, nil)
+	status := http.StatusBadGateway
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
+	send := func() int {
+		rec := httptest.NewRecorder()
+		g.Handler(up, nil).ServeHTTP(rec, signedRequest("/function/env", "the same body", "k"))
+		return rec.Code
+	}
+	if code := send(); code != http.StatusBadGateway {
+		t.Fatalf("first delivery: %d", code)
+	}
+	status = http.StatusOK
+	if code := send(); code != http.StatusOK {
+		t.Fatalf("the retry after the upstream failed: %d", code)
+	}
+	for i := 0; i < 5; i++ {
+		if code := send(); code != http.StatusUnauthorized {
+			t.Fatalf("replay %d after success: %d", i, code)
+		}
+	}
+	if d := g.Check(signedRequest("/function/env", "another body", "k"), "192.0.2.1"); !d.Allowed {
+		t.Fatalf("five replays got the sender banned: %s", d.Reason)
+	}
+}
+
+func TestReplayQueueDoesNotGrowWithReusedIDs(t *testing.T) {
+	c := newReplayCache(100)
+	now := testNow
+	for i := 0; i < 200000; i++ {
+		c.check(quota("v", 100), "same", time.Second, now)
+		now = now.Add(2 * time.Second)
+	}
+	n := 0
+	for _, q := range c.queues {
+		n += len(q.entries) - q.head
+	}
+	if n > 2 || c.len() > 1 {
+		t.Fatalf("%d queued, %d seen after re-adding one expired id 200,000 times", n, c.len())
+	}
+}

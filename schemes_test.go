@@ -355,3 +355,39 @@ func TestHTTPMessageSignaturesVectors(t *testing.T) {
 		{name: "malformed Signature-Input", host: "fn.example.com", body: "payload", header: http.Header{"Signature-Input": {"sig1=(\"@method\""}, "Signature": {"sig1=:AAAA:"}}, at: at, want: ReasonBadSignature},
 	})
 }
+
+func TestTimestampedSchemesNeedATolerance(t *testing.T) {
+	for _, scheme := range []string{"slack", "stripe", "standard-webhooks", "svix", "discord", "http-message-signatures"} {
+		key := "k"
+		switch scheme {
+		case "standard-webhooks", "svix":
+			key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		case "discord":
+			key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+		case "http-message-signatures":
+			key = "hmac-sha256:k:" + strings.Repeat("A", 24)
+		}
+		_, err := New(&Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: scheme, Keys: []string{key}, Tolerance: "0s"}}}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "signatures[0].tolerance: must be positive") {
+			t.Errorf("%s with tolerance 0s: %v", scheme, err)
+		}
+	}
+}
+
+func TestTwilioRefusesBodiesItDidNotSign(t *testing.T) {
+	// A URL-only signature (a GET callback's) must not carry a body.
+	h, _ := sign.Headers("twilio", "12345", sign.Options{}, sign.Message{URL: "https://fn.example.com/function/sms?From=%2B1"})
+	h.Set("Content-Type", "application/json")
+	runSchemeCases(t, Signature{Scheme: "twilio", Keys: []string{"12345"}, BaseURL: "https://fn.example.com", Tolerance: "0s"}, []schemeCase{
+		{name: "JSON body under a URL-only signature", target: "/function/sms?From=%2B1", body: `{"admin":true}`, header: h, at: testNow, want: ReasonBadSignature},
+		{name: "no body", target: "/function/sms?From=%2B1", header: h, at: testNow, want: ReasonSigned},
+	})
+}
+
+func TestGitLabTokenIsNotPassedOn(t *testing.T) {
+	g := newTestGuard(t, &Config{Rules: []Rule{{Path: "*", Require: "signature"}}, Signatures: []Signature{{Scheme: "gitlab", Keys: []string{"tok"}}}}, nil)
+	_, d, up := serve(g, request("POST", "/function/x", "{}", http.Header{"X-Gitlab-Token": {"tok"}}))
+	if !d.Allowed || up.header.Get("X-Gitlab-Token") != "" {
+		t.Fatalf("allowed %v, token at the upstream %q", d.Allowed, up.header.Get("X-Gitlab-Token"))
+	}
+}

@@ -147,3 +147,17 @@ func TestTrailersCannotCarryIdentityOverHTTP2(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+func TestIdentityHeadersWithUnderscoresAreRemoved(t *testing.T) {
+	g := newTestGuard(t, &Config{Rules: []Rule{{Path: "*", Require: "open"}}}, nil)
+	r := request("GET", "/", "", http.Header{"X_funcauth_user": {"admin"}, "X_Funcauth_Signature": {"x/y"}, "X_other": {"kept"}})
+	_, _, up := serve(g, r)
+	for k := range up.header {
+		if strings.Contains(strings.ToLower(k), "funcauth") {
+			t.Errorf("%s reached the upstream", k)
+		}
+	}
+	if up.header.Get("X_other") != "kept" {
+		t.Error("an unrelated underscore header was removed")
+	}
+}
