@@ -12,6 +12,7 @@ import (
 // configuration, how its keys are written, its provider's default
 // tolerance and the scheme-specific fields it reads.
 type schemeSpec struct {
+	name      string // as Signature.Scheme gives it
 	build     func(cfg *Signature) (scheme, error)
 	keyFormat keyFormat
 	tolerance time.Duration
@@ -27,32 +28,34 @@ type schemeSpec struct {
 // replay window of schemes without a timestamp.
 const defaultTolerance = 5 * time.Minute
 
-// schemeSpecs lists the schemes by the name Signature.Scheme gives.
-func schemeSpecs() map[string]schemeSpec {
-	return map[string]schemeSpec{
-		"faas-cli":                {build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "allow_empty_body"}, bodyOnly: true},
-		"github":                  {build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms", "allow_empty_body"}, bodyOnly: true},
-		"generic":                 {build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix", "allow_empty_body"}, bodyOnly: true},
-		"standard-webhooks":       {build: newStandardWebhooksScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
-		"svix":                    {build: newSvixScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
-		"stripe":                  {build: newStripeScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
-		"slack":                   {build: newSlackScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
-		"shopify":                 {build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"allow_empty_body"}, bodyOnly: true},
-		"gitlab":                  {build: newGitLabScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
-		"twilio":                  {build: newTwilioScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"base_url"}},
-		"discord":                 {build: newDiscordScheme, keyFormat: keyEd25519Public, tolerance: defaultTolerance, timestamped: true},
-		"http-message-signatures": {build: newHTTPMessageSignaturesScheme, keyFormat: keyMessageSig, tolerance: defaultTolerance, fields: []string{"algorithms", "components"}, timestamped: true},
+// schemeTable lists the schemes, by the name Signature.Scheme gives, in
+// the documentation's order (a function, not a variable: Yaegi does not
+// order package-level initialisation across files).
+func schemeTable() []schemeSpec {
+	return []schemeSpec{
+		{name: "faas-cli", build: newFaaSCLIScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "allow_empty_body"}, bodyOnly: true},
+		{name: "github", build: newGitHubScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"algorithms", "allow_empty_body"}, bodyOnly: true},
+		{name: "generic", build: newGenericScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"header", "algorithms", "encoding", "prefix", "allow_empty_body"}, bodyOnly: true},
+		{name: "standard-webhooks", build: newStandardWebhooksScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
+		{name: "svix", build: newSvixScheme, keyFormat: keyWebhookSecret, tolerance: defaultTolerance, timestamped: true},
+		{name: "stripe", build: newStripeScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
+		{name: "slack", build: newSlackScheme, keyFormat: keyRaw, tolerance: defaultTolerance, timestamped: true},
+		{name: "shopify", build: newShopifyScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"allow_empty_body"}, bodyOnly: true},
+		{name: "gitlab", build: newGitLabScheme, keyFormat: keyRaw, tolerance: defaultTolerance},
+		{name: "twilio", build: newTwilioScheme, keyFormat: keyRaw, tolerance: defaultTolerance, fields: []string{"base_url"}},
+		{name: "discord", build: newDiscordScheme, keyFormat: keyEd25519Public, tolerance: defaultTolerance, timestamped: true},
+		{name: "http-message-signatures", build: newHTTPMessageSignaturesScheme, keyFormat: keyMessageSig, tolerance: defaultTolerance, fields: []string{"algorithms", "components"}, timestamped: true},
 	}
-}
-
-// schemeNames lists the scheme names for messages.
-func schemeNames(specs map[string]schemeSpec) string {
-	return strings.Join(SchemeNames(), ", ")
 }
 
 // SchemeNames lists the signature schemes, in the documentation's order.
 func SchemeNames() []string {
-	return []string{"faas-cli", "github", "generic", "standard-webhooks", "svix", "stripe", "slack", "shopify", "gitlab", "twilio", "discord", "http-message-signatures"}
+	table := schemeTable()
+	names := make([]string, 0, len(table))
+	for _, spec := range table {
+		names = append(names, spec.name)
+	}
+	return names
 }
 
 // setSchemeFields returns the json names of the scheme-specific fields cfg sets.
@@ -75,13 +78,19 @@ func setSchemeFields(cfg *Signature) []string {
 
 // newVerifier compiles signatures[i].
 func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, bool), now time.Time) (*verifier, error) {
-	specs := schemeSpecs()
+	names := SchemeNames()
 	if cfg.Scheme == "" {
-		return nil, fieldError(field+".scheme", "is empty: use one of "+schemeNames(specs))
+		return nil, fieldError(field+".scheme", "is empty: use one of "+strings.Join(names, ", "))
 	}
-	spec, ok := specs[cfg.Scheme]
-	if !ok {
-		return nil, fieldError(field+".scheme", "unknown scheme "+strconv.Quote(cfg.Scheme)+suggestion(cfg.Scheme, SchemeNames())+": use one of "+schemeNames(specs))
+	table := schemeTable()
+	var spec *schemeSpec
+	for i := range table {
+		if table[i].name == cfg.Scheme {
+			spec = &table[i]
+		}
+	}
+	if spec == nil {
+		return nil, fieldError(field+".scheme", "unknown scheme "+strconv.Quote(cfg.Scheme)+suggestion(cfg.Scheme, names)+": use one of "+strings.Join(names, ", "))
 	}
 	for _, name := range setSchemeFields(cfg) {
 		used := false
