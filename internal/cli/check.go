@@ -141,6 +141,28 @@ func CheckFile(name, format string) (string, bool) {
 	return out.String(), ok
 }
 
+// Configs returns the funcauth configurations of one file as the check
+// command decodes them (format "auto" or one of its --format values),
+// before any stand-in replaces a secret or a file.
+func Configs(name, format string) ([]*funcauth.Config, error) {
+	data, err := readBounded(name, maxCheckFile)
+	if err != nil {
+		return nil, err
+	}
+	if format == "auto" {
+		format = detectFormat(name, data)
+	}
+	blocks, err := extractBlocks(name, data, format, "funcauth")
+	if err != nil {
+		return nil, err
+	}
+	cfgs := make([]*funcauth.Config, len(blocks))
+	for i, b := range blocks {
+		cfgs[i] = b.cfg
+	}
+	return cfgs, nil
+}
+
 func detectFormat(name string, data []byte) string {
 	base := strings.ToLower(filepath.Base(name))
 	switch ext := filepath.Ext(base); {

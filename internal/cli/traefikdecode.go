@@ -15,7 +15,10 @@ import (
 // names case-insensitively, scalars may be strings ("40", "true"), a
 // string may stand for a list of strings ("a,b"), and options no field
 // matches are collected in the UnknownOptions fields, which funcauth.New
-// refuses with a "did you mean".
+// refuses with a "did you mean". Traefik decodes a plugin's options with
+// mapstructure (WeaklyTypedInput, StringToSliceHookFunc(",")); this is
+// the same without reflection-heavy dependencies, and
+// examples/traefik's TestCheckDecodesAsTraefik holds them equal.
 func DecodeTraefik(options map[string]interface{}) (*funcauth.Config, error) {
 	cfg := &funcauth.Config{}
 	if err := decodeInto(reflect.ValueOf(cfg).Elem(), options, ""); err != nil {
@@ -27,6 +30,9 @@ func DecodeTraefik(options map[string]interface{}) (*funcauth.Config, error) {
 func decodeInto(v reflect.Value, raw interface{}, path string) error {
 	switch v.Kind() {
 	case reflect.Ptr:
+		if raw == nil {
+			return nil // mapstructure leaves what a nil sets alone
+		}
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
@@ -72,7 +78,6 @@ func decodeInto(v reflect.Value, raw interface{}, path string) error {
 		var items []interface{}
 		switch x := raw.(type) {
 		case nil:
-			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 			return nil
 		case []interface{}:
 			items = x
@@ -80,7 +85,7 @@ func decodeInto(v reflect.Value, raw interface{}, path string) error {
 			if v.Type().Elem().Kind() != reflect.String {
 				return fmt.Errorf("%s: expected a list, got %q", strings.TrimPrefix(path, "."), x)
 			}
-			if x != "" {
+			if x != "" { // mapstructure.StringToSliceHookFunc(",")
 				for _, s := range strings.Split(x, ",") {
 					items = append(items, s)
 				}
@@ -113,25 +118,57 @@ func decodeInto(v reflect.Value, raw interface{}, path string) error {
 		return fmt.Errorf("%s: expected a value, got %v", strings.TrimPrefix(path, "."), raw)
 	}
 	field := strings.TrimPrefix(path, ".")
+	// mapstructure's weak typing, as Traefik configures it.
 	switch v.Kind() {
 	case reflect.String:
+		switch x := raw.(type) {
+		case bool:
+			s = "0"
+			if x {
+				s = "1"
+			}
+		case float64:
+			s = strconv.FormatFloat(x, 'f', -1, 64)
+		}
 		v.SetString(s)
 	case reflect.Bool:
-		if s == "" {
-			v.SetBool(true) // a bare flag, as paerser reads one
-			return nil
+		switch x := raw.(type) {
+		case bool:
+			v.SetBool(x)
+		case int, int64, uint64, float64:
+			v.SetBool(s != "0")
+		default:
+			if s == "" {
+				v.SetBool(false)
+				return nil
+			}
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not true or false", field, s)
+			}
+			v.SetBool(b)
 		}
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return fmt.Errorf("%s: %q is not true or false", field, s)
-		}
-		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return fmt.Errorf("%s: %q is not a whole number", field, s)
+		switch x := raw.(type) {
+		case bool:
+			if x {
+				v.SetInt(1)
+			} else {
+				v.SetInt(0)
+			}
+		case float64:
+			v.SetInt(int64(x))
+		default:
+			if s == "" {
+				v.SetInt(0)
+				return nil
+			}
+			n, err := strconv.ParseInt(s, 0, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a whole number", field, s)
+			}
+			v.SetInt(n)
 		}
-		v.SetInt(n)
 	default:
 		return fmt.Errorf("%s: cannot decode %q", field, s)
 	}
