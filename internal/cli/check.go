@@ -714,8 +714,24 @@ func compileBlock(b *configBlock) error {
 	if err != nil {
 		return err
 	}
+	env := map[string]string{}
+	for _, s := range cfg.Signatures {
+		for _, name := range s.KeyEnv {
+			env[name] = standInKey(s.Scheme)
+		}
+	}
 	opts := funcauth.Options{
-		LookupEnv: func(string) (string, bool) { return "funcauth check stand-in key", true },
+		LookupEnv: func(name string) (string, bool) {
+			if k, ok := env[name]; ok {
+				return k, true
+			}
+			return "funcauth check stand-in", true
+		},
+	}
+	if b.caddy && CaddyChecks != nil {
+		if err := CaddyChecks(cfg); err != nil {
+			return err
+		}
 	}
 	if b.caddy {
 		if cp := cfg.ClientAddress; cp != nil && len(cp.TrustedProxies) > 0 {
@@ -752,6 +768,25 @@ func copyConfig(cfg *funcauth.Config) (*funcauth.Config, error) {
 	return cp, nil
 }
 
+// standInKey returns a key of the form scheme's keys take.
+func standInKey(scheme string) string {
+	switch scheme {
+	case "standard-webhooks", "svix":
+		return "whsec_ZnVuY2F1dGggY2hlY2sgc3RhbmQtaW4ga2V5IDMyYg=="
+	case "discord":
+		return "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+	case "http-message-signatures":
+		return "hmac-sha256:funcauth-check:ZnVuY2F1dGggY2hlY2sgc3RhbmQtaW4ga2V5IDMyYg=="
+	}
+	return "funcauth check stand-in key"
+}
+
+// CaddyChecks, when set (by the caddyauth package), runs the checks the
+// Caddy module makes before compiling a configuration: placeholders Caddy
+// knows, no store password in the configuration, no trusted_proxies. It
+// must not read the environment or files.
+var CaddyChecks func(cfg *funcauth.Config) error
+
 func isPlaceholder(s string) bool {
 	return strings.Contains(s, "{env.") || strings.Contains(s, "{file.")
 }
@@ -773,7 +808,7 @@ func standInPlaceholders(cfg *funcauth.Config) error {
 		s := &cfg.Signatures[i]
 		for j := range s.Keys {
 			if isPlaceholder(s.Keys[j]) {
-				s.Keys[j] = "funcauth check stand-in key"
+				s.Keys[j] = standInKey(s.Scheme)
 			}
 		}
 	}
@@ -829,7 +864,7 @@ func standInFiles(cfg *funcauth.Config, dir string) error {
 	for i := range cfg.Signatures {
 		s := &cfg.Signatures[i]
 		for j := range s.KeyFiles {
-			s.KeyFiles[j], err = file("funcauth check stand-in key\n")
+			s.KeyFiles[j], err = file(standInKey(s.Scheme) + "\n")
 			add(err)
 		}
 		if s.FunctionKeyFile != "" {

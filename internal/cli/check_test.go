@@ -157,3 +157,34 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("no file: status %d", status)
 	}
 }
+
+// TestCheckCaddyPlaceholders: secrets given as placeholders pass in the
+// form their scheme needs; a placeholder Caddy does not know is refused,
+// as Caddy refuses it.
+func TestCheckCaddyPlaceholders(t *testing.T) {
+	good := `example.com {
+	funcauth {
+		rule /a signature
+		signature discord {env.DISCORD_PUBLIC_KEY}
+		signature svix {
+			key_file /run/secrets/svix
+		}
+		signature http-message-signatures {
+			key_env HTTPSIG_KEY
+		}
+	}
+	respond ok
+}
+`
+	name := filepath.Join(t.TempDir(), "Caddyfile")
+	os.WriteFile(name, []byte(good), 0o600)
+	if out, ok := cli.CheckFile(name, "auto"); !ok {
+		t.Fatalf("refused:\n%s", out)
+	}
+	bad := strings.Replace(good, "{env.DISCORD_PUBLIC_KEY}", "{envv.DISCORD_PUBLIC_KEY}", 1)
+	os.WriteFile(name, []byte(bad), 0o600)
+	out, ok := cli.CheckFile(name, "auto")
+	if ok || !strings.Contains(out, "signatures[0].keys[0]") || !strings.Contains(out, name+":4:") {
+		t.Errorf("a misspelt placeholder: %v\n%s", ok, out)
+	}
+}
