@@ -12,8 +12,8 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "funcauth",
-		Usage: "hash | sign | keys | verify [flags]",
-		Short: "funcauth utilities: hash passwords, sign requests, make keys, explain decisions",
+		Usage: "hash | sign | keys | verify | check [flags]",
+		Short: "funcauth utilities: hash passwords, sign requests, make keys, explain decisions, check configurations",
 		Long: `The funcauth command line, as the standalone funcauth command runs it
 (go run github.com/funcauth/funcauth/cmd/funcauth):
 
@@ -21,6 +21,8 @@ func init() {
   sign    print the headers (or a curl line) that sign a body
   keys    make a random key per function, write {function}-hmac files
   verify  check a saved HTTP request against a configuration
+  check   validate the funcauth configurations of Caddyfiles, Caddy JSON,
+          Traefik dynamic configuration and Kubernetes manifests
 
 caddy funcauth <command> -h describes a command's flags.`,
 		CobraFunc: func(cmd *cobra.Command) {

@@ -10,6 +10,11 @@ package main
 import (
 	"os"
 
+	// The caddyfile adapter and the directives Caddyfiles use, for
+	// `funcauth check`.
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/funcauth/funcauth/caddyauth"
 	"github.com/funcauth/funcauth/internal/cli"
 )
 

@@ -48,6 +48,7 @@ var commands = []command{
 	{"sign", "print the headers (or a curl line) that sign a body read from standard input", runSign},
 	{"keys", "make a random key per function, write {function}-hmac files, print faas-cli lines", runKeys},
 	{"verify", "check a saved HTTP request against a configuration and explain the decision", runVerify},
+	{"check", "validate the funcauth configurations of Caddyfiles, Caddy JSON, Traefik and Kubernetes files", runCheck},
 }
 
 // Run is Main with the program's name as usage messages should show it
@@ -74,7 +75,7 @@ func Run(prog string, args []string, env *Env) int {
 			return c.run(prog+" "+c.name, args[1:], env)
 		}
 	}
-	fmt.Fprintf(env.Stderr, "%s: unknown command %q: use one of hash, sign, keys, verify\n", prog, args[0])
+	fmt.Fprintf(env.Stderr, "%s: unknown command %q: use one of hash, sign, keys, verify, check\n", prog, args[0])
 	return ExitUsage
 }
 
