@@ -60,7 +60,7 @@ func startTraefikReplica(t *testing.T, name, funcauthJSON, upstream string) *rep
 	t.Helper()
 	bin := e2e.Script(t, "ensure-traefik.sh")
 	dir := t.TempDir()
-	if err := copyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); err != nil {
+	if err := e2e.CopyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); err != nil {
 		t.Fatal(err)
 	}
 	options, err := traefik.OptionsFromJSON([]byte(funcauthJSON))
@@ -117,33 +117,6 @@ func (r *replica) waitServing(t *testing.T, timeout time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s did not serve funcauth within %v (last: %s)\n%s", r.name, timeout, last, r.proc.Output())
-}
-
-// copyPlugin lays the module out as Traefik's local plugins want it: the
-// module's root files and the plugin package.
-func copyPlugin(root, dst string) error {
-	for _, sub := range []string{".", "traefikplugin"} {
-		entries, err := os.ReadDir(filepath.Join(root, sub))
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, sub), 0o755); err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if e.IsDir() || strings.HasSuffix(e.Name(), "_test.go") {
-				continue
-			}
-			data, err := os.ReadFile(filepath.Join(root, sub, e.Name()))
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(dst, sub, e.Name()), data, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // startFleet starts two Caddy and two Traefik replicas, concurrently, all

@@ -69,7 +69,7 @@ func startTraefik(t *testing.T) *traefikBinary {
 			traefikErr = err
 			return
 		}
-		if traefikErr = copyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); traefikErr != nil {
+		if traefikErr = e2e.CopyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); traefikErr != nil {
 			return
 		}
 		readyServer := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -105,33 +105,6 @@ func startTraefik(t *testing.T) *traefikBinary {
 		t.Fatalf("starting Traefik: %v", traefikErr)
 	}
 	return traefik
-}
-
-// copyPlugin copies what a user deploys: the module's root files and the
-// plugin package (the test files too: Yaegi skips them, as Traefik would).
-func copyPlugin(root, dst string) error {
-	for _, sub := range []string{".", "traefikplugin"} {
-		entries, err := os.ReadDir(filepath.Join(root, sub))
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, sub), 0o755); err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				continue
-			}
-			data, err := os.ReadFile(filepath.Join(root, sub, e.Name()))
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(dst, sub, e.Name()), data, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // apply writes a dynamic configuration whose router sends everything

@@ -142,7 +142,7 @@ func startHTTPSTraefik(t *testing.T, o httpsOptions) *httpsTraefik {
 	t.Helper()
 	bin := e2e.Script(t, "ensure-traefik.sh")
 	dir := t.TempDir()
-	if err := copyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); err != nil {
+	if err := e2e.CopyPlugin(e2e.RepoRoot(t), filepath.Join(dir, "plugins-local", "src", "github.com", "funcauth", "funcauth")); err != nil {
 		t.Fatal(err)
 	}
 	h := &httpsTraefik{httpPort: e2e.FreePort(t), httpsPort: e2e.FreePort(t)}
