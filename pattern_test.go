@@ -169,14 +169,20 @@ func FuzzPathPattern(f *testing.F) {
 	for _, s := range []string{"/system/*", "/function/*.dev/*", "*", "/a*b*", "/healthz"} {
 		f.Add(s, "/function/env.dev/x")
 	}
+	f.Add("/function/0", "/function/0/") // a function's literal covers its sub-paths
 	f.Fuzz(func(t *testing.T, pattern, path string) {
 		p, err := compilePathPattern(pattern)
 		if err != nil {
 			return
 		}
 		got := p.match(path)
-		if p.literal && got != (pattern == path) {
+		// A literal matches just itself, unless it names a function: then
+		// every route to that function too (its aliases and sub-paths).
+		if p.literal && p.fn == nil && got != (pattern == path) {
 			t.Fatalf("literal %q vs %q: %v", pattern, path, got)
+		}
+		if p.literal && !p.match(pattern) {
+			t.Fatalf("literal %q does not match itself", pattern)
 		}
 		if p.all && !got {
 			t.Fatal("* did not match")
