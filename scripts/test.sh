@@ -30,7 +30,7 @@ done
 step "fuzz targets, ${FUZZTIME:=10s} each"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+    if ! out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1); then echo "$out"; exit 1; fi
     echo "ok   $pkg $target"
   done
 done
