@@ -152,13 +152,7 @@ func DoVia(t testing.TB, req *http.Request, addr, client string, log *LogTail) (
 	return resp, reason
 }
 
-// noRedirects sends each request on a connection of its own: the binary
-// runners reload one proxy's configuration between cases, and an idle
-// connection kept from the case before races with the old server's
-// shutdown (a POST on it fails with EOF, which the transport does not
-// retry).
 var noRedirects = &http.Client{
 	Timeout:       60 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
 }
