@@ -135,6 +135,12 @@ func DoVia(t testing.TB, req *http.Request, addr, client string, log *LogTail) (
 	req.Host = req.URL.Host
 	req.URL.Host = addr
 	ViaProxy(req, client)
+	// A connection of its own for each request, still kept alive from the
+	// server's side (so a refusal that comes before the body was sent
+	// reaches the client): a connection left idle by an earlier request,
+	// whose body the server may still be draining, or by a case whose
+	// configuration was since reloaded, is never reused.
+	noRedirects.CloseIdleConnections()
 	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatalf("request to %s: %v", addr, err)
