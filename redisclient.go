@@ -77,8 +77,7 @@ func newRedisClient(network, addr, username, password string, db int, tlsConfig 
 // do sends the commands in one pipeline (one round trip) and returns their
 // replies in order. A server error reply is a respValue of kind '-', not an
 // error: errors are for the connection, the timeout and the protocol.
-func (c *redisClient) do(cmds [][]string) ([]respValue, error) {
-	deadline := time.Now().Add(c.timeout)
+func (c *redisClient) do(cmds [][]string, now time.Time) ([]respValue, error) {
 	timer := time.NewTimer(c.timeout)
 	select {
 	case c.slots <- struct{}{}:
@@ -86,25 +85,24 @@ func (c *redisClient) do(cmds [][]string) ([]respValue, error) {
 	case <-timer.C:
 		return nil, c.wrap(errRedisPoolExhausted)
 	}
-	rc, err := c.conn(deadline)
+	rc, err := c.conn(now)
 	if err != nil {
 		<-c.slots
 		return nil, c.wrap(err)
 	}
-	replies, err := rc.roundTrip(cmds, deadline)
+	replies, err := rc.roundTrip(cmds, c.timeout)
 	if err != nil {
 		rc.conn.Close()
 		<-c.slots
 		return nil, c.wrap(err)
 	}
-	c.put(rc)
+	c.put(rc, now)
 	<-c.slots
 	return replies, nil
 }
 
 // conn returns an idle connection or dials a new one.
-func (c *redisClient) conn(deadline time.Time) (*redisConn, error) {
-	now := time.Now()
+func (c *redisClient) conn(now time.Time) (*redisConn, error) {
 	c.mu.Lock()
 	for len(c.idle) > 0 {
 		rc := c.idle[len(c.idle)-1]
@@ -117,12 +115,12 @@ func (c *redisClient) conn(deadline time.Time) (*redisConn, error) {
 		rc.conn.Close()
 	}
 	c.mu.Unlock()
-	return c.dial(deadline)
+	return c.dial()
 }
 
 // put returns a healthy connection to the idle list.
-func (c *redisClient) put(rc *redisConn) {
-	rc.idleAt = time.Now()
+func (c *redisClient) put(rc *redisConn, now time.Time) {
+	rc.idleAt = now
 	c.mu.Lock()
 	c.idle = append(c.idle, rc)
 	c.mu.Unlock()
@@ -140,16 +138,18 @@ func (c *redisClient) close() {
 }
 
 // dial connects, authenticates and selects the database.
-func (c *redisClient) dial(deadline time.Time) (*redisConn, error) {
-	d := net.Dialer{Deadline: deadline}
+func (c *redisClient) dial() (*redisConn, error) {
+	d := net.Dialer{Timeout: c.timeout}
 	conn, err := d.Dial(c.network, c.addr)
 	if err != nil {
 		return nil, errors.New("cannot connect")
 	}
 	if c.tls != nil {
 		tc := tls.Client(conn, c.tls)
-		tc.SetDeadline(deadline)
-		if err := tc.Handshake(); err != nil {
+		stop := abortAfter(tc, c.timeout)
+		err := tc.Handshake()
+		stop()
+		if err != nil {
 			conn.Close()
 			return nil, errors.New("TLS handshake failed: " + err.Error())
 		}
@@ -170,7 +170,7 @@ func (c *redisClient) dial(deadline time.Time) (*redisConn, error) {
 	if len(setup) == 0 {
 		return rc, nil
 	}
-	replies, err := rc.roundTrip(setup, deadline)
+	replies, err := rc.roundTrip(setup, c.timeout)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -191,8 +191,9 @@ func (c *redisClient) wrap(err error) error {
 }
 
 // roundTrip writes the commands and reads one reply for each.
-func (rc *redisConn) roundTrip(cmds [][]string, deadline time.Time) ([]respValue, error) {
-	rc.conn.SetDeadline(deadline)
+func (rc *redisConn) roundTrip(cmds [][]string, timeout time.Duration) ([]respValue, error) {
+	stop := abortAfter(rc.conn, timeout)
+	defer stop()
 	for _, args := range cmds {
 		rc.scratch = appendRESPCommand(rc.scratch[:0], args)
 		if _, err := rc.w.Write(rc.scratch); err != nil {
@@ -294,3 +295,20 @@ func readRESP(r *bufio.Reader, depth int) (respValue, error) {
 	}
 	return respValue{}, errors.New("protocol error: unknown reply type")
 }
+
+// longAgo is a deadline in the past: set on a connection, it makes every
+// read and write on it fail at once with os.ErrDeadlineExceeded.
+var longAgo = time.Unix(1, 0)
+
+// abortAfter fails the connection's I/O once timeout has passed, by a
+// timer rather than an absolute deadline, so the client reads no wall
+// clock (funcauth's time is the Guard's). The returned func stops the
+// timer and clears the deadline, for the connection's reuse.
+func abortAfter(conn net.Conn, timeout time.Duration) func() {
+	t := time.AfterFunc(timeout, func() { conn.SetDeadline(longAgo) })
+	return func() {
+		t.Stop()
+		conn.SetDeadline(time.Time{})
+	}
+}
+

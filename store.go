@@ -317,9 +317,9 @@ func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, s
 	}
 	s.mu.Unlock()
 
-	replies, err := s.client.do(cmds)
+	replies, err := s.client.do(cmds, now)
 	if err == nil {
-		err = s.reloadScripts(cmds, replies)
+		err = s.reloadScripts(cmds, replies, now)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -350,7 +350,7 @@ func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, s
 // reloadScripts resends, as EVAL, the EVALSHA commands the server answered
 // with NOSCRIPT (after a restart or SCRIPT FLUSH), and puts their replies
 // in place. EVAL also caches the script for the next EVALSHA.
-func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue) error {
+func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue, now time.Time) error {
 	var again [][]string
 	var at []int
 	for i, r := range replies {
@@ -367,7 +367,7 @@ func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue) error 
 	if len(again) == 0 {
 		return nil
 	}
-	more, err := s.client.do(again)
+	more, err := s.client.do(again, now)
 	if err != nil {
 		return err
 	}

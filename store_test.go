@@ -189,7 +189,7 @@ func TestStoreReloadsFlushedScripts(t *testing.T) {
 	s := newTestStore(t, srv.Addr, time.Second)
 	key := s.key("t", "x")
 	for i := 0; i < 2; i++ {
-		if _, err := s.client.do([][]string{{"SCRIPT", "FLUSH"}}); err != nil {
+		if _, err := s.client.do([][]string{{"SCRIPT", "FLUSH"}}, testNow); err != nil {
 			t.Fatal(err)
 		}
 		r, err := s.exec([][]string{s.claimCommand(s.key("r", "flush", string(rune('a'+i))), time.Minute), s.takeCommand(key, testNow, 10, 10)}, testNow)
