@@ -311,4 +311,3 @@ func abortAfter(conn net.Conn, timeout time.Duration) func() {
 		conn.SetDeadline(time.Time{})
 	}
 }
-
