@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/traefikload"
+	"github.com/funcauth/funcauth/integration/internal/traefikload"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 

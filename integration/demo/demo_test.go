@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 )
 
 func TestDemoScript(t *testing.T) {

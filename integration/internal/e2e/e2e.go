@@ -67,7 +67,8 @@ func Script(t testing.TB, name string, env ...string) string {
 var buildMu sync.Mutex
 var built = map[string]string{}
 
-// GoBuild builds a package of the examples module once per test binary.
+// GoBuild builds a package of the examples module (examples/, what users
+// copy, such as ./cmd/demofn) once per test binary.
 func GoBuild(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()

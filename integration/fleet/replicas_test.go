@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
-	"github.com/funcauth/funcauth/examples/traefik"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
+	"github.com/funcauth/funcauth/integration/traefik"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/traefik/paerser/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
@@ -101,9 +102,16 @@ func pluginOptions(t *testing.T, cfg *dynamicConfig) map[string]interface{} {
 	return options
 }
 
+// examplePath is the path of a Traefik example, name being relative to
+// examples/traefik (the configurations users copy).
+func examplePath(t testing.TB, name string) string {
+	t.Helper()
+	return filepath.Join(e2e.RepoRoot(t), "examples", "traefik", name)
+}
+
 func readExample(t *testing.T, name, secrets string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(name)
+	data, err := os.ReadFile(examplePath(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +181,7 @@ func TestKubernetesExample(t *testing.T) {
 // funcauth sees it and every client shares the load balancer's address.
 func TestExamplesPairTrustedProxies(t *testing.T) {
 	for _, name := range []string{"file/traefik.yml", "file/dynamic.yml", "docker/docker-compose.yml", "kubernetes/middleware.yaml", "../../README.md", "../../docs/configuration.md"} {
-		data, err := os.ReadFile(name)
+		data, err := os.ReadFile(examplePath(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}

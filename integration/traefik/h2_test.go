@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 )
 
 // TestHTTPSRenewalKeepsBansAndReplays has Caddy renew a short-lived

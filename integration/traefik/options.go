@@ -1,5 +1,5 @@
-// Package traefik holds the Traefik examples and the tests that load the
-// funcauth plugin the way Traefik does.
+// Package traefik tests the Traefik examples (examples/traefik, read from
+// the checkout) and loads the funcauth plugin the way Traefik does.
 package traefik
 
 import (

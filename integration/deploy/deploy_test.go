@@ -19,7 +19,15 @@ import (
 
 	"github.com/funcauth/funcauth"
 	_ "github.com/funcauth/funcauth/caddyauth"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 )
+
+// example is the path of a deployment guide's file, name being relative
+// to examples/deploy (the configurations users copy).
+func example(t *testing.T, name string) string {
+	t.Helper()
+	return filepath.Join(e2e.RepoRoot(t), "examples", "deploy", name)
+}
 
 // funcauthConfigs adapts a Caddyfile as `caddy adapt` does and returns the
 // configuration of each funcauth handler in it.
@@ -92,7 +100,7 @@ func compile(t *testing.T, handler json.RawMessage, moves ...string) *funcauth.G
 // TestFaasdGuide: faasd's own secret directory serves the gateway's
 // credentials and the function keys.
 func TestFaasdGuide(t *testing.T) {
-	data, err := os.ReadFile("faasd/Caddyfile")
+	data, err := os.ReadFile(example(t, "faasd/Caddyfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +110,7 @@ func TestFaasdGuide(t *testing.T) {
 		}
 		compile(t, h, "/var/lib/faasd/secrets")
 	}
-	unit, err := os.ReadFile("faasd/caddy.service")
+	unit, err := os.ReadFile(example(t, "faasd/caddy.service"))
 	if err != nil || !bytes.Contains(unit, []byte("ExecStart=/usr/local/bin/caddy run")) || !bytes.Contains(unit, []byte("After=network-online.target faasd.service")) {
 		t.Errorf("the systemd unit does not run Caddy after faasd: %v", err)
 	}
@@ -112,7 +120,7 @@ func TestFaasdGuide(t *testing.T) {
 // directory it reads is a volume of the Deployment mounted from a Secret of
 // the same namespace.
 func TestKubernetesCaddyGuide(t *testing.T) {
-	data, err := os.ReadFile("kubernetes/caddy.yaml")
+	data, err := os.ReadFile(example(t, "kubernetes/caddy.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +190,7 @@ func TestKubernetesCaddyGuide(t *testing.T) {
 // examples/docker, mounts the function keys where SECRETS_DIR says, and
 // requires the admin hash.
 func TestComposeGuide(t *testing.T) {
-	data, err := os.ReadFile("compose/compose.yaml")
+	data, err := os.ReadFile(example(t, "compose/compose.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +211,7 @@ func TestComposeGuide(t *testing.T) {
 	if !ok {
 		t.Fatal("no caddy service")
 	}
-	if _, err := os.Stat(filepath.Join("compose", caddy.Build.Context, caddy.Build.Dockerfile)); err != nil {
+	if _, err := os.Stat(filepath.Join(example(t, "compose"), caddy.Build.Context, caddy.Build.Dockerfile)); err != nil {
 		t.Errorf("the caddy service builds a Dockerfile that is not there: %v", err)
 	}
 	mounted := false
@@ -213,7 +221,7 @@ func TestComposeGuide(t *testing.T) {
 	if !mounted || !strings.Contains(caddy.Environment["FUNCAUTH_ADMIN_HASH"], ":?") {
 		t.Errorf("SECRETS_DIR %q is not a volume (%v), or the admin hash is not required", caddy.Environment["SECRETS_DIR"], caddy.Volumes)
 	}
-	dockerCaddyfile, err := os.ReadFile("../docker/Caddyfile")
+	dockerCaddyfile, err := os.ReadFile(example(t, "../docker/Caddyfile"))
 	if err != nil {
 		t.Fatal(err)
 	}

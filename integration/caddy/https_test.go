@@ -14,8 +14,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	_ "github.com/funcauth/funcauth/caddyauth"
-	"github.com/funcauth/funcauth/examples/internal/acmetest"
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/acmetest"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 

@@ -17,8 +17,8 @@ import (
 	alexellis "github.com/alexellis/hmac/v2"
 	"gopkg.in/yaml.v3"
 
-	"github.com/funcauth/funcauth/examples/internal/acmetest"
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/acmetest"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
@@ -67,7 +67,7 @@ func yamlPath(t *testing.T, doc map[string]interface{}, keys ...string) map[stri
 // alternative) rather than from the plugin catalog.
 func exampleStatic(t *testing.T, dir, caServer string, httpPort, httpsPort int, o httpsOptions) []byte {
 	t.Helper()
-	data, err := os.ReadFile("file/traefik.yml")
+	data, err := os.ReadFile(examplePath(t, "file/traefik.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}

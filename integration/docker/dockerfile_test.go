@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.

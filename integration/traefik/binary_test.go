@@ -19,7 +19,7 @@ import (
 
 	alexellis "github.com/alexellis/hmac/v2"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 

@@ -51,7 +51,7 @@ func TestCheckDecodesAsTraefik(t *testing.T) {
 		if err := file.DecodeContent(string(data), ".yml", cfg); err != nil {
 			t.Fatal(err)
 		}
-		got, err := cli.Configs("file/dynamic.yml", "auto")
+		got, err := cli.Configs(examplePath(t, "file/dynamic.yml"), "auto")
 		if err != nil || len(got) != 1 {
 			t.Fatalf("check: %d configurations, %v", len(got), err)
 		}
@@ -67,7 +67,7 @@ func TestCheckDecodesAsTraefik(t *testing.T) {
 		if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 			t.Fatal(err)
 		}
-		got, err := cli.Configs("kubernetes/middleware.yaml", "auto")
+		got, err := cli.Configs(examplePath(t, "kubernetes/middleware.yaml"), "auto")
 		if err != nil || len(got) != 1 {
 			t.Fatalf("check: %d configurations, %v", len(got), err)
 		}
