@@ -1,21 +1,21 @@
 # Shared by the benchmark and load scripts: source it from scripts/.
 # shellcheck shell=bash
 
-# bench_tools builds Caddy with funcauth, the demo function and the load
-# generator from this checkout into $bin.
+# bench_tools builds Caddy with funcauth and the demo function (examples/)
+# and the load generator (integration/) from this checkout into $bin.
 bench_tools() {
   bin="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/bench"
   mkdir -p "$bin"
-  (cd "$root/examples" && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn && go build -o "$bin/loadgen" ./cmd/loadgen)
+  (cd "$root/examples" && go build -o "$bin/caddy" ./cmd/caddy && go build -o "$bin/demofn" ./cmd/demofn)
+  (cd "$root/integration" && go build -o "$bin/loadgen" ./cmd/loadgen)
 }
 
 # local_plugin lays the module out as a Traefik local plugin under $1:
-# plugins-local/src/github.com/funcauth/funcauth.
+# plugins-local/src/github.com/funcauth/funcauth, with the packages Traefik
+# interprets as the end-to-end tests copy them (integration/cmd/copyplugin
+# derives them from .traefik.yml's import).
 local_plugin() {
-  local plugin="$1/plugins-local/src/github.com/funcauth/funcauth"
-  mkdir -p "$plugin/traefikplugin"
-  cp "$root"/go.mod "$root"/.traefik.yml "$root"/*.go "$plugin/"
-  cp "$root"/traefikplugin/*.go "$plugin/traefikplugin/"
+  (cd "$root/integration" && go run ./cmd/copyplugin "$root" "$1/plugins-local/src/github.com/funcauth/funcauth")
 }
 
 # wait_http waits until http://127.0.0.1:$1$2 answers with one of the

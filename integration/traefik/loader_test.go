@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcauth/funcauth/integration/internal/pluginsrc"
 	"github.com/funcauth/funcauth/integration/internal/traefikload"
 	"github.com/funcauth/funcauth/internal/conformance"
 )
@@ -120,11 +121,11 @@ func (y *yaegiTarget) Do(t testing.TB, req *http.Request, client string) (*http.
 // nothing under github.com/traefik, and New succeeding on testData within
 // the catalog's 10 s.
 func TestCatalogRules(t *testing.T) {
-	m, err := traefikload.ReadManifest(moduleRoot)
+	m, err := pluginsrc.ReadManifest(moduleRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	modulePath, err := traefikload.ModulePath(moduleRoot)
+	modulePath, err := pluginsrc.ModulePath(moduleRoot)
 	if err != nil {
 		t.Fatal(err)
 	}

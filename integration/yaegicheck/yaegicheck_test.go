@@ -17,15 +17,14 @@ import (
 	"testing"
 
 	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/funcauth/funcauth/integration/internal/pluginsrc"
 )
 
 const modulePath = "github.com/funcauth/funcauth"
 
-// interpreted are the directories Traefik interprets, relative to this one.
-var interpreted = map[string]string{
-	"../..":               modulePath,
-	"../../traefikplugin": modulePath + "/traefikplugin",
-}
+// moduleRoot is the checkout, relative to this directory.
+const moduleRoot = "../.."
 
 // forbiddenImports lists standard packages Yaegi v0.16.1 does not have or
 // only half has (generic packages are interpreted from source, and most of
@@ -48,7 +47,14 @@ func TestInterpretedPackagesRunUnderYaegi(t *testing.T) {
 	fset := token.NewFileSet()
 	imp := importer.ForCompiler(fset, "source", nil)
 	checked := map[string]*types.Package{}
-	for _, dir := range []string{"../..", "../../traefikplugin"} {
+	// The packages Traefik interprets, derived from .traefik.yml's import,
+	// each after the packages it imports.
+	pkgs, err := pluginsrc.InterpretedPackages(moduleRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range pkgs {
+		dir := filepath.Join(moduleRoot, filepath.FromSlash(ip.Dir))
 		files := parseDir(t, fset, dir)
 		info := &types.Info{
 			Types:      map[ast.Expr]types.TypeAndValue{},
@@ -62,7 +68,7 @@ func TestInterpretedPackagesRunUnderYaegi(t *testing.T) {
 			}
 			return imp.Import(path)
 		})}
-		pkg, err := conf.Check(interpreted[dir], fset, files, info)
+		pkg, err := conf.Check(ip.Path, fset, files, info)
 		if err != nil {
 			t.Fatalf("type-checking %s: %v", dir, err)
 		}

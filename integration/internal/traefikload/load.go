@@ -20,54 +20,14 @@ import (
 	"github.com/mitchellh/mapstructure"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
-	"gopkg.in/yaml.v3"
+
+	"github.com/funcauth/funcauth/integration/internal/pluginsrc"
 )
-
-// Manifest is the part of .traefik.yml that Traefik and its catalog read.
-type Manifest struct {
-	DisplayName   string                 `yaml:"displayName"`
-	Type          string                 `yaml:"type"`
-	Runtime       string                 `yaml:"runtime"`
-	Import        string                 `yaml:"import"`
-	BasePkg       string                 `yaml:"basePkg"`
-	Summary       string                 `yaml:"summary"`
-	IconPath      string                 `yaml:"iconPath"`
-	TestData      map[string]interface{} `yaml:"testData"`
-	UseUnsafe     bool                   `yaml:"useUnsafe"`
-	Compatibility string                 `yaml:"compatibility"`
-}
-
-// ReadManifest reads the .traefik.yml at the root of a module.
-func ReadManifest(moduleRoot string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(moduleRoot, ".traefik.yml"))
-	if err != nil {
-		return nil, err
-	}
-	m := &Manifest{}
-	if err := yaml.Unmarshal(data, m); err != nil {
-		return nil, fmt.Errorf("parsing .traefik.yml: %w", err)
-	}
-	return m, nil
-}
-
-// ModulePath reads the module path from the go.mod at moduleRoot.
-func ModulePath(moduleRoot string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(moduleRoot, "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			return strings.TrimSpace(rest), nil
-		}
-	}
-	return "", errors.New("go.mod has no module line")
-}
 
 // Plugin is a plugin loaded into its own interpreter. Like Traefik's, the
 // interpreter is shared by every middleware built from it.
 type Plugin struct {
-	Manifest       *Manifest
+	Manifest       *pluginsrc.Manifest
 	interp         *interp.Interpreter
 	fnNew          reflect.Value
 	fnCreateConfig reflect.Value
@@ -82,11 +42,11 @@ func Load(moduleRoot, goPathDir string, stdout, stderr io.Writer) (*Plugin, erro
 	if err != nil {
 		return nil, err
 	}
-	modulePath, err := ModulePath(moduleRoot)
+	modulePath, err := pluginsrc.ModulePath(moduleRoot)
 	if err != nil {
 		return nil, err
 	}
-	m, err := ReadManifest(moduleRoot)
+	m, err := pluginsrc.ReadManifest(moduleRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +96,7 @@ func evalSafely(i *interp.Interpreter, src string) (v reflect.Value, err error) 
 
 // CheckLocalManifest applies Traefik's checks of a local plugin's manifest
 // (pkg/plugins checkLocalPluginManifest).
-func CheckLocalManifest(m *Manifest, moduleName string) error {
+func CheckLocalManifest(m *pluginsrc.Manifest, moduleName string) error {
 	switch m.Type {
 	case "middleware":
 		if m.Runtime != "" && m.Runtime != "yaegi" {
