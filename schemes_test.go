@@ -118,7 +118,7 @@ func TestStandardWebhooksVector(t *testing.T) {
 
 // Stripe publishes no (secret, t, body) vector; this one was computed with
 // the algorithm of stripe-go webhook/client.go ComputeSignature for
-// stripe-node's test payload (see the interop test in examples/providers,
+// stripe-node's test payload (see the interop test in integration/providers,
 // which signs with stripe-go itself).
 func TestStripe(t *testing.T) {
 	const (

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of funcauth: the core and the adapters (race detector on),
-# the fuzz targets briefly, and the examples module's end-to-end tests
+# the fuzz targets briefly, and the integration module's end-to-end tests
 # against real components (Yaegi as Traefik loads plugins, Caddy in-process
 # and as an xcaddy build, Pebble, the Traefik binary, redis-server). Whatever those need
 # is built or installed by the scripts here and cached in ~/.cache/funcauth.
@@ -14,6 +14,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 go vet ./...
 (cd examples && go vet ./...)
+(cd integration && go vet ./...)
 
 step "tools the tests drive: redis-server (Debian's package)"
 ./scripts/ensure-redis.sh
@@ -35,8 +36,8 @@ for pkg in $(go list ./...); do
   done
 done
 
-step "examples module: Yaegi rules, faas-cli's signer, end-to-end tests"
-(cd examples && go test -count=1 -timeout 60m ./...)
+step "integration module: Yaegi rules, faas-cli's signer, end-to-end tests"
+(cd integration && go test -count=1 -timeout 60m ./...)
 
 echo
 echo "all tests passed"

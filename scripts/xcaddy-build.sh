@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 caddy_version="${CADDY_VERSION:-v2.11.9}"
 xcaddy=$("$root/scripts/ensure-xcaddy.sh")
-sum=$(cd "$root" && { echo "$caddy_version"; find . -path ./examples -prune -o \( -name '*.go' -o -name go.mod -o -name go.sum \) -type f -print | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+sum=$(cd "$root" && { echo "$caddy_version"; find . \( -path ./examples -o -path ./integration \) -prune -o \( -name '*.go' -o -name go.mod -o -name go.sum \) -type f -print | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 cache="${FUNCAUTH_CACHE:-$HOME/.cache/funcauth}/xcaddy-caddy"
 bin="$cache/caddy-$caddy_version-$sum"
 if [ -x "$bin" ]; then echo "$bin"; exit 0; fi

@@ -18,7 +18,7 @@ import (
 // refuses with a "did you mean". Traefik decodes a plugin's options with
 // mapstructure (WeaklyTypedInput, StringToSliceHookFunc(",")); this is
 // the same without reflection-heavy dependencies, and
-// examples/traefik's TestCheckDecodesAsTraefik holds them equal.
+// integration/traefik's TestCheckDecodesAsTraefik holds them equal.
 func DecodeTraefik(options map[string]interface{}) (*funcauth.Config, error) {
 	cfg := &funcauth.Config{}
 	if err := decodeInto(reflect.ValueOf(cfg).Elem(), options, ""); err != nil {
