@@ -213,11 +213,13 @@ Try it yourself (the key and password live until you stop the demo):
   # as a replay: change the body to call again.
   curl -X POST --data 'hello' -H "\$(printf hello | ${cli[*]} sign --key-file $state/payload-secret)" $url/function/env
 
-  # the admin API needs Basic Auth (also: faas-cli login --gateway $url -u admin --password $password)
+  # the admin API needs Basic Auth
   curl -u admin:$password $url/system/functions
 
-  # faas-cli itself, if you have it
-  echo -n hello | faas-cli invoke env --gateway $url --sign Hmac --key \$(cat $state/payload-secret)
+  # faas-cli itself (scripts/ensure-faas-cli.sh builds one): log in, list, invoke signed
+  echo -n $password | faas-cli login --gateway $url -u admin --password-stdin
+  faas-cli list --gateway $url
+  echo -n 'hello from faas-cli' | faas-cli invoke env --gateway $url --sign hmac --key \$(cat $state/payload-secret)
 
 $name's log: $log    Press Ctrl-C to stop.
 TRY

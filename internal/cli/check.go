@@ -34,6 +34,10 @@ Formats (--format auto picks one from the name and the content):
                 is given by --plugin (default funcauth)
   kubernetes    Kubernetes manifests: every Middleware's spec.plugin.<alias>,
                 and every ConfigMap's data.Caddyfile
+  compose       a Docker Compose file: every service's Traefik labels
+                traefik.http.middlewares.<name>.plugin.<alias>.*, decoded
+                as Traefik's Docker provider decodes labels, and every
+                Caddyfile a service mounts or its build's Dockerfile copies
 
 What is not checked: secrets and files are not read. A Caddy placeholder
 ({env.*}, {file.*}) standing for a password hash, key or password is
@@ -46,8 +50,8 @@ system: their presence and content are checked by the proxy at start.
 Store TLS files (ca_file, cert_file, key_file) are read as given.`
 
 func runCheck(prog string, args []string, env *Env) int {
-	fs := newFlags(prog, "[--format auto|caddyfile|caddy-json|traefik-yaml|traefik-toml|kubernetes] [--plugin alias] FILE...", checkHelp, env)
-	format := fs.String("format", "auto", "the files' format: auto, caddyfile, caddy-json, traefik-yaml, traefik-toml or kubernetes")
+	fs := newFlags(prog, "[--format auto|caddyfile|caddy-json|traefik-yaml|traefik-toml|kubernetes|compose] [--plugin alias] FILE...", checkHelp, env)
+	format := fs.String("format", "auto", "the files' format: auto, caddyfile, caddy-json, traefik-yaml, traefik-toml, kubernetes or compose")
 	plugin := fs.String("plugin", "funcauth", "the plugin's alias in Traefik's static configuration (experimental.plugins.<alias>)")
 	files, status, ok := parse(fs, args)
 	if !ok {
@@ -57,9 +61,9 @@ func runCheck(prog string, args []string, env *Env) int {
 		return fail(env, prog, ExitUsage, errors.New("give the configuration files to check"))
 	}
 	switch *format {
-	case "auto", "caddyfile", "caddy-json", "traefik-yaml", "traefik-toml", "kubernetes":
+	case "auto", "caddyfile", "caddy-json", "traefik-yaml", "traefik-toml", "kubernetes", "compose":
 	default:
-		return fail(env, prog, ExitUsage, fmt.Errorf("--format: %q is none of auto, caddyfile, caddy-json, traefik-yaml, traefik-toml, kubernetes", *format))
+		return fail(env, prog, ExitUsage, fmt.Errorf("--format: %q is none of auto, caddyfile, caddy-json, traefik-yaml, traefik-toml, kubernetes, compose", *format))
 	}
 	failed := false
 	for _, name := range files {
@@ -97,6 +101,17 @@ func checkFile(env *Env, prog, name, format, plugin string) bool {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", prog, err)
 		return false
+	}
+	if format == "compose" {
+		// The Caddyfiles its services use are checked as files of their own.
+		n, ok := checkComposeCaddyfiles(env, prog, name, data)
+		if !ok {
+			return false
+		}
+		if n > 0 && len(blocks) == 0 {
+			fmt.Fprintf(env.Stdout, "%s: the %d Caddyfile(s) its services use checked (compose)\n", name, n)
+			return true
+		}
 	}
 	if len(blocks) == 0 {
 		fmt.Fprintf(env.Stderr, "%s: %s: no funcauth configuration found (read as %s)\n", prog, name, format)
@@ -167,6 +182,9 @@ func detectFormat(name string, data []byte) string {
 		if bytes.Contains(data, []byte("apiVersion:")) && bytes.Contains(data, []byte("kind:")) {
 			return "kubernetes"
 		}
+		if isCompose(data) {
+			return "compose"
+		}
 		return "traefik-yaml"
 	case strings.HasPrefix(base, "caddyfile") || ext == ".caddyfile":
 		return "caddyfile"
@@ -189,6 +207,8 @@ func extractBlocks(name string, data []byte, format, plugin string) ([]*configBl
 		return traefikTOMLBlocks(name, data, plugin)
 	case "kubernetes":
 		return kubernetesBlocks(name, data, plugin)
+	case "compose":
+		return composeBlocks(name, data, plugin)
 	}
 	return nil, fmt.Errorf("unknown format %q", format)
 }

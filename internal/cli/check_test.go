@@ -22,6 +22,8 @@ func TestCheckPassesOnExamples(t *testing.T) {
 		{"examples/deploy/kubernetes/caddy.yaml", "kubernetes"},
 		{"examples/traefik/file/dynamic.yml", "traefik-yaml"},
 		{"examples/traefik/kubernetes/middleware.yaml", "kubernetes"},
+		{"examples/traefik/docker/docker-compose.yml", "compose"},
+		{"examples/deploy/compose/compose.yaml", "compose"}, // its Caddyfile, from the Dockerfile it builds
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			out, ok := cli.CheckFile(filepath.Join("..", "..", tc.file), "auto")
@@ -117,6 +119,26 @@ spec:
   ]}]}}}}
 }
 `, ":8:", []string{"rate_limits[0].rate"}},
+		{"compose-labels.yml", `services:
+  gateway:
+    image: ghcr.io/openfaas/gateway:latest
+    labels:
+      - traefik.enable=true
+      - traefik.http.routers.openfaas.middlewares=funcauth
+      - traefik.http.middlewares.funcauth.plugin.funcauth.preset=openfaas
+      - traefik.http.middlewares.funcauth.plugin.funcauth.basicAuth.gatewaySecretDir=/var/openfaas/secrets
+      - traefik.http.middlewares.funcauth.plugin.funcauth.signatures[0].scheme=faas-cli
+`, ":8:", []string{"service gateway: middleware funcauth", "basicAuth.gatewaySecretDir", `did you mean "gatewaySecretsDir"`}},
+		{"compose-map.yaml", `services:
+  gateway:
+    image: ghcr.io/openfaas/gateway:latest
+    labels:
+      traefik.http.middlewares.lock.plugin.funcauth.preset: openfaas
+      traefik.http.middlewares.lock.plugin.funcauth.basicAuth.gatewaySecretsDir: /var/openfaas/secrets
+      traefik.http.middlewares.lock.plugin.funcauth.signatures[0].scheme: faas-cli
+      traefik.http.middlewares.lock.plugin.funcauth.signatures[0].functionKeyFile: /var/openfaas/secrets/{function}-hmac
+      traefik.http.middlewares.lock.plugin.funcauth.rateLimits[0].rate: fast
+`, ":9:", []string{"middleware lock", "rate_limits[0].rate"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := filepath.Join(t.TempDir(), tc.name)
@@ -136,6 +158,40 @@ spec:
 				}
 			}
 		})
+	}
+}
+
+// TestCheckComposeCaddyfile: a Caddyfile that a Compose service mounts is
+// checked, and a broken one is refused with its own file and line.
+func TestCheckComposeCaddyfile(t *testing.T) {
+	dir := t.TempDir()
+	compose := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(compose, []byte(`services:
+  caddy:
+    image: caddy-funcauth
+    volumes:
+      - ./Caddyfile:/etc/caddy/Caddyfile:ro
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caddyfile := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(caddyfile, []byte(`example.com {
+	funcauth openfaas {
+		gateway_secrets /var/openfaas/secrets
+		rule /function/* sometimes
+	}
+	respond ok
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, ok := cli.CheckFile(compose, "auto")
+	if ok || !strings.Contains(out, caddyfile+":4:") || !strings.Contains(out, "sometimes") {
+		t.Errorf("a broken mounted Caddyfile: ok %v\n%s", ok, out)
+	}
+	os.Remove(caddyfile)
+	if out, ok := cli.CheckFile(compose, "auto"); ok || !strings.Contains(out, compose+":5:") {
+		t.Errorf("a missing mounted Caddyfile: ok %v\n%s", ok, out)
 	}
 }
 
