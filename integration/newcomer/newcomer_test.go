@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcauth/funcauth/examples/internal/e2e"
+	"github.com/funcauth/funcauth/integration/internal/e2e"
 )
 
 func TestNewcomerPathCaddy(t *testing.T) {
