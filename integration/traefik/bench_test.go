@@ -6,53 +6,261 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"sort"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/funcauth/funcauth/integration/internal/traefikload"
 )
 
-// BenchmarkUnderYaegi measures funcauth interpreted as Traefik runs it:
-// an uncached PBKDF2 check at the default 100,000 iterations (a wrong
-// password each time, so the cache never answers) and a faas-cli
-// signature check on a 1 KiB body.
-func BenchmarkUnderYaegi(b *testing.B) {
-	p := loaded(b)
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
-	h, err := p.NewMiddleware(context.Background(), next, map[string]interface{}{
+// benchOptions is the middleware BenchmarkUnderYaegi measures: the OpenFaaS
+// preset, one PBKDF2 user, faas-cli signatures with replay protection at
+// its default tolerance.
+func benchOptions() map[string]interface{} {
+	return map[string]interface{}{
 		"preset":     "openfaas",
-		"basicAuth":  map[string]interface{}{"users": []interface{}{map[string]interface{}{"name": "admin", "passwordHash": "$pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k"}}},
-		"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"cookie"}, "tolerance": "0s"}},
+		"basicAuth":  map[string]interface{}{"users": []interface{}{map[string]interface{}{"name": "admin", "passwordHash": benchHash}}},
+		"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"cookie"}}},
+		"replay":     map[string]interface{}{"maxEntries": "2000000"},
 		"bans":       map[string]interface{}{"disabled": "true"},
-	}, "bench@file")
-	if err != nil {
-		b.Fatal(err)
 	}
-	b.Run("PBKDF2-uncached", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
+}
+
+// benchHash is the PBKDF2-SHA256 hash (100,000 iterations) of "password".
+const benchHash = "$pbkdf2-sha256$i=100000$V99gMXIXkmgosDFCIcVLsg$FCabbOJtwx6wE7G0n68EKcUsk/a/XU1/n/ULr1UXzzo"
+
+// benchCase is one kind of request BenchmarkUnderYaegi times.
+type benchCase struct {
+	name    string
+	want    int
+	request func(i int) *http.Request
+}
+
+func benchCases() []benchCase {
+	signed := func(i int) *http.Request {
+		// A distinct body per request, as senders send: each is
+		// remembered by the replay memory.
+		body := bytes.Repeat([]byte("a"), 1024)
+		copy(body, strconv.FormatInt(bodySeq.Add(1), 10))
+		mac := hmac.New(sha256.New, []byte("cookie"))
+		mac.Write(body)
+		r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(body))
+		r.Header.Set("Hmac", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		return r
+	}
+	basic := func(password string) func(int) *http.Request {
+		return func(i int) *http.Request {
 			r := httptest.NewRequest("GET", "/system/functions", nil)
-			r.SetBasicAuth("admin", "wrong "+strconv.Itoa(i))
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			if rec.Code != http.StatusUnauthorized {
-				b.Fatal(rec.Code)
-			}
+			r.SetBasicAuth("admin", password)
+			return r
 		}
-	})
-	body := bytes.Repeat([]byte("a"), 1024)
-	mac := hmac.New(sha256.New, []byte("cookie"))
-	mac.Write(body)
-	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	b.Run("signature-1KiB", func(b *testing.B) {
+	}
+	return []benchCase{
+		{"signature-1KiB", http.StatusOK, signed},
+		{"basic-cached", http.StatusOK, basic(benchPassword)},
+		{"PBKDF2-uncached", http.StatusUnauthorized, func(i int) *http.Request {
+			return basic("wrong " + strconv.Itoa(i))(i)
+		}},
+	}
+}
+
+// benchPassword is the password benchHash hashes.
+const benchPassword = "password"
+
+// BenchmarkUnderYaegi measures funcauth interpreted as Traefik runs it: a
+// faas-cli signature check on 1 KiB bodies (replay protection on), a
+// cached Basic Auth check, and an uncached PBKDF2 check at the default
+// 100,000 iterations (a wrong password each time, so the cache never
+// answers). Beside the time it reports calls/op: the interpreted function
+// calls one such request makes, counted in a copy of the plugin whose
+// every function counts its calls (so a regression in interpreted work
+// shows even where the machine's noise hides it in the timings).
+//
+// floor-signature-1KiB is the interpreter's floor for the signature case,
+// in the same run: testdata/floor, the least an interpreted HMAC
+// middleware does (read the body, one HMAC, compare, put the body back),
+// loaded the same way.
+func BenchmarkUnderYaegi(b *testing.B) {
+	h := benchMiddleware(b, loaded(b))
+	counts := interpretedCalls(b)
+	cases := benchCases()
+	floor := floorMiddleware(b)
+	b.Run("floor-signature-1KiB", func(b *testing.B) {
+		signed := cases[0].request
+		serve(b, floor, signed(-1), http.StatusOK)
+		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(body))
-			r.Header.Set("Hmac", sig)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			if rec.Code != http.StatusOK {
-				b.Fatal(rec.Code)
-			}
+			serve(b, floor, signed(i), http.StatusOK)
 		}
 	})
+	for _, c := range cases {
+		c := c
+		b.Run(c.name, func(b *testing.B) {
+			serve(b, h, c.request(-1), c.want) // caches warm, as under load
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				serve(b, h, c.request(i), c.want)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(total(counts[c.name])), "calls/op")
+		})
+	}
+}
+
+// TestInterpretedCallsPerRequest prints the interpreted function calls of
+// one request of each kind BenchmarkUnderYaegi times, function by
+// function (go test -v), and checks that the counting copy of the plugin
+// decides as the plugin does.
+func TestInterpretedCallsPerRequest(t *testing.T) {
+	counts := interpretedCalls(t)
+	for _, c := range benchCases() {
+		m := counts[c.name]
+		if total(m) == 0 {
+			t.Fatalf("%s: no interpreted call counted", c.name)
+		}
+		names := make([]string, 0, len(m))
+		for name := range m {
+			if !strings.HasPrefix(name, "allocs:") {
+				names = append(names, name)
+			}
+		}
+		sort.Slice(names, func(i, j int) bool {
+			ai, aj := m["allocs:"+names[i]], m["allocs:"+names[j]]
+			if ai != aj {
+				return ai > aj
+			}
+			return names[i] < names[j]
+		})
+		t.Logf("%s: %d interpreted calls per request (calls, then heap objects allocated on entering them: frames)", c.name, total(m))
+		for _, name := range names {
+			t.Logf("  %5d %6d  %s", m[name], m["allocs:"+name], name)
+		}
+	}
+	if path := os.Getenv("FUNCAUTH_CALLS_JSON"); path != "" {
+		data, _ := json.MarshalIndent(counts, "", "  ")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bodySeq numbers the signed bodies: no two are the same message.
+var bodySeq atomic.Int64
+
+var (
+	countOnce sync.Once
+	counted   map[string]map[string]int
+	countErr  error
+)
+
+// interpretedCalls loads a counting copy of the plugin (once) and returns,
+// for each bench case, the interpreted calls of its second request (the
+// first warms the caches, as under load).
+func interpretedCalls(t testing.TB) map[string]map[string]int {
+	t.Helper()
+	countOnce.Do(func() {
+		counted, countErr = countCalls(t)
+	})
+	if countErr != nil {
+		t.Fatal(countErr)
+	}
+	return counted
+}
+
+func countCalls(t testing.TB) (map[string]map[string]int, error) {
+	dir, err := os.MkdirTemp("", "funcauth-counting-")
+	if err != nil {
+		return nil, err
+	}
+	src, gopath := dir+"/module", dir+"/gopath"
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return nil, err
+	}
+	if err := traefikload.CountingCopy(moduleRoot, src); err != nil {
+		return nil, err
+	}
+	p, err := traefikload.Load(src, gopath, io.Discard, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	h := benchMiddleware(t, p)
+	out := map[string]map[string]int{}
+	for _, c := range benchCases() {
+		serve(t, h, c.request(-1), c.want)
+		if _, err := p.CallCounts(); err != nil {
+			return nil, err
+		}
+		serve(t, h, c.request(1), c.want)
+		m, err := p.CallCounts()
+		if err != nil {
+			return nil, err
+		}
+		out[c.name] = m
+	}
+	return out, nil
+}
+
+var (
+	floorOnce   sync.Once
+	floorPlugin *traefikload.Plugin
+	floorErr    error
+)
+
+// floorMiddleware loads testdata/floor as Traefik loads a local plugin.
+func floorMiddleware(t testing.TB) http.Handler {
+	t.Helper()
+	floorOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "funcauth-floor-")
+		if err != nil {
+			floorErr = err
+			return
+		}
+		floorPlugin, floorErr = traefikload.Load("testdata/floor", dir, io.Discard, io.Discard)
+	})
+	if floorErr != nil {
+		t.Fatal(floorErr)
+	}
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	h, err := floorPlugin.NewMiddleware(context.Background(), next, map[string]interface{}{"key": "cookie"}, "floor@file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func benchMiddleware(t testing.TB, p *traefikload.Plugin) http.Handler {
+	t.Helper()
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	h, err := p.NewMiddleware(context.Background(), next, benchOptions(), "bench"+strconv.FormatInt(names.Add(1), 10)+"@file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func serve(t testing.TB, h http.Handler, r *http.Request, want int) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", r.Method, r.URL.Path, rec.Code, want, rec.Body)
+	}
+}
+
+// total is the calls in m (without the "allocs:" entries).
+func total(m map[string]int) int {
+	n := 0
+	for name, c := range m {
+		if !strings.HasPrefix(name, "allocs:") {
+			n += c
+		}
+	}
+	return n
 }

@@ -31,6 +31,8 @@ type Plugin struct {
 	interp         *interp.Interpreter
 	fnNew          reflect.Value
 	fnCreateConfig reflect.Value
+	root           string // the module's directory
+	counting       bool   // CallCounts imported the core
 }
 
 // Load links moduleRoot into a fresh GOPATH under goPathDir as
@@ -80,7 +82,7 @@ func Load(moduleRoot, goPathDir string, stdout, stderr io.Writer) (*Plugin, erro
 	if err != nil {
 		return nil, fmt.Errorf("failed to eval CreateConfig: %w", err)
 	}
-	return &Plugin{Manifest: m, interp: i, fnNew: fnNew, fnCreateConfig: fnCreateConfig}, nil
+	return &Plugin{Manifest: m, interp: i, fnNew: fnNew, fnCreateConfig: fnCreateConfig, root: moduleRoot}, nil
 }
 
 // evalSafely evaluates src, turning the panics Yaegi raises on constructs
