@@ -182,30 +182,24 @@ func (b *basicAuthenticator) decoy(t *userTable, name string) *account {
 	return t.accounts[int(n%uint32(len(t.accounts)))]
 }
 
-// basicResult is the outcome of a Basic Auth check.
-type basicResult struct {
-	reason Reason
-	detail string
-}
-
-// credentials extracts the Basic credentials of r. A non-empty reason
-// means there are none usable.
-func (b *basicAuthenticator) credentials(r *http.Request) (user, password string, res basicResult) {
+// credentials extracts the Basic credentials of r, or why there are none
+// usable.
+func (b *basicAuthenticator) credentials(r *http.Request) (string, string, *refusal) {
 	values := r.Header["Authorization"]
 	if len(values) == 0 {
-		return "", "", basicResult{reason: ReasonMissingCredentials}
+		return "", "", refuse(ReasonMissingCredentials, "")
 	}
 	if len(values) > 1 {
-		return "", "", basicResult{reason: ReasonBadRequest, detail: "more than one Authorization header"}
+		return "", "", refuse(ReasonBadRequest, "more than one Authorization header")
 	}
 	user, password, scheme, ok := parseBasicAuth(values[0])
 	if !scheme {
-		return "", "", basicResult{reason: ReasonMissingCredentials, detail: "the Authorization header is not of the Basic scheme"}
+		return "", "", refuse(ReasonMissingCredentials, "the Authorization header is not of the Basic scheme")
 	}
 	if !ok {
-		return "", "", basicResult{reason: ReasonBadCredentials, detail: "malformed Basic credentials"}
+		return "", "", refuse(ReasonBadCredentials, "malformed Basic credentials")
 	}
-	return user, password, basicResult{}
+	return user, password, nil
 }
 
 // cached reports whether user and password are a remembered success, a
@@ -215,20 +209,16 @@ func (b *basicAuthenticator) cached(user, password string, now time.Time) bool {
 	return acct != nil && b.cache.has(b.cache.key(user, password), acct.stored)
 }
 
-// verify checks a user name and password. An unknown user's password is
-// checked against a decoy account's hash, so both cost the same; identical
-// concurrent checks run once; successes are cached. A hash needs one of
-// slots: when none is free the result is ReasonRateLimited.
-func (b *basicAuthenticator) verify(user, password string, now time.Time, slots *checkSlots) basicResult {
-	res := basicResult{reason: ReasonBadCredentials}
+// verify checks a user name and password that are not a remembered
+// success (see cached), and returns nil when they are right. An unknown
+// user's password is checked against a decoy account's hash, so both cost
+// the same; identical concurrent checks run once; successes are
+// remembered. A hash needs one of slots: when none is free the refusal is
+// ReasonRateLimited.
+func (b *basicAuthenticator) verify(user, password string, now time.Time, slots *checkSlots) *refusal {
 	table := b.users(now)
-	res.detail = table.problem
 	acct := table.byName[user]
 	key := b.cache.key(user, password)
-	if acct != nil && b.cache.has(key, acct.stored) {
-		res.reason = ReasonAuthenticated
-		return res
-	}
 	target := acct
 	if target == nil {
 		target = b.decoy(table, user)
@@ -239,16 +229,15 @@ func (b *basicAuthenticator) verify(user, password string, now time.Time, slots 
 		return checkPassword(slots, target.password, password)
 	})
 	if result == checkBusy {
-		res.reason = ReasonRateLimited
-		res.detail = "too many password checks in progress in this process: try again in a second"
-		return res
+		no := refuse(ReasonRateLimited, "too many password checks in progress in this process: try again in a second")
+		no.retry = time.Second
+		return no
 	}
 	if acct == nil || result != checkMatched {
-		return res
+		return refuse(ReasonBadCredentials, table.problem)
 	}
 	b.cache.add(key, acct.stored)
-	res.reason = ReasonAuthenticated
-	return res
+	return nil
 }
 
 // checkPassword checks password against one stored hash in one of slots.

@@ -87,19 +87,81 @@ type spooledBody struct {
 // A body that ends before its Content-Length is body_unreadable, whatever
 // the reason (the client went away, or something before funcauth had
 // already read it), and never reaches the signature checks' verdict.
-func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, Reason, string) {
+func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
 	if r.ContentLength > limits.max {
-		text := "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(limits.max, 10)
-		return nil, ReasonBodyTooLarge, text
+		return nil, refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(limits.max, 10))
 	}
 	sb := &spooledBody{budget: limits.budget}
 	if r.Body == nil || r.Body == http.NoBody {
 		if r.ContentLength > 0 {
-			return nil, ReasonBodyUnreadable, shortBody(0, r.ContentLength)
+			return nil, refuse(ReasonBodyUnreadable, shortBody(0, r.ContentLength))
 		}
 		sb.install(r)
-		return sb, "", ""
+		return sb, nil
 	}
+	var no *refusal
+	if r.ContentLength > 0 && r.ContentLength <= smallBody && r.ContentLength <= limits.memory && bodyMemory.reserve(r.ContentLength, sb.budget) {
+		sb.reserved = r.ContentLength
+		no = sb.readSmall(r, sink)
+	} else {
+		no = sb.readStream(r, limits, sink)
+	}
+	if no != nil {
+		sb.Close()
+		return nil, no
+	}
+	r.Body.Close()
+	sb.install(r)
+	return sb, nil
+}
+
+// smallBody is the largest declared body read in one piece, into a buffer
+// of its declared size: no more than the server's own read buffer of a
+// connection, so that a client declaring a body and stalling still holds
+// no more than that.
+const smallBody = 4 << 10
+
+// readSmall reads a body of a small declared length, whose memory is
+// reserved, in one piece: few calls, all of them into the standard
+// library, which is what a request costs under Yaegi.
+func (sb *spooledBody) readSmall(r *http.Request, sink io.Writer) *refusal {
+	n := r.ContentLength
+	buf := make([]byte, n)
+	got, err := io.ReadFull(r.Body, buf)
+	if err == nil {
+		// Every declared byte is in: the body must end here.
+		var probe [1]byte
+		var extra int
+		extra, err = r.Body.Read(probe[:])
+		if extra > 0 {
+			return refuse(ReasonBodyUnreadable, "the body is longer than its Content-Length "+strconv.FormatInt(n, 10))
+		}
+		if err == io.EOF {
+			err = nil
+		}
+	} else if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return refuse(ReasonBodyUnreadable, shortBody(int64(got), n))
+	}
+	if err != nil {
+		return bodyReadError(err)
+	}
+	sb.size = n
+	sb.mem = buf
+	sink.Write(buf)
+	return nil
+}
+
+// bodyReadError is the refusal for an error reading the body.
+func bodyReadError(err error) *refusal {
+	if _, ok := err.(*http.MaxBytesError); ok {
+		return refuse(ReasonBodyTooLarge, "body exceeds the host's limit")
+	}
+	return refuse(ReasonBodyUnreadable, "reading the body: "+err.Error())
+}
+
+// readStream reads a body of any length as it arrives, in memory up to
+// limits.memory and spooled to a temporary file past it.
+func (sb *spooledBody) readStream(r *http.Request, limits *bodyLimits, sink io.Writer) *refusal {
 	var buf []byte   // in memory: the body so far; once spooled: the read buffer
 	var probe []byte // one byte, to find the end once every declared byte is in
 	for {
@@ -110,9 +172,8 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 				grown = sb.grow(buf, limits.memory, r.ContentLength)
 			}
 			if grown == nil {
-				if reason, detail := sb.spool(buf, limits.tempDir); reason != "" {
-					sb.Close()
-					return nil, reason, detail
+				if no := sb.spool(buf, limits.tempDir); no != nil {
+					return no
 				}
 				grown = sb.readBuffer(buf)
 			}
@@ -133,14 +194,10 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 		n, err := r.Body.Read(chunk)
 		if n > 0 {
 			if sb.size+int64(n) > limits.max {
-				sb.Close()
-				text := "body exceeds " + strconv.FormatInt(limits.max, 10) + " bytes"
-				return nil, ReasonBodyTooLarge, text
+				return refuse(ReasonBodyTooLarge, "body exceeds "+strconv.FormatInt(limits.max, 10)+" bytes")
 			}
 			if r.ContentLength > 0 && sb.size+int64(n) > r.ContentLength {
-				sb.Close()
-				text := "the body is longer than its Content-Length " + strconv.FormatInt(r.ContentLength, 10)
-				return nil, ReasonBodyUnreadable, text
+				return refuse(ReasonBodyUnreadable, "the body is longer than its Content-Length "+strconv.FormatInt(r.ContentLength, 10))
 			}
 			chunk = chunk[:n]
 			sb.size += int64(n)
@@ -148,40 +205,25 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 			if sb.file == nil {
 				buf = buf[:len(buf)+n]
 			} else if _, werr := sb.file.Write(chunk); werr != nil {
-				sb.Close()
-				text := "writing the spooled body: " + werr.Error()
-				return nil, ReasonSpoolFailed, text
+				return refuse(ReasonSpoolFailed, "writing the spooled body: "+werr.Error())
 			}
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			sb.Close()
-			if _, ok := err.(*http.MaxBytesError); ok {
-				return nil, ReasonBodyTooLarge, "body exceeds the host's limit"
-			}
-			text := "reading the body: " + err.Error()
-			return nil, ReasonBodyUnreadable, text
+			return bodyReadError(err)
 		}
 	}
 	if r.ContentLength > 0 && sb.size < r.ContentLength {
-		sb.Close()
-		return nil, ReasonBodyUnreadable, shortBody(sb.size, r.ContentLength)
+		return refuse(ReasonBodyUnreadable, shortBody(sb.size, r.ContentLength))
 	}
 	if sb.file == nil {
 		sb.mem = buf
 	} else {
 		sb.free(sb.reserved) // the read buffer is done with
-		if _, err := sb.file.Seek(0, io.SeekStart); err != nil {
-			sb.Close()
-			text := "rewinding the spooled body: " + err.Error()
-			return nil, ReasonSpoolFailed, text
-		}
 	}
-	r.Body.Close()
-	sb.install(r)
-	return sb, "", ""
+	return nil
 }
 
 // shortBody explains a body that ended before its Content-Length.
@@ -247,11 +289,10 @@ func (sb *spooledBody) readBuffer(buf []byte) []byte {
 
 // spool moves the body read so far (buf) to an unlinked temporary file;
 // the rest of the body is written there as it arrives.
-func (sb *spooledBody) spool(buf []byte, tempDir string) (Reason, string) {
+func (sb *spooledBody) spool(buf []byte, tempDir string) *refusal {
 	f, err := os.CreateTemp(tempDir, "funcauth-body-*")
 	if err != nil {
-		text := "cannot spool a body larger than body.memory_size (or past body.memory_budget): " + err.Error()
-		return ReasonSpoolFailed, text
+		return refuse(ReasonSpoolFailed, "cannot spool a body larger than body.memory_size (or past body.memory_budget): "+err.Error())
 	}
 	// Unlink at once: the open file stays usable and nothing is left
 	// behind even if the process dies. Close removes it again where
@@ -259,21 +300,23 @@ func (sb *spooledBody) spool(buf []byte, tempDir string) (Reason, string) {
 	os.Remove(f.Name())
 	sb.file = f
 	if _, err := f.Write(buf); err != nil {
-		text := "writing the spooled body: " + err.Error()
-		return ReasonSpoolFailed, text
+		return refuse(ReasonSpoolFailed, "writing the spooled body: "+err.Error())
 	}
-	return "", ""
+	return nil
 }
 
-// install makes the kept body r's body, with an exact Content-Length.
+// install makes the kept body r's body, with an exact Content-Length. The
+// body is a plain ReadCloser of the standard library (no WriteTo of the
+// file, a Close that leaves the cleanup to the Decision): under Yaegi, the
+// upstream's reads then cost no interpreter frame.
 func (sb *spooledBody) install(r *http.Request) {
 	switch {
 	case sb.file != nil:
-		r.Body = bodyReader{sb.file}
+		r.Body = io.NopCloser(io.NewSectionReader(sb.file, 0, sb.size))
 	case sb.size == 0:
 		r.Body = http.NoBody
 	default:
-		r.Body = bodyReader{bytes.NewReader(sb.mem)}
+		r.Body = io.NopCloser(bytes.NewReader(sb.mem))
 	}
 	if r.ContentLength != sb.size || len(r.TransferEncoding) > 0 {
 		// The body came chunked: give it its length. (A known length
@@ -313,29 +356,18 @@ func (sb *spooledBody) Close() {
 	}
 }
 
-// bodyReader hides the kept body's other methods (such as the file's
-// WriteTo) behind a plain ReadCloser whose Close leaves the cleanup to the
-// Decision.
-type bodyReader struct {
-	r io.Reader
-}
-
-func (b bodyReader) Read(p []byte) (int, error) { return b.r.Read(p) }
-func (b bodyReader) Close() error               { return nil }
-
 // limitBody bounds a body that funcauth does not read itself (routes that
 // need no signature): a Content-Length over the limit is refused at once,
 // and a body that turns out longer fails with *http.MaxBytesError, which
 // Caddy's reverse proxy answers with 413.
-func limitBody(r *http.Request, max int64) (Reason, string) {
+func limitBody(r *http.Request, max int64) *refusal {
 	if r.ContentLength > max {
-		text := "Content-Length " + strconv.FormatInt(r.ContentLength, 10) + " exceeds " + strconv.FormatInt(max, 10)
-		return ReasonBodyTooLarge, text
+		return refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(max, 10))
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &limitedBody{body: r.Body, left: max, max: max}
 	}
-	return "", ""
+	return nil
 }
 
 type limitedBody struct {

@@ -98,8 +98,8 @@ func TestLimitBodyStopsAtTheLimit(t *testing.T) {
 	r := request("POST", "/", "", nil)
 	r.Body = io.NopCloser(bytes.NewReader(make([]byte, 100)))
 	r.ContentLength = -1
-	if reason, _ := limitBody(r, 10); reason != "" {
-		t.Fatal(reason)
+	if no := limitBody(r, 10); no != nil {
+		t.Fatal(no.reason)
 	}
 	got, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError

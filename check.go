@@ -19,7 +19,7 @@ import (
 // identical bytes with an exact Content-Length. The caller must Close the
 // Decision when the request ends.
 func (g *Guard) Check(r *http.Request, client string) *Decision {
-	return g.check(r, client, g.clients.peerTrusted(r))
+	return g.check(r, client, len(g.clients.trusted) > 0 && g.clients.peerTrusted(r))
 }
 
 // CheckBehindProxy is Check for a host that decides itself whether the
@@ -31,84 +31,133 @@ func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer boo
 	return g.check(r, client, trustedPeer)
 }
 
+// checkedRequest is one request on its way through a check: what every step
+// reads, and the decision the steps fill in. Each step returns nil to let
+// the request go on, or the refusal that ends it, which check applies.
+//
+// (One value passed by pointer rather than its fields one by one: under
+// Yaegi every parameter and temporary of a function is a value the
+// interpreter allocates at each call.)
+type checkedRequest struct {
+	r *http.Request
+	d *Decision
+	// path is r.URL.Path ("/" when empty), fn the function it names when
+	// hasFn, with the rest of the path after the function in sub.
+	path  string
+	fn    functionRef
+	sub   string
+	hasFn bool
+	// group is the client's address group, the unit of bans and client
+	// rate limits; exempt is set when bans are off or the client is on
+	// their allow list.
+	group  string
+	exempt bool
+	// now is the Guard's clock, read once for the whole check.
+	now time.Time
+	// trustedPeer says the peer is a trusted proxy (see CheckBehindProxy).
+	trustedPeer bool
+}
+
 func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
-	d := g.decide(r, client, trustedPeer)
-	if d.Allowed && len(d.fleetTakes) > 0 {
+	q := &checkedRequest{r: r, d: &Decision{Rule: -1, Client: client}, now: g.now(), trustedPeer: trustedPeer}
+	no := g.decide(q)
+	if no == nil && q.d.fleetTakes != nil {
 		// No round trip took the fleet's tokens yet (an open route, a
 		// cached password): one does now.
-		now := g.now()
-		replies := g.storeExec(d, d.fleetTakes, now)
-		if g.fleetTokensRefused(d, replies) {
-			return g.refuse(d, ReasonRateLimited, d.Detail, g.clients.group(client), now)
+		replies := g.storeExec(q.d, q.d.fleetTakes, q.now)
+		if g.fleetTokensRefused(q.d, replies) {
+			no = refuse(ReasonRateLimited, q.d.Detail)
 		}
 	}
-	return d
+	if no != nil {
+		g.refuse(q, no)
+	}
+	return q.d
 }
 
-func (g *Guard) decide(r *http.Request, client string, trustedPeer bool) *Decision {
-	now := g.now()
-	d := &Decision{Rule: -1, Client: client}
+// decide runs the steps every request takes, then those of the rule that
+// matches it.
+func (g *Guard) decide(q *checkedRequest) *refusal {
+	r, d := q.r, q.d
 	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
-	g.scrubTrailers(r)
-	group := g.clients.group(client)
+	q.group = g.clients.group(d.Client)
 
 	// A banned client costs a map lookup: no hash, no body.
-	exempt := !g.bans.enabled || g.bans.allowed(client)
-	if !exempt {
-		if left := g.state.abuse.clients.bannedFor(group, now); left > 0 {
+	q.exempt = !g.bans.enabled || g.bans.allowed(d.Client)
+	if !q.exempt {
+		if left := g.state.abuse.clients.bannedFor(q.group, q.now); left > 0 {
 			d.RetryAfter = left
-			return g.refuse(d, ReasonBanned, "client address is banned", group, now)
+			return refuse(ReasonBanned, "client address is banned")
 		}
 	}
 
-	path := r.URL.Path
-	if path == "" {
-		path = "/"
+	q.path = r.URL.Path
+	if q.path == "" {
+		q.path = "/"
 	}
-	if !canonicalPath(path) {
-		return g.refuse(d, ReasonBadRequest, "the path is not canonical (empty, dot or dot-dot segments, backslashes or control characters)", group, now)
+	if !canonicalPath(q.path) {
+		return refuse(ReasonBadRequest, "the path is not canonical (empty, dot or dot-dot segments, backslashes or control characters)")
 	}
-	fn, hasFn := functionFromPath(path)
-	if !g.takeTokens(d, "", path, group, fn, hasFn, now) {
-		return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+	q.fn, q.sub, q.hasFn = functionRoute(q.path)
+	if len(g.limits) > 0 {
+		if no := g.takeTokens(q, ""); no != nil {
+			return no
+		}
 	}
 
-	rl := g.match(r, path)
+	rl := g.match(q)
 	if rl == nil {
-		return g.refuse(d, ReasonNoRule, "", group, now)
+		return refuse(ReasonNoRule, "")
 	}
 	d.Rule, d.RulePath = rl.index, rl.path.raw
-
-	useBasic := rl.require == requireBasic
-	if rl.require == requireBasicOrSignature {
-		useBasic = len(r.Header["Authorization"]) > 0 || !g.anySignaturePresent(rl, r.Header)
+	switch rl.require {
+	case requireOpen:
+		return g.allowUnread(q, ReasonOpen)
+	case requireDeny:
+		return refuse(ReasonDenied, "")
+	case requireBasic:
+		return g.checkBasic(q)
+	case requireBasicOrSignature:
+		if len(r.Header["Authorization"]) > 0 || !anySignaturePresent(rl, r.Header) {
+			return g.checkBasic(q)
+		}
 	}
-	switch {
-	case rl.require == requireOpen:
-		return g.allowUnread(d, r, ReasonOpen, group, now)
-	case rl.require == requireDeny:
-		return g.refuse(d, ReasonDenied, "", group, now)
-	case useBasic:
-		return g.checkBasic(d, r, path, group, fn, hasFn, now)
-	}
-	return g.checkSignature(d, r, rl, path, group, fn, hasFn, trustedPeer, now)
+	return g.checkSignature(q, rl)
 }
 
-// match returns the first rule that applies to r.
-func (g *Guard) match(r *http.Request, path string) *rule {
+// match returns the first rule that applies to the request. A rule that
+// names neither methods nor hosts is matched here, with the function the
+// path names already parsed, and a literal or a plain prefix without a
+// call: most rules are of these kinds (the whole OpenFaaS preset).
+func (g *Guard) match(q *checkedRequest) *rule {
 	host := ""
 	if g.hostRules {
-		host = requestHost(r)
+		host = requestHost(q.r)
 	}
 	for _, rl := range g.rules {
-		if rl.matches(r, path, host) {
-			return rl
+		switch rl.plain {
+		case plainLiteral:
+			if rl.path.raw == q.path {
+				return rl
+			}
+		case plainPrefix:
+			if strings.HasPrefix(q.path, rl.path.prefix) {
+				return rl
+			}
+		case plainFunction:
+			if q.hasFn && rl.path.fn.match(q.fn, q.sub) || rl.path.matchPath(q.path) {
+				return rl
+			}
+		default:
+			if rl.matches(q.r, q.path, host) {
+				return rl
+			}
 		}
 	}
 	return nil
 }
 
-func (g *Guard) anySignaturePresent(rl *rule, h http.Header) bool {
+func anySignaturePresent(rl *rule, h http.Header) bool {
 	for _, v := range rl.verifiers {
 		if v.scheme.present(h) {
 			return true
@@ -120,59 +169,65 @@ func (g *Guard) anySignaturePresent(rl *rule, h http.Header) bool {
 // checkBasic checks Basic Auth; a locked-out user name is refused before
 // any hash is computed, and a hash is computed only within the client's
 // and the user's failure budgets and a free check slot.
-func (g *Guard) checkBasic(d *Decision, r *http.Request, path, group string, fn functionRef, hasFn bool, now time.Time) *Decision {
+func (g *Guard) checkBasic(q *checkedRequest) *refusal {
+	d := q.d
 	d.Challenge = g.basic.challenge
-	user, password, res := g.basic.credentials(r)
+	user, password, no := g.basic.credentials(q.r)
 	d.User = user
-	if res.reason != "" {
-		return g.refuse(d, res.reason, res.detail, group, now)
+	if no != nil {
+		return no
 	}
-	lockout := g.userLockout(d.Client, group, user, now)
+	lockout := g.userLockout(q, user)
 	if lockout {
-		if left := g.state.abuse.users.bannedFor(user, now); left > 0 {
+		if left := g.state.abuse.users.bannedFor(user, q.now); left > 0 {
 			d.RetryAfter = left
-			return g.refuse(d, ReasonBanned, "user name is locked out", group, now)
+			return refuse(ReasonBanned, "user name is locked out")
 		}
 	}
 	// A remembered success costs no hash and needs no admission.
-	if !g.basic.cached(user, password, now) {
-		// Bans set by other replicas, in one round trip (none without a
-		// store): a password is hashed only where no replica banned.
-		clientBans := g.bans.enabled && !g.bans.allowed(d.Client)
-		if reason, detail := g.fleetBanned(d, group, user, clientBans, lockout, now); reason != "" {
-			return g.refuse(d, reason, detail, group, now)
-		}
-		if reason, detail := g.admit(d, group, user, lockout, now); reason != "" {
-			return g.refuse(d, reason, detail, group, now)
+	if !g.basic.cached(user, password, q.now) {
+		if no := g.verifyPassword(q, user, password, lockout); no != nil {
+			return no
 		}
 	}
-	res = g.basic.verify(user, password, now, g.hashSlots)
-	if res.reason == ReasonRateLimited {
-		d.RetryAfter = time.Second
-	}
-	if res.reason != ReasonAuthenticated {
-		return g.refuse(d, res.reason, res.detail, group, now)
-	}
-	g.release(d)
 	if g.bans.enabled && g.bans.userMaxFailures > 0 {
-		g.state.abuse.logins.add(group, user, now)
+		g.state.abuse.logins.add(q.group, user, q.now)
 	}
-	if !g.takeTokens(d, "user:"+user, path, group, fn, hasFn, now) {
-		return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
+	if len(g.limits) > 0 {
+		if no := g.takeTokens(q, "user:"+user); no != nil {
+			return no
+		}
 	}
 	if g.upstream.StripAuthorization {
-		r.Header.Del("Authorization")
+		q.r.Header.Del("Authorization")
 	}
-	r.Header.Set(g.upstream.UserHeader, user)
-	return g.allowUnread(d, r, ReasonAuthenticated, group, now)
+	q.r.Header.Set(g.upstream.UserHeader, user)
+	return g.allowUnread(q, ReasonAuthenticated)
+}
+
+// verifyPassword hashes a password that is not a remembered success, once
+// the fleet's bans and the failure budgets admit it.
+func (g *Guard) verifyPassword(q *checkedRequest, user, password string, lockout bool) *refusal {
+	// Bans set by other replicas, in one round trip (none without a
+	// store): a password is hashed only where no replica banned.
+	if reason, detail := g.fleetBanned(q.d, q.group, user, !q.exempt, lockout, q.now); reason != "" {
+		return refuse(reason, detail)
+	}
+	if no := g.admit(q, user, lockout); no != nil {
+		return no
+	}
+	if no := g.basic.verify(user, password, q.now, g.hashSlots); no != nil {
+		return no
+	}
+	g.release(q.d)
+	return nil
 }
 
 // userLockout reports whether the lockout of user applies to this client:
 // not to an allow-listed one, nor to one that recently authenticated as
 // that user, so that other clients' failures cannot lock it out.
-func (g *Guard) userLockout(client, group, user string, now time.Time) bool {
-	return g.bans.enabled && g.bans.userMaxFailures > 0 && !g.bans.allowed(client) &&
-		!g.state.abuse.logins.has(group, user, now)
+func (g *Guard) userLockout(q *checkedRequest, user string) bool {
+	return !q.exempt && g.bans.userMaxFailures > 0 && !g.state.abuse.logins.has(q.group, user, q.now)
 }
 
 // admit reserves an expensive check (a password hash, or a signed body
@@ -180,30 +235,31 @@ func (g *Guard) userLockout(client, group, user string, now time.Time) bool {
 // userBudget, in the user's, counting the checks still in flight: a check
 // past either budget is refused before it starts. The decision holds the
 // reservations until refuse counts them or release ends them.
-func (g *Guard) admit(d *Decision, group, user string, userBudget bool, now time.Time) (Reason, string) {
-	if g.bans.enabled && !g.bans.allowed(d.Client) {
-		ok, wait, banned := g.state.abuse.clients.reserve(group, now, g.bans.maxFailures, g.bans.window)
+func (g *Guard) admit(q *checkedRequest, user string, userBudget bool) *refusal {
+	d := q.d
+	if !q.exempt {
+		ok, wait, banned := g.state.abuse.clients.reserve(q.group, q.now, g.bans.maxFailures, g.bans.window)
 		if !ok {
 			d.RetryAfter = wait
 			if banned {
-				return ReasonBanned, "client address is banned"
+				return refuse(ReasonBanned, "client address is banned")
 			}
-			return ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress"
+			return refuse(ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress")
 		}
-		d.heldClient, d.heldGroup = true, group
+		d.heldClient, d.heldGroup = true, q.group
 	}
 	if userBudget {
-		ok, wait, banned := g.state.abuse.users.reserve(user, now, g.bans.userMaxFailures, g.bans.window)
+		ok, wait, banned := g.state.abuse.users.reserve(user, q.now, g.bans.userMaxFailures, g.bans.window)
 		if !ok {
 			d.RetryAfter = wait
 			if banned {
-				return ReasonBanned, "user name is locked out"
+				return refuse(ReasonBanned, "user name is locked out")
 			}
-			return ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress"
+			return refuse(ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress")
 		}
 		d.heldUser = true
 	}
-	return "", ""
+	return nil
 }
 
 // release ends the checks the decision holds without counting a failure.
@@ -223,20 +279,84 @@ func (g *Guard) release(d *Decision) {
 // decoy key, so that such a function is refused at the same point, after
 // the same body read and with the same status, as one whose key does not
 // match: which functions have keys cannot be learned.
-func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, group string, fn functionRef, hasFn, trustedPeer bool, now time.Time) *Decision {
-	d.Challenge = g.sigChallenge
-	var reason Reason
-	var detail, warnKey string
-	pending := make([]*verifier, 0, len(rl.verifiers))
-	pendingKeys := make([][]key, 0, len(rl.verifiers))
-	checks := make([]sigCheck, 0, len(rl.verifiers))
-	needDigest := false
-	problems := make([]string, 0, len(rl.verifiers)) // why a pending verifier has only the decoy key
-	for _, v := range rl.verifiers {
-		if !v.scheme.present(r.Header) {
+func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
+	q.d.Challenge = g.sigChallenge
+	s := &signatureChecks{}
+	g.startChecks(q, rl, s)
+	if len(s.checks) == 0 {
+		if s.refusal == nil {
+			return refuse(ReasonMissingSignature, "no signature header of "+verifierNames(rl.verifiers))
+		}
+		q.d.warnKey = s.warnKey
+		return s.refusal
+	}
+
+	// The body read is an expensive check too: within the failure budget.
+	if !q.exempt {
+		if no := g.admit(q, "", false); no != nil {
+			return no
+		}
+	}
+	body, no := readBody(q.r, &g.body, s.sink())
+	if no != nil {
+		return no
+	}
+	// The body has been read to its end: the trailers are all in.
+	if len(q.r.Trailer) > 0 {
+		removeIdentityHeaders(q.r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
+	}
+	if s.digest != nil {
+		body.digest = s.digest.Sum(nil)
+	}
+	q.d.body = body
+	for i, c := range s.checks {
+		v := s.verifiers[i]
+		if body.size == 0 && v.refuseEmptyBody {
+			// Checked before the MAC, which would tell nothing new: every
+			// bodiless request of this scheme carries the same one.
+			s.refusal = refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
 			continue
 		}
-		keys, problem := v.keys.keysFor(fn, hasFn, now)
+		keyID, replayID, no := c.finish(body)
+		if s.problems[i] != "" {
+			s.keyUnavailable(v, q.fn, s.problems[i])
+			continue
+		}
+		if no != nil {
+			s.refusal = refuse(no.reason, v.name+": "+no.detail)
+			s.warnKey = ""
+			continue
+		}
+		return g.acceptSigned(q, v, s.keys[i], keyID, replayID)
+	}
+	q.d.warnKey = s.warnKey
+	return s.refusal
+}
+
+// signatureChecks is what checkSignature gathers from the verifiers whose
+// signature a request carries: the checks the body is read through, and
+// the refusal to give if none verifies.
+type signatureChecks struct {
+	verifiers []*verifier
+	keys      [][]key
+	checks    []sigCheck
+	problems  []string // why a verifier has only the decoy key, "" if it has keys
+	digest    hash.Hash
+	refusal   *refusal
+	warnKey   string
+}
+
+// startChecks starts a check for each verifier of rl whose signature the
+// request carries.
+func (g *Guard) startChecks(q *checkedRequest, rl *rule, s *signatureChecks) {
+	for _, v := range rl.verifiers {
+		if !v.scheme.present(q.r.Header) {
+			continue
+		}
+		keys, problem := v.keys.static, ""
+		if len(v.keys.files) > 0 || v.keys.perFunction != nil {
+			keys, problem = v.keys.keysFor(q.fn, q.hasFn, q.now)
+		}
 		keyless := len(keys) == 0
 		if keyless {
 			keys = g.decoyKeys
@@ -244,119 +364,125 @@ func (g *Guard) checkSignature(d *Decision, r *http.Request, rl *rule, path, gro
 				problem = "no key"
 			}
 		}
-		c, why, more := v.scheme.start(&sigInput{r: r, now: now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: trustedPeer})
-		if why != "" {
-			reason, detail, warnKey = why, v.name+": "+more, ""
-			if keyless && why.Status() == http.StatusUnauthorized {
-				reason, detail, warnKey = ReasonKeyUnavailable, v.name+": "+problem, v.name+"\x00"+fn.Name+"."+fn.Namespace
-			} else if problem != "" {
-				detail += " (" + problem + ")"
-			}
+		c, no := v.scheme.start(&sigInput{r: q.r, now: q.now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer})
+		if no != nil {
+			s.cannotStart(v, q.fn, no, keyless, problem)
 			continue
 		}
 		if !keyless {
 			problem = ""
 		}
-		pending = append(pending, v)
-		pendingKeys = append(pendingKeys, keys)
-		checks = append(checks, c)
-		needDigest = needDigest || v.tolerance > 0
-		problems = append(problems, problem)
-	}
-	if len(checks) == 0 {
-		if reason == "" {
-			reason = ReasonMissingSignature
-			detail = "no signature header of " + verifierNames(rl.verifiers)
+		s.verifiers = append(s.verifiers, v)
+		s.keys = append(s.keys, keys)
+		s.checks = append(s.checks, c)
+		s.problems = append(s.problems, problem)
+		if v.tolerance > 0 && s.digest == nil {
+			// The body's SHA-256 identifies the message for replay
+			// protection.
+			s.digest = sha256.New()
 		}
-		d.warnKey = warnKey
-		return g.refuse(d, reason, detail, group, now)
 	}
+}
 
-	// The body read is an expensive check too: within the failure budget.
-	if why, more := g.admit(d, group, "", false, now); why != "" {
-		return g.refuse(d, why, more, group, now)
+// cannotStart notes why v could not start a check.
+func (s *signatureChecks) cannotStart(v *verifier, fn functionRef, no *refusal, keyless bool, problem string) {
+	switch {
+	case keyless && no.reason.Status() == http.StatusUnauthorized:
+		s.keyUnavailable(v, fn, problem)
+	case problem != "":
+		s.refusal = refuse(no.reason, v.name+": "+no.detail+" ("+problem+")")
+		s.warnKey = ""
+	default:
+		s.refusal = refuse(no.reason, v.name+": "+no.detail)
+		s.warnKey = ""
 	}
+}
 
-	// The body's SHA-256 identifies the message for replay protection.
-	var bodyDigest hash.Hash
-	var sink io.Writer = checks[0]
-	if len(checks) > 1 || needDigest {
-		writers := make(fanOut, 0, len(checks)+1)
-		for _, c := range checks {
-			writers = append(writers, c)
-		}
-		if needDigest {
-			bodyDigest = sha256.New()
-			writers = append(writers, bodyDigest)
-		}
-		sink = writers
+// keyUnavailable notes that v has no usable key for fn.
+func (s *signatureChecks) keyUnavailable(v *verifier, fn functionRef, problem string) {
+	s.refusal = refuse(ReasonKeyUnavailable, v.name+": "+problem)
+	s.warnKey = v.name + "\x00" + fn.Name + "." + fn.Namespace
+}
+
+// sink is what the body is read into: the checks' writers, and the
+// body's digest when replay protection needs it, all of them standard
+// library writers.
+func (s *signatureChecks) sink() io.Writer {
+	if len(s.checks) == 1 && s.digest == nil {
+		return s.checks[0].sink()
 	}
-	body, why, more := readBody(r, &g.body, sink)
-	if why != "" {
-		return g.refuse(d, why, more, group, now)
+	writers := make([]io.Writer, 0, len(s.checks)+1)
+	for _, c := range s.checks {
+		writers = append(writers, c.sink())
 	}
-	if bodyDigest != nil {
-		body.digest = bodyDigest.Sum(nil)
+	if s.digest != nil {
+		writers = append(writers, s.digest)
 	}
-	d.body = body
-	for i, c := range checks {
-		v := pending[i]
-		if body.size == 0 && v.refuseEmptyBody {
-			// Checked before the MAC, which would tell nothing new: every
-			// bodiless request of this scheme carries the same one.
-			reason, detail = ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)"
-			continue
-		}
-		keyID, replayID, why, more := c.finish(body)
-		if problems[i] != "" {
-			reason, detail, warnKey = ReasonKeyUnavailable, v.name+": "+problems[i], v.name+"\x00"+fn.Name+"."+fn.Namespace
-			continue
-		}
-		if why != "" {
-			reason, detail, warnKey = why, v.name+": "+more, ""
-			continue
-		}
+	return io.MultiWriter(writers...)
+}
+
+// acceptSigned accepts a message v verified with keyID, once the rate
+// limits of the key and replay protection let it through.
+func (g *Guard) acceptSigned(q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
+	d := q.d
+	if d.heldClient || d.heldUser {
 		g.release(d)
-		principal := v.name + "/" + keyID
-		if !g.takeTokens(d, "sig:"+principal, path, group, fn, hasFn, now) {
-			return g.refuse(d, ReasonRateLimited, d.Detail, group, now)
-		}
-		// Remembered once everything else has passed, and forgotten again
-		// if the upstream fails (Decision.Finish), so a sender's retry of
-		// a message the function did not take is not refused as a replay.
-		if replayID != "" && v.tolerance > 0 {
-			scope := keyScope(pendingKeys[i], keyID)
-			if scope != "" {
-				replayID = scope + "\x00" + replayID
-			}
-			quota := g.replayQuota(v, keyID)
-			why, retry, partition, entry := g.state.replay.check(quota, replayID, v.replayWindow(), now)
-			if why != "" {
-				d.RetryAfter = retry
-				detail := v.name + ": this message was already accepted"
-				if why == ReasonReplayCacheFull {
-					detail = v.name + "/" + keyID + ": its share of the replay cache is full (replay.max_entries, divided between verifiers and their keys): size it for the peak rate of signed requests times the tolerance"
-				}
-				return g.refuse(d, why, detail, group, now)
-			}
-			// Then for the whole fleet, with the client's bans (no round
-			// trip without a store).
-			if why, more := g.fleetClaim(d, entry, v.replayWindow(), group, now); why != "" {
-				if why != ReasonReplayed {
-					g.state.replay.forget(partition, entry)
-				}
-				return g.refuse(d, why, v.name+": "+more, group, now)
-			}
-			d.replayCache = g.state.replay
-			d.replayPartition = partition
-			d.replayDigest = entry
-		}
-		d.Verifier, d.KeyID = v.name, keyID
-		r.Header.Set(g.upstream.SignatureHeader, principal)
-		return g.allow(d, ReasonSigned)
 	}
-	d.warnKey = warnKey
-	return g.refuse(d, reason, detail, group, now)
+	principal := v.name + "/" + keyID
+	if len(g.limits) > 0 {
+		if no := g.takeTokens(q, "sig:"+principal); no != nil {
+			return no
+		}
+	}
+	// Remembered once everything else has passed, and forgotten again if
+	// the upstream fails (Decision.Finish), so a sender's retry of a
+	// message the function did not take is not refused as a replay.
+	if replayID != "" && v.tolerance > 0 {
+		if no := g.remember(q, v, keys, keyID, replayID); no != nil {
+			return no
+		}
+	}
+	d.Verifier, d.KeyID = v.name, keyID
+	q.r.Header.Set(g.upstream.SignatureHeader, principal)
+	g.allow(q, ReasonSigned)
+	return nil
+}
+
+// remember records a verified message in the replay memory, this
+// process's and the fleet's, or refuses it as a replay.
+func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
+	d := q.d
+	if v.keys.perFunction != nil {
+		if scope := keyScope(keys, keyID); scope != "" {
+			replayID = scope + "\x00" + replayID
+		}
+	}
+	window := v.tolerance
+	if v.timestamped {
+		window = 2 * v.tolerance // see verifier.replayWindow
+	}
+	why, retry, partition, entry := g.state.replay.check(g.replayQuota(v, keyID), replayID, window, q.now)
+	if why != "" {
+		d.RetryAfter = retry
+		if why == ReasonReplayCacheFull {
+			return refuse(why, v.name+"/"+keyID+": its share of the replay cache is full (replay.max_entries, divided between verifiers and their keys): size it for the peak rate of signed requests times the tolerance")
+		}
+		return refuse(why, v.name+": this message was already accepted")
+	}
+	// Then for the whole fleet, with the client's bans (no round trip
+	// without a store).
+	if g.store != nil {
+		if why, more := g.fleetClaim(d, entry, window, q.group, q.now); why != "" {
+			if why != ReasonReplayed {
+				g.state.replay.forget(partition, entry)
+			}
+			return refuse(why, v.name+": "+more)
+		}
+	}
+	d.replayCache = g.state.replay
+	d.replayPartition = partition
+	d.replayDigest = entry
+	return nil
 }
 
 func verifierNames(vs []*verifier) string {
@@ -370,92 +496,97 @@ func verifierNames(vs []*verifier) string {
 	return s
 }
 
-// fanOut feeds the body to several checks (and the body's digest) at once.
-type fanOut []io.Writer
-
-func (f fanOut) Write(p []byte) (int, error) {
-	for _, c := range f {
-		c.Write(p)
-	}
-	return len(p), nil
-}
-
 // takeTokens applies the rate limits whose key is known at this point:
 // principal is "" before authentication (client, function and global
-// limits) and the authenticated user or key after it (user limits).
-func (g *Guard) takeTokens(d *Decision, principal, path, group string, fn functionRef, hasFn bool, now time.Time) bool {
+// limits) and the authenticated user or key after it (user limits). It
+// returns the refusal of the first limit exhausted, and queues the
+// fleet's buckets for the request's round trip to the store.
+func (g *Guard) takeTokens(q *checkedRequest, principal string) *refusal {
 	for _, l := range g.limits {
 		if (l.key == "user") != (principal != "") {
 			continue
 		}
-		if l.path != nil && !l.path.match(path) {
+		if l.path != nil && !l.path.match(q.path) {
 			continue
 		}
 		var key string
 		switch l.key {
 		case "client":
-			key = group
+			key = q.group
 		case "function":
-			if !hasFn {
+			if !q.hasFn {
 				continue
 			}
-			key = fn.Name + "." + fn.Namespace
-			if fn.Namespace == "" {
+			key = q.fn.Name + "." + q.fn.Namespace
+			if q.fn.Namespace == "" {
 				key += defaultFunctionNamespace
 			}
 		case "user":
 			key = principal
 		}
-		if ok, wait := l.table.take(key, now, l.perSecond, l.burst); !ok {
-			d.RetryAfter = wait
-			d.Detail = "rate limit " + l.name + " exhausted for " + l.key + " " + key
-			return false
+		if ok, wait := l.table.take(key, q.now, l.perSecond, l.burst); !ok {
+			no := refuse(ReasonRateLimited, "rate limit "+l.name+" exhausted for "+l.key+" "+key)
+			no.retry = wait
+			return no
 		}
 		if g.store != nil && l.key != "user" {
 			// The fleet's bucket too, in the request's one round trip.
-			d.fleetTakes = append(d.fleetTakes, g.store.takeCommand(g.store.key("t", l.tableID(), key), now, l.perSecond, l.burst))
-			d.fleetTakeNames = append(d.fleetTakeNames, l.name)
+			q.d.fleetTakes = append(q.d.fleetTakes, g.store.takeCommand(g.store.key("t", l.tableID(), key), q.now, l.perSecond, l.burst))
+			q.d.fleetTakeNames = append(q.d.fleetTakeNames, l.name)
 		}
 	}
-	return true
+	return nil
 }
 
 // allowUnread allows a request whose body needs no verification. A body of
 // known length is bounded as the upstream reads it (the server already
 // holds the client to its Content-Length); one of unknown length (chunked)
 // is read first, so that one past the limit gets a 413 on every host.
-func (g *Guard) allowUnread(d *Decision, r *http.Request, reason Reason, group string, now time.Time) *Decision {
+func (g *Guard) allowUnread(q *checkedRequest, reason Reason) *refusal {
+	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		body, why, detail := readBody(r, &g.body, io.Discard)
-		if why != "" {
-			return g.refuse(d, why, detail, group, now)
+		body, no := readBody(r, &g.body, io.Discard)
+		if no != nil {
+			return no
 		}
-		d.body = body
-		return g.allow(d, reason)
+		q.d.body = body
+		if len(r.Trailer) > 0 {
+			removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
+		}
+	} else {
+		if no := limitBody(r, g.body.max); no != nil {
+			return no
+		}
+		g.scrubTrailers(r)
 	}
-	if why, detail := limitBody(r, g.body.max); why != "" {
-		return g.refuse(d, why, detail, group, now)
-	}
-	return g.allow(d, reason)
+	g.allow(q, reason)
+	return nil
 }
 
-func (g *Guard) allow(d *Decision, reason Reason) *Decision {
-	g.release(d)
+// allow marks the decision allowed for reason.
+func (g *Guard) allow(q *checkedRequest, reason Reason) {
+	d := q.d
+	if d.heldClient || d.heldUser {
+		g.release(d)
+	}
 	d.Allowed = true
 	d.Reason = reason
 	d.Status = http.StatusOK
-	return d
 }
 
-// refuse fills in a refusal and counts it towards a ban where it counts:
+// refuse fills in the refusal and counts it towards a ban where it counts:
 // a check the decision holds ends as a failure or is released. A signed
 // body that never arrives counts too (the decision holds its read), as it
 // does whether or not the function has a key.
-func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now time.Time) *Decision {
+func (g *Guard) refuse(q *checkedRequest, no *refusal) {
+	d, reason, now := q.d, no.reason, q.now
 	d.Allowed = false
 	d.Reason = reason
 	d.Status = reason.Status()
-	d.Detail = detail
+	d.Detail = no.detail
+	if no.retry > 0 {
+		d.RetryAfter = no.retry
+	}
 	if d.Status != http.StatusUnauthorized {
 		d.Challenge = ""
 	}
@@ -467,21 +598,25 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 	case reason == ReasonKeyUnavailable && d.warnKey != "":
 		d.warn = g.state.abuse.warnings.allow(d.warnKey, now)
 	case reason == ReasonKeyUnavailable, reason == ReasonSpoolFailed:
-		d.warn = g.state.abuse.warnings.allow(string(reason)+"\x00"+detail, now)
+		d.warn = g.state.abuse.warnings.allow(string(reason)+"\x00"+no.detail, now)
 	}
-	counts := g.bans.enabled && countsAsFailure(reason)
-	if !counts {
-		g.release(d)
-		return d
+	if !g.bans.enabled || !countsAsFailure(reason) {
+		if d.heldClient || d.heldUser {
+			g.release(d)
+		}
+		return
 	}
-	clientCounts := !g.bans.allowed(d.Client)
+	group := q.group
+	if group == "" {
+		group = g.clients.group(d.Client)
+	}
 	userCounts := d.heldUser && reason == ReasonBadCredentials
 	if d.heldClient {
 		d.heldClient = false
 		if g.state.abuse.clients.commit(d.heldGroup, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
 			d.BannedClient = d.heldGroup
 		}
-	} else if !g.bans.allowed(d.Client) && g.state.abuse.clients.fail(group, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
+	} else if !q.exempt && g.state.abuse.clients.fail(group, now, g.bans.maxFailures, g.bans.window, g.bans.duration) {
 		d.BannedClient = group
 	}
 	// A user name counts only the password checks it admitted: none for an
@@ -495,14 +630,13 @@ func (g *Guard) refuse(d *Decision, reason Reason, detail, group string, now tim
 		}
 	}
 	// And for the fleet (no round trip without a store).
-	clientBanned, userBanned := g.fleetFail(d, group, d.User, clientCounts, userCounts, now)
+	clientBanned, userBanned := g.fleetFail(d, group, d.User, !q.exempt, userCounts, now)
 	if clientBanned && d.BannedClient == "" {
 		d.BannedClient = group
 	}
 	if userBanned && d.BannedUser == "" {
 		d.BannedUser = d.User
 	}
-	return d
 }
 
 // removeIdentityHeaders removes the headers the client must not set, also

@@ -118,9 +118,14 @@ func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handle
 		next.ServeHTTP(w, r)
 		return
 	}
-	rec := NewStatusRecorder(w)
-	defer func() { d.Finish(rec.Status()) }() // 0 if next panics: kept
+	rec := &StatusRecorder{ResponseWriter: w}
+	defer d.finishRecorded(rec) // status 0 if next panics: kept
 	next.ServeHTTP(rec, r)
+}
+
+// finishRecorded is Finish with the status rec recorded.
+func (d *Decision) finishRecorded(rec *StatusRecorder) {
+	d.Finish(rec.status)
 }
 
 // Finish ends an allowed request with the status the upstream answered

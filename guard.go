@@ -236,7 +236,10 @@ func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
 // nil, sees every decision after it is made (for logs and metrics).
 func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := g.Check(r, g.ClientAddress(r))
+		// (Check and ClientAddress, without their calls: under Yaegi each
+		// call costs a frame.)
+		trusted := len(g.clients.trusted) > 0 && g.clients.peerTrusted(r)
+		d := g.check(r, g.clients.address(r), trusted)
 		if onDecision != nil {
 			onDecision(r, d)
 		}

@@ -69,6 +69,15 @@ func (p *pathPattern) match(path string) bool {
 			return true
 		}
 	}
+	return p.matchPath(path)
+}
+
+// matchPath is match without the other routes to the functions a
+// function pattern names: the path against the pattern itself.
+func (p *pathPattern) matchPath(path string) bool {
+	if p.all {
+		return true
+	}
 	if p.literal {
 		return p.raw == path
 	}

@@ -1,6 +1,9 @@
 package funcauth
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // Reason is the machine-readable cause of a decision. It appears in logs and
 // metrics, and in its public form (Public) in the body of a refusal unless
@@ -63,4 +66,18 @@ func (r Reason) Public() Reason {
 		return ReasonBadSignature
 	}
 	return r
+}
+
+// refusal is why a step of a check refuses a request: the reason code
+// and its detail for the operator's log (see Decision.Detail). Steps
+// return nil to let the request go on.
+type refusal struct {
+	reason Reason
+	detail string
+	retry  time.Duration // how long the client should wait, for Retry-After; 0 for none
+}
+
+// refuse returns the refusal for reason with detail.
+func refuse(reason Reason, detail string) *refusal {
+	return &refusal{reason: reason, detail: detail}
 }

@@ -86,19 +86,25 @@ type replayQuota struct {
 // share has no room, and "" for a new message, with the partition and
 // digest that forget takes. retry is when room frees up.
 func (c *replayCache) check(q replayQuota, id string, window time.Duration, now time.Time) (Reason, time.Duration, int, replayKey) {
-	digest := replayDigest(q.verifier, id)
+	// (One function with few calls: under Yaegi each call costs a frame.)
+	sum := sha256.Sum256([]byte(q.verifier + "\x00" + id))
+	var digest replayKey
+	copy(digest[:], sum[:])
 	t := now.UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.seen[digest]; ok && t < e.expires {
 		return ReasonReplayed, 0, 0, digest
 	}
-	p := c.partition(q.verifier, q.key)
-	if c.full(p, q) {
-		c.expire(t)
+	p, known := c.partitionIndex[q.verifier+"\x00"+q.key]
+	if !known {
+		p = c.addPartition(q.verifier, q.key)
 	}
-	if c.full(p, q) {
-		return ReasonReplayCacheFull, c.nextExpiry(p, t), 0, digest
+	if len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax {
+		c.expire(t)
+		if c.full(p, q) {
+			return ReasonReplayCacheFull, c.nextExpiry(p, t), 0, digest
+		}
 	}
 	qk := queueKey{partition: p, window: window}
 	queue := c.queues[qk]
@@ -106,8 +112,10 @@ func (c *replayCache) check(q replayQuota, id string, window time.Duration, now 
 		queue = &expiryQueue{}
 		c.queues[qk] = queue
 	}
-	c.popExpired(queue, t)
-	exp := now.Add(window).UnixNano()
+	if queue.head < len(queue.entries) && t >= queue.entries[queue.head].expires {
+		c.popExpired(queue, t)
+	}
+	exp := t + int64(window)
 	if old, ok := c.seen[digest]; ok {
 		c.drop(digest, old) // expired, not yet popped
 	}
@@ -124,27 +132,12 @@ func (c *replayCache) full(p int, q replayQuota) bool {
 	return len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax
 }
 
-// partition returns the index of the (verifier, key) partition.
-func (c *replayCache) partition(verifier, key string) int {
-	name := verifier + "\x00" + key
-	if p, ok := c.partitionIndex[name]; ok {
-		return p
-	}
+// addPartition adds the (verifier, key) partition and returns its index.
+func (c *replayCache) addPartition(verifier, key string) int {
 	p := len(c.partitions)
 	c.partitions = append(c.partitions, replayPartition{verifier: verifier})
-	c.partitionIndex[name] = p
+	c.partitionIndex[verifier+"\x00"+key] = p
 	return p
-}
-
-// replayDigest is the fixed-size key of a message.
-func replayDigest(verifier, id string) replayKey {
-	h := sha256.New()
-	h.Write([]byte(verifier))
-	h.Write([]byte{0})
-	h.Write([]byte(id))
-	var k replayKey
-	copy(k[:], h.Sum(nil))
-	return k
 }
 
 // forget drops a message, so that it is accepted again.

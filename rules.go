@@ -42,6 +42,36 @@ type rule struct {
 	hosts     []string // lower case, "*." prefix for one label; any when empty
 	require   requirement
 	verifiers []*verifier // for signature requirements
+	// plain says the rule names neither methods nor hosts and its path
+	// is a literal, a plain prefix or a function route, which Guard.match
+	// matches without calling matches.
+	plain plainPath
+}
+
+// plainPath is the kind of a rule Guard.match matches without a call.
+type plainPath int
+
+const (
+	notPlain     plainPath = iota
+	plainLiteral           // compare the path with path.raw
+	plainPrefix            // the path starts with path.prefix
+	plainFunction          // path.fn matches the function route, or matchPath the path
+)
+
+// plainKind returns the kind of r for Guard.match.
+func plainKind(r *rule) plainPath {
+	p := r.path
+	switch {
+	case len(r.methods) > 0 || len(r.hosts) > 0 || p.all:
+		return notPlain
+	case p.fn != nil:
+		return plainFunction
+	case p.literal:
+		return plainLiteral
+	case p.prefix != "":
+		return plainPrefix
+	}
+	return notPlain
 }
 
 // presets are the built-in rule tables that Config.Preset appends.
@@ -151,6 +181,7 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 				r.verifiers = append(r.verifiers, v)
 			}
 		}
+		r.plain = plainKind(r)
 		rules = append(rules, r)
 	}
 	return rules, nil

@@ -3,6 +3,7 @@ package funcauth
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"io"
 	"net/http"
 )
 
@@ -23,25 +24,25 @@ func (discord) present(h http.Header) bool { return len(h["X-Signature-Ed25519"]
 
 func (discord) headers() []string { return []string{"X-Signature-Ed25519"} }
 
-func (discord) start(in *sigInput) (sigCheck, Reason, string) {
+func (discord) start(in *sigInput) (sigCheck, *refusal) {
 	h := in.r.Header
 	value, _, dup1 := singleHeader(h, "X-Signature-Ed25519")
 	ts, _, dup2 := singleHeader(h, "X-Signature-Timestamp")
 	if dup1 || dup2 {
-		return nil, ReasonBadSignature, "repeated X-Signature-* header"
+		return nil, refuse(ReasonBadSignature, "repeated X-Signature-* header")
 	}
 	sig, err := hex.DecodeString(value)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, ReasonBadSignature, "X-Signature-Ed25519 is not a hex Ed25519 signature"
+		return nil, refuse(ReasonBadSignature, "X-Signature-Ed25519 is not a hex Ed25519 signature")
 	}
 	when, ok := parseUnix(ts)
 	if !ok {
-		return nil, ReasonBadSignature, "X-Signature-Timestamp is missing or not a unix time"
+		return nil, refuse(ReasonBadSignature, "X-Signature-Timestamp is missing or not a unix time")
 	}
-	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
-		return nil, reason, detail
+	if no := checkTimestamp(when, in.now, in.tolerance, in.tolerance); no != nil {
+		return nil, no
 	}
-	return &ed25519Check{keys: in.keys, prefix: ts, sig: sig}, "", ""
+	return &ed25519Check{keys: in.keys, prefix: ts, sig: sig}, nil
 }
 
 // ed25519Check verifies an Ed25519 signature of a prefix and the body.
@@ -51,12 +52,12 @@ type ed25519Check struct {
 	sig    []byte
 }
 
-func (c *ed25519Check) Write(p []byte) (int, error) { return len(p), nil }
+func (c *ed25519Check) sink() io.Writer { return io.Discard }
 
-func (c *ed25519Check) finish(body *spooledBody) (string, string, Reason, string) {
+func (c *ed25519Check) finish(body *spooledBody) (string, string, *refusal) {
 	data, ok := body.bytes(maxEd25519Message)
 	if !ok {
-		return "", "", ReasonBadSignature, "the body is larger than the 1 MiB an Ed25519 signature is checked on"
+		return "", "", refuse(ReasonBadSignature, "the body is larger than the 1 MiB an Ed25519 signature is checked on")
 	}
 	msg := make([]byte, 0, len(c.prefix)+len(data))
 	msg = append(msg, c.prefix...)
@@ -64,8 +65,8 @@ func (c *ed25519Check) finish(body *spooledBody) (string, string, Reason, string
 	for _, k := range c.keys {
 		if len(k.secret) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(k.secret), msg, c.sig) {
 			text := signedReplayID([]byte(c.prefix), body)
-			return k.id, text, "", ""
+			return k.id, text, nil
 		}
 	}
-	return "", "", ReasonBadSignature, "no key verifies the Ed25519 signature"
+	return "", "", refuse(ReasonBadSignature, "no key verifies the Ed25519 signature")
 }

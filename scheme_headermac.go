@@ -75,7 +75,7 @@ func (s *headerMAC) present(h http.Header) bool {
 	return false
 }
 
-func (s *headerMAC) start(in *sigInput) (sigCheck, Reason, string) {
+func (s *headerMAC) start(in *sigInput) (sigCheck, *refusal) {
 	for _, v := range s.variants {
 		value, ok, dup := singleHeader(in.r.Header, v.header)
 		if !ok {
@@ -83,7 +83,7 @@ func (s *headerMAC) start(in *sigInput) (sigCheck, Reason, string) {
 		}
 		if dup {
 			text := "repeated " + v.header + " header"
-			return nil, ReasonBadSignature, text
+			return nil, refuse(ReasonBadSignature, text)
 		}
 		if len(value) < len(v.prefix) || !strings.EqualFold(value[:len(v.prefix)], v.prefix) {
 			continue
@@ -91,11 +91,11 @@ func (s *headerMAC) start(in *sigInput) (sigCheck, Reason, string) {
 		mac, valid := decodeMAC(value[len(v.prefix):], v.base64, v.size)
 		if !valid {
 			text := v.header + " does not hold a " + v.digest + " MAC in the expected encoding"
-			return nil, ReasonBadSignature, text
+			return nil, refuse(ReasonBadSignature, text)
 		}
-		return newMACCheck(in.keys, v.newHash, nil, [][]byte{mac}), "", ""
+		return newMACCheck(in.keys, v.newHash, nil, [][]byte{mac}), nil
 	}
-	return nil, ReasonBadSignature, "the signature header has no accepted algorithm prefix"
+	return nil, refuse(ReasonBadSignature, "the signature header has no accepted algorithm prefix")
 }
 
 // decodeMAC decodes a hex or standard base64 MAC of the given size.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"errors"
 	"hash"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,17 +74,17 @@ type contentDigest struct {
 	want []byte
 }
 
-func (s *httpMessageSignatures) start(in *sigInput) (sigCheck, Reason, string) {
+func (s *httpMessageSignatures) start(in *sigInput) (sigCheck, *refusal) {
 	r := in.r
 	inputs, err := parseSFDictionary(strings.Join(r.Header.Values("Signature-Input"), ", "))
 	if err != nil || len(inputs) == 0 {
-		return nil, ReasonBadSignature, "Signature-Input is missing or malformed"
+		return nil, refuse(ReasonBadSignature, "Signature-Input is missing or malformed")
 	}
 	sigs, err := parseSFDictionary(strings.Join(r.Header.Values("Signature"), ", "))
 	if err != nil || len(sigs) == 0 {
-		return nil, ReasonBadSignature, "Signature is missing or malformed"
+		return nil, refuse(ReasonBadSignature, "Signature is missing or malformed")
 	}
-	reason, detail := ReasonBadSignature, "no signature label verifies"
+	no := refuse(ReasonBadSignature, "no signature label verifies")
 	for _, input := range inputs {
 		var sig *sfMember
 		for _, m := range sigs {
@@ -94,31 +95,31 @@ func (s *httpMessageSignatures) start(in *sigInput) (sigCheck, Reason, string) {
 		if sig == nil || sig.inner || sig.item.kind != 'b' || !input.inner {
 			continue
 		}
-		ok, why, more := s.verify(in, input, sig.item.bytes)
+		ok, why := s.verify(in, input, sig.item.bytes)
 		if ok != nil {
-			return &messageSignatureCheck{sig: ok, sha256: sha256.New(), sha512: sha512.New()}, "", ""
+			return newMessageSignatureCheck(ok), nil
 		}
-		reason, detail = why, input.key+": "+more
-		if why == ReasonExpired || why == ReasonFuture {
+		no = refuse(why.reason, input.key+": "+why.detail)
+		if why.reason == ReasonExpired || why.reason == ReasonFuture {
 			break
 		}
 	}
-	return nil, reason, detail
+	return nil, no
 }
 
 // verify checks one labelled signature against the policy and the keys.
-func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte) (*messageSignature, Reason, string) {
+func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte) (*messageSignature, *refusal) {
 	r := in.r
 	covered := make(map[string]bool)
 	for _, item := range input.items {
 		if item.kind != 's' {
-			return nil, ReasonBadSignature, "a component identifier is not a string"
+			return nil, refuse(ReasonBadSignature, "a component identifier is not a string")
 		}
 		if len(item.params) > 0 {
-			return nil, ReasonBadSignature, "component parameters (;sf, ;key, ;req, ;bs, ;name) are not supported"
+			return nil, refuse(ReasonBadSignature, "component parameters (;sf, ;key, ;req, ;bs, ;name) are not supported")
 		}
 		if covered[item.str] {
-			return nil, ReasonBadSignature, "a component is covered twice"
+			return nil, refuse(ReasonBadSignature, "a component is covered twice")
 		}
 		covered[item.str] = true
 	}
@@ -129,42 +130,42 @@ func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte
 		}
 		if !covered[c] {
 			text := "the signature does not cover " + c
-			return nil, ReasonBadSignature, text
+			return nil, refuse(ReasonBadSignature, text)
 		}
 	}
 	created := param(input.params, "created")
 	if created == nil || created.kind != 'i' {
-		return nil, ReasonBadSignature, "the signature has no created time"
+		return nil, refuse(ReasonBadSignature, "the signature has no created time")
 	}
-	if reason, detail := checkTimestamp(unixTime(created.num), in.now, in.tolerance, in.tolerance); reason != "" {
-		return nil, reason, detail
+	if no := checkTimestamp(unixTime(created.num), in.now, in.tolerance, in.tolerance); no != nil {
+		return nil, no
 	}
 	if expires := param(input.params, "expires"); expires != nil {
 		if expires.kind != 'i' || !in.now.Before(unixTime(expires.num)) {
-			return nil, ReasonExpired, "the signature has expired"
+			return nil, refuse(ReasonExpired, "the signature has expired")
 		}
 	}
 	alg := ""
 	if a := param(input.params, "alg"); a != nil {
 		if a.kind != 's' {
-			return nil, ReasonBadSignature, "alg is not a string"
+			return nil, refuse(ReasonBadSignature, "alg is not a string")
 		}
 		alg = a.str
 	}
 	keyID := ""
 	if k := param(input.params, "keyid"); k != nil {
 		if k.kind != 's' {
-			return nil, ReasonBadSignature, "keyid is not a string"
+			return nil, refuse(ReasonBadSignature, "keyid is not a string")
 		}
 		keyID = k.str
 	}
 	base, err := signatureBase(r, input, in.forwardedProtoTrusted)
 	if err != nil {
-		return nil, ReasonBadSignature, err.Error()
+		return nil, refuse(ReasonBadSignature, err.Error())
 	}
 	k := s.findKey(in.keys, keyID, alg, base, sig)
 	if k == nil {
-		return nil, ReasonBadSignature, "no key verifies the signature"
+		return nil, refuse(ReasonBadSignature, "no key verifies the signature")
 	}
 	result := &messageSignature{keyID: k.id}
 	if nonce := param(input.params, "nonce"); nonce != nil && nonce.kind == 's' && nonce.str != "" {
@@ -175,11 +176,11 @@ func (s *httpMessageSignatures) verify(in *sigInput, input *sfMember, sig []byte
 	if covered["content-digest"] {
 		digests, err := parseContentDigest(r.Header.Values("Content-Digest"))
 		if err != nil {
-			return nil, ReasonBadSignature, err.Error()
+			return nil, refuse(ReasonBadSignature, err.Error())
 		}
 		result.digests = digests
 	}
-	return result, "", ""
+	return result, nil
 }
 
 // signedContent identifies a message without a nonce for replay
@@ -367,20 +368,36 @@ type messageSignatureCheck struct {
 	sig    *messageSignature
 	sha256 hash.Hash
 	sha512 hash.Hash
+	body   io.Writer // the digests the signature covers, as one writer
 }
 
-func (c *messageSignatureCheck) Write(p []byte) (int, error) {
-	for _, d := range c.sig.digests {
+// newMessageSignatureCheck computes the body's digests that sig covers.
+func newMessageSignatureCheck(sig *messageSignature) *messageSignatureCheck {
+	c := &messageSignatureCheck{sig: sig, sha256: sha256.New(), sha512: sha512.New()}
+	var with256, with512 bool
+	for _, d := range sig.digests {
 		if d.alg == "sha-256" {
-			c.sha256.Write(p)
+			with256 = true
 		} else {
-			c.sha512.Write(p)
+			with512 = true
 		}
 	}
-	return len(p), nil
+	switch {
+	case with256 && with512:
+		c.body = io.MultiWriter(c.sha256, c.sha512)
+	case with256:
+		c.body = c.sha256
+	case with512:
+		c.body = c.sha512
+	default:
+		c.body = io.Discard
+	}
+	return c
 }
 
-func (c *messageSignatureCheck) finish(_ *spooledBody) (string, string, Reason, string) {
+func (c *messageSignatureCheck) sink() io.Writer { return c.body }
+
+func (c *messageSignatureCheck) finish(_ *spooledBody) (string, string, *refusal) {
 	for _, d := range c.sig.digests {
 		got := c.sha256.Sum(nil)
 		if d.alg == "sha-512" {
@@ -388,8 +405,8 @@ func (c *messageSignatureCheck) finish(_ *spooledBody) (string, string, Reason, 
 		}
 		if !hmac.Equal(got, d.want) {
 			text := "Content-Digest " + d.alg + " does not match the body"
-			return "", "", ReasonBadSignature, text
+			return "", "", refuse(ReasonBadSignature, text)
 		}
 	}
-	return c.sig.keyID, c.sig.replayID, "", ""
+	return c.sig.keyID, c.sig.replayID, nil
 }

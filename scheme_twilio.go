@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -48,16 +49,16 @@ func (t *twilio) present(h http.Header) bool { return len(h["X-Twilio-Signature"
 
 func (t *twilio) headers() []string { return []string{"X-Twilio-Signature"} }
 
-func (t *twilio) start(in *sigInput) (sigCheck, Reason, string) {
+func (t *twilio) start(in *sigInput) (sigCheck, *refusal) {
 	value, _, dup := singleHeader(in.r.Header, "X-Twilio-Signature")
 	if dup {
-		return nil, ReasonBadSignature, "repeated X-Twilio-Signature header"
+		return nil, refuse(ReasonBadSignature, "repeated X-Twilio-Signature header")
 	}
 	sig, err := base64.StdEncoding.DecodeString(value)
 	if err != nil || len(sig) != sha1.Size {
-		return nil, ReasonBadSignature, "X-Twilio-Signature is not base64 of an HMAC-SHA1"
+		return nil, refuse(ReasonBadSignature, "X-Twilio-Signature is not base64 of an HMAC-SHA1")
 	}
-	return &twilioCheck{scheme: t, in: in, sig: sig, bodyHash: sha256.New()}, "", ""
+	return &twilioCheck{scheme: t, in: in, sig: sig, bodyHash: sha256.New()}, nil
 }
 
 type twilioCheck struct {
@@ -67,35 +68,35 @@ type twilioCheck struct {
 	bodyHash hash.Hash
 }
 
-func (c *twilioCheck) Write(p []byte) (int, error) { return c.bodyHash.Write(p) }
+func (c *twilioCheck) sink() io.Writer { return c.bodyHash }
 
-func (c *twilioCheck) finish(body *spooledBody) (string, string, Reason, string) {
+func (c *twilioCheck) finish(body *spooledBody) (string, string, *refusal) {
 	r := c.in.r
 	requestURL := c.scheme.url(r, c.in.forwardedProtoTrusted)
 	u, err := url.Parse(requestURL)
 	if err != nil {
-		return "", "", ReasonBadSignature, "the request URL cannot be parsed"
+		return "", "", refuse(ReasonBadSignature, "the request URL cannot be parsed")
 	}
 	var params string
 	if want := u.Query().Get("bodySHA256"); want != "" {
 		got := hex.EncodeToString(c.bodyHash.Sum(nil))
 		if !hmac.Equal([]byte(strings.ToLower(want)), []byte(got)) {
-			return "", "", ReasonBadSignature, "bodySHA256 does not match the body"
+			return "", "", refuse(ReasonBadSignature, "bodySHA256 does not match the body")
 		}
 	} else if isForm(r.Header.Get("Content-Type")) {
 		data, ok := body.bytes(maxTwilioForm)
 		if !ok {
-			return "", "", ReasonBadSignature, "the form body is larger than 1 MiB"
+			return "", "", refuse(ReasonBadSignature, "the form body is larger than 1 MiB")
 		}
 		form, err := url.ParseQuery(string(data))
 		if err != nil {
-			return "", "", ReasonBadSignature, "the form body cannot be parsed"
+			return "", "", refuse(ReasonBadSignature, "the form body cannot be parsed")
 		}
 		params = twilioParams(form)
 	} else if body.size > 0 {
 		// Twilio signs a form body's parameters, or a bodySHA256 of any
 		// other body: a body covered by neither is not Twilio's.
-		return "", "", ReasonBadSignature, "the body is neither a form nor covered by bodySHA256"
+		return "", "", refuse(ReasonBadSignature, "the body is neither a form nor covered by bodySHA256")
 	}
 	for _, candidate := range urlVariants(u, requestURL) {
 		for _, k := range c.in.keys {
@@ -110,12 +111,12 @@ func (c *twilioCheck) finish(body *spooledBody) (string, string, Reason, string)
 				signed.Write([]byte{0})
 				signed.Write([]byte(params))
 				text := "signed:" + string(signed.Sum(nil))
-				return k.id, text, "", ""
+				return k.id, text, nil
 			}
 		}
 	}
 	text := "no key verifies the signature of " + strings.SplitN(requestURL, "?", 2)[0]
-	return "", "", ReasonBadSignature, text
+	return "", "", refuse(ReasonBadSignature, text)
 }
 
 // url is the URL Twilio requested, as far as the request tells.

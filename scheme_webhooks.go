@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -45,7 +46,7 @@ func (s *standardWebhooks) present(h http.Header) bool {
 	return false
 }
 
-func (s *standardWebhooks) start(in *sigInput) (sigCheck, Reason, string) {
+func (s *standardWebhooks) start(in *sigInput) (sigCheck, *refusal) {
 	h := in.r.Header
 	prefix := ""
 	for _, p := range s.prefixes {
@@ -55,33 +56,33 @@ func (s *standardWebhooks) start(in *sigInput) (sigCheck, Reason, string) {
 		}
 	}
 	if prefix == "" {
-		return nil, ReasonBadSignature, "the id, timestamp and signature headers must all be present"
+		return nil, refuse(ReasonBadSignature, "the id, timestamp and signature headers must all be present")
 	}
 	id, _, dup1 := singleHeader(h, prefix+"Id")
 	ts, _, dup2 := singleHeader(h, prefix+"Timestamp")
 	list, _, dup3 := singleHeader(h, prefix+"Signature")
 	if dup1 || dup2 || dup3 {
 		text := "repeated " + prefix + "* header"
-		return nil, ReasonBadSignature, text
+		return nil, refuse(ReasonBadSignature, text)
 	}
 	if id == "" || len(id) > 256 {
-		return nil, ReasonBadSignature, "the message id is empty or longer than 256 bytes"
+		return nil, refuse(ReasonBadSignature, "the message id is empty or longer than 256 bytes")
 	}
 	when, ok := parseUnix(ts)
 	if !ok {
-		return nil, ReasonBadSignature, "the timestamp is not a unix time"
+		return nil, refuse(ReasonBadSignature, "the timestamp is not a unix time")
 	}
-	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
-		return nil, reason, detail
+	if no := checkTimestamp(when, in.now, in.tolerance, in.tolerance); no != nil {
+		return nil, no
 	}
 	want := parseWebhookSignatures(list)
 	if len(want) == 0 {
-		return nil, ReasonBadSignature, "no v1 signature in the signature header"
+		return nil, refuse(ReasonBadSignature, "no v1 signature in the signature header")
 	}
 	// The replay key is what was signed, id and timestamp included: a
 	// verbatim replay is refused, while the sender's retries of one message
 	// (same id, new timestamp) are not.
-	return newMACCheck(in.keys, sha256.New, []byte(id+"."+ts+"."), want), "", ""
+	return newMACCheck(in.keys, sha256.New, []byte(id+"."+ts+"."), want), nil
 }
 
 // parseWebhookSignatures returns the decoded "v1," entries of a Standard
@@ -118,23 +119,23 @@ func (stripe) present(h http.Header) bool { return len(h["Stripe-Signature"]) > 
 
 func (stripe) headers() []string { return []string{"Stripe-Signature"} }
 
-func (stripe) start(in *sigInput) (sigCheck, Reason, string) {
+func (stripe) start(in *sigInput) (sigCheck, *refusal) {
 	value, _, dup := singleHeader(in.r.Header, "Stripe-Signature")
 	if dup {
-		return nil, ReasonBadSignature, "repeated Stripe-Signature header"
+		return nil, refuse(ReasonBadSignature, "repeated Stripe-Signature header")
 	}
 	ts, want := parseStripeSignature(value)
 	when, ok := parseUnix(ts)
 	if !ok {
-		return nil, ReasonBadSignature, "Stripe-Signature has no t=<unix time>"
+		return nil, refuse(ReasonBadSignature, "Stripe-Signature has no t=<unix time>")
 	}
 	if len(want) == 0 {
-		return nil, ReasonBadSignature, "Stripe-Signature has no v1 signature"
+		return nil, refuse(ReasonBadSignature, "Stripe-Signature has no v1 signature")
 	}
-	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
-		return nil, reason, detail
+	if no := checkTimestamp(when, in.now, in.tolerance, in.tolerance); no != nil {
+		return nil, no
 	}
-	return newMACCheck(in.keys, sha256.New, []byte(ts+"."), want), "", ""
+	return newMACCheck(in.keys, sha256.New, []byte(ts+"."), want), nil
 }
 
 // parseStripeSignature splits a Stripe-Signature header into its timestamp
@@ -173,28 +174,28 @@ func (slack) present(h http.Header) bool { return len(h["X-Slack-Signature"]) > 
 
 func (slack) headers() []string { return []string{"X-Slack-Signature"} }
 
-func (slack) start(in *sigInput) (sigCheck, Reason, string) {
+func (slack) start(in *sigInput) (sigCheck, *refusal) {
 	h := in.r.Header
 	sig, _, dup1 := singleHeader(h, "X-Slack-Signature")
 	ts, _, dup2 := singleHeader(h, "X-Slack-Request-Timestamp")
 	if dup1 || dup2 {
-		return nil, ReasonBadSignature, "repeated X-Slack-* header"
+		return nil, refuse(ReasonBadSignature, "repeated X-Slack-* header")
 	}
 	when, ok := parseUnix(ts)
 	if !ok {
-		return nil, ReasonBadSignature, "X-Slack-Request-Timestamp is missing or not a unix time"
+		return nil, refuse(ReasonBadSignature, "X-Slack-Request-Timestamp is missing or not a unix time")
 	}
 	if !strings.HasPrefix(sig, "v0=") {
-		return nil, ReasonBadSignature, "X-Slack-Signature is not v0=<hex>"
+		return nil, refuse(ReasonBadSignature, "X-Slack-Signature is not v0=<hex>")
 	}
 	mac, ok := decodeMAC(sig[3:], false, sha256.Size)
 	if !ok {
-		return nil, ReasonBadSignature, "X-Slack-Signature is not v0=<hex>"
+		return nil, refuse(ReasonBadSignature, "X-Slack-Signature is not v0=<hex>")
 	}
-	if reason, detail := checkTimestamp(when, in.now, in.tolerance, in.tolerance); reason != "" {
-		return nil, reason, detail
+	if no := checkTimestamp(when, in.now, in.tolerance, in.tolerance); no != nil {
+		return nil, no
 	}
-	return newMACCheck(in.keys, sha256.New, []byte("v0:"+ts+":"), [][]byte{mac}), "", ""
+	return newMACCheck(in.keys, sha256.New, []byte("v0:"+ts+":"), [][]byte{mac}), nil
 }
 
 // gitlab verifies X-Gitlab-Token, the plain shared secret GitLab sends with
@@ -211,22 +212,21 @@ func (gitlab) present(h http.Header) bool { return len(h["X-Gitlab-Token"]) > 0 
 
 func (gitlab) headers() []string { return []string{"X-Gitlab-Token"} }
 
-func (gitlab) start(in *sigInput) (sigCheck, Reason, string) {
+func (gitlab) start(in *sigInput) (sigCheck, *refusal) {
 	token, _, dup := singleHeader(in.r.Header, "X-Gitlab-Token")
 	if dup {
-		return nil, ReasonBadSignature, "repeated X-Gitlab-Token header"
+		return nil, refuse(ReasonBadSignature, "repeated X-Gitlab-Token header")
 	}
 	sum := sha256.Sum256([]byte(token))
-	c := &fixedCheck{reason: ReasonBadSignature, detail: "no key matches X-Gitlab-Token"}
+	c := &fixedCheck{refusal: refuse(ReasonBadSignature, "no key matches X-Gitlab-Token")}
 	for _, k := range in.keys {
 		want := sha256.Sum256(k.secret)
-		if subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && c.reason != "" {
-			c.reason = ""
-			c.detail = ""
+		if subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && c.refusal != nil {
+			c.refusal = nil
 			c.keyID = k.id
 		}
 	}
-	if c.reason == "" {
+	if c.refusal == nil {
 		c.replayID = firstHeader(in.r.Header, "Idempotency-Key", "X-Gitlab-Event-Uuid", "X-Gitlab-Webhook-Uuid")
 		if c.replayID != "" {
 			c.replayID = "delivery:" + c.replayID
@@ -237,7 +237,7 @@ func (gitlab) start(in *sigInput) (sigCheck, Reason, string) {
 		// Guard.SensitiveHeaders.)
 		in.r.Header.Del("X-Gitlab-Token")
 	}
-	return c, "", ""
+	return c, nil
 }
 
 func firstHeader(h http.Header, names ...string) string {
@@ -253,12 +253,11 @@ func firstHeader(h http.Header, names ...string) string {
 type fixedCheck struct {
 	keyID    string
 	replayID string
-	reason   Reason
-	detail   string
+	refusal  *refusal // nil when the key matched
 }
 
-func (c *fixedCheck) Write(p []byte) (int, error) { return len(p), nil }
+func (c *fixedCheck) sink() io.Writer { return io.Discard }
 
-func (c *fixedCheck) finish(_ *spooledBody) (string, string, Reason, string) {
-	return c.keyID, c.replayID, c.reason, c.detail
+func (c *fixedCheck) finish(_ *spooledBody) (string, string, *refusal) {
+	return c.keyID, c.replayID, c.refusal
 }

@@ -3,6 +3,7 @@ package funcauth
 import (
 	"crypto/hmac"
 	"hash"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +22,7 @@ type scheme interface {
 
 	// start reads the signature headers and returns the check that the
 	// body is written to, or why the request cannot be verified.
-	start(in *sigInput) (sigCheck, Reason, string)
+	start(in *sigInput) (sigCheck, *refusal)
 }
 
 // sigInput is what a scheme sees of a request.
@@ -37,7 +38,12 @@ type sigInput struct {
 
 // sigCheck receives the body while it is read, then decides.
 type sigCheck interface {
-	Write(p []byte) (int, error)
+	// sink is what the body is written to while it is read: the check's
+	// own hashes, or io.Discard for schemes that verify the whole body
+	// at the end. It is a standard-library writer, never a type of this
+	// package: under Yaegi, compiled code calling back into interpreted
+	// code costs an interpreter frame per call.
+	sink() io.Writer
 
 	// finish says which key verified the signature and what identifies
 	// the message for replay protection ("" for none), or why it failed.
@@ -48,7 +54,7 @@ type sigCheck interface {
 	// else the signed prefix and the body's digest), never from which
 	// header, algorithm, MAC or key verified: a message carrying several
 	// genuine signatures is one message.
-	finish(body *spooledBody) (keyID, replayID string, reason Reason, detail string)
+	finish(body *spooledBody) (keyID, replayID string, no *refusal)
 }
 
 // verifier is one configured, named signature verifier.
@@ -77,6 +83,7 @@ func (v *verifier) replayWindow() time.Duration {
 // MAC per key so that any configured key verifies.
 type macCheck struct {
 	macs   []hash.Hash
+	body   io.Writer // the MACs, as one writer
 	keyIDs []string
 	want   [][]byte // candidate MACs from the header; any match accepts
 	signed []byte   // the signed prefix (timestamp, id) before the body
@@ -86,23 +93,24 @@ type macCheck struct {
 // timestamp) that precedes the body.
 func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]byte) *macCheck {
 	c := &macCheck{want: want, signed: prefix}
+	writers := make([]io.Writer, 0, len(keys))
 	for _, k := range keys {
 		mac := hmac.New(newHash, k.secret)
 		mac.Write(prefix)
 		c.macs = append(c.macs, mac)
 		c.keyIDs = append(c.keyIDs, k.id)
+		writers = append(writers, mac)
+	}
+	c.body = writers[0]
+	if len(writers) > 1 {
+		c.body = io.MultiWriter(writers...)
 	}
 	return c
 }
 
-func (c *macCheck) Write(p []byte) (int, error) {
-	for _, mac := range c.macs {
-		mac.Write(p)
-	}
-	return len(p), nil
-}
+func (c *macCheck) sink() io.Writer { return c.body }
 
-func (c *macCheck) finish(body *spooledBody) (string, string, Reason, string) {
+func (c *macCheck) finish(body *spooledBody) (string, string, *refusal) {
 	for i, mac := range c.macs {
 		sum := mac.Sum(nil)
 		for _, w := range c.want {
@@ -111,12 +119,12 @@ func (c *macCheck) finish(body *spooledBody) (string, string, Reason, string) {
 				// message under another algorithm, key or candidate is
 				// the same message.
 				id := signedReplayID(c.signed, body)
-				return c.keyIDs[i], id, "", ""
+				return c.keyIDs[i], id, nil
 			}
 		}
 	}
 	text := "no key of " + strconv.Itoa(len(c.macs)) + " verifies the signature"
-	return "", "", ReasonBadSignature, text
+	return "", "", refuse(ReasonBadSignature, text)
 }
 
 // singleHeader returns the one value of header name, whether the header
@@ -137,16 +145,14 @@ func singleHeader(h http.Header, name string) (string, bool, bool) {
 
 // checkTimestamp applies a tolerance to a signed unix timestamp. A
 // negative future tolerance accepts any future time.
-func checkTimestamp(ts, now time.Time, past, future time.Duration) (Reason, string) {
+func checkTimestamp(ts, now time.Time, past, future time.Duration) *refusal {
 	if past > 0 && now.Sub(ts) > past {
-		text := "signed " + now.Sub(ts).Round(time.Second).String() + " ago, tolerance " + past.String()
-		return ReasonExpired, text
+		return refuse(ReasonExpired, "signed "+now.Sub(ts).Round(time.Second).String()+" ago, tolerance "+past.String())
 	}
 	if future >= 0 && ts.Sub(now) > future {
-		text := "signed " + ts.Sub(now).Round(time.Second).String() + " in the future, tolerance " + future.String()
-		return ReasonFuture, text
+		return refuse(ReasonFuture, "signed "+ts.Sub(now).Round(time.Second).String()+" in the future, tolerance "+future.String())
 	}
-	return "", ""
+	return nil
 }
 
 // unixTime is a unix time in seconds.

@@ -46,6 +46,7 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	}
 	atomic.StoreInt64(&entry.horizon, int64(guard.StateHorizon()))
 	m := &middleware{name: name, guard: guard, state: entry}
+	m.trustsProxies = config.ClientAddress != nil && len(config.ClientAddress.TrustedProxies) > 0
 	return guard.Handler(next, m.observe), nil
 }
 
@@ -55,6 +56,9 @@ type middleware struct {
 	name  string
 	guard *funcauth.Guard
 	state *stateEntry
+	// trustsProxies says clientAddress.trustedProxies is set: only then
+	// can a trusted proxy leave out X-Forwarded-For.
+	trustsProxies bool
 }
 
 // observe sees every decision: it keeps the middleware's state alive in
@@ -62,7 +66,9 @@ type middleware struct {
 func (m *middleware) observe(r *http.Request, d *funcauth.Decision) {
 	now := clock()
 	states.touch(m.state, now)
-	m.warnMissingForwardedFor(r, now)
+	if m.trustsProxies && len(r.Header["X-Forwarded-For"]) == 0 {
+		m.warnMissingForwardedFor(r, now)
+	}
 	if d.StoreEvent != "" {
 		logStoreEvent(m.name, d)
 	}
