@@ -30,6 +30,10 @@ type basicAuthenticator struct {
 	mu       sync.Mutex
 	versions [3]uint64 // of htpasswd, gwUser, gwPass when table was built
 	table    *userTable
+
+	// fixed is the table of a configuration without files, which never
+	// changes: read without the lock and the call of users.
+	fixed *userTable
 }
 
 // userTable is a snapshot of all accounts.
@@ -91,6 +95,9 @@ func newBasicAuthenticator(cfg *BasicAuth, parser *hashParser, state *State, now
 	}
 	if len(table.accounts) == 0 {
 		return nil, fieldError("basic_auth", "has no users: add users, an htpasswd_file or a gateway_secrets_dir")
+	}
+	if b.htpasswd == nil && b.gwUser == nil {
+		b.fixed = table
 	}
 	return b, nil
 }
@@ -205,7 +212,11 @@ func (b *basicAuthenticator) credentials(r *http.Request) (string, string, *refu
 // cached reports whether user and password are a remembered success, a
 // check that costs no hash.
 func (b *basicAuthenticator) cached(user, password string, now time.Time) bool {
-	acct := b.users(now).byName[user]
+	table := b.fixed
+	if table == nil {
+		table = b.users(now)
+	}
+	acct := table.byName[user]
 	return acct != nil && b.cache.has(b.cache.key(user, password), acct.stored)
 }
 

@@ -348,7 +348,10 @@ func (sb *spooledBody) bytes(max int64) ([]byte, bool) {
 // Close removes the temporary file, if any, and returns the body's memory
 // to the budget.
 func (sb *spooledBody) Close() {
-	sb.free(sb.reserved)
+	if sb.reserved > 0 {
+		bodyMemory.release(sb.reserved)
+		sb.reserved = 0
+	}
 	if sb.file != nil {
 		sb.file.Close()
 		os.Remove(sb.file.Name())

@@ -80,7 +80,12 @@ func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decisio
 func (g *Guard) decide(q *checkedRequest) *refusal {
 	r, d := q.r, q.d
 	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
-	q.group = g.clients.group(d.Client)
+	// An address without a colon (IPv4, or no address at all) is its
+	// own group: only IPv6 addresses are grouped by prefix.
+	q.group = d.Client
+	if strings.IndexByte(d.Client, ':') >= 0 {
+		q.group = g.clients.group(d.Client)
+	}
 
 	// A banned client costs a map lookup: no hash, no body.
 	q.exempt = !g.bans.enabled || g.bans.allowed(d.Client)
@@ -145,7 +150,7 @@ func (g *Guard) match(q *checkedRequest) *rule {
 				return rl
 			}
 		case plainFunction:
-			if q.hasFn && rl.path.fn.match(q.fn, q.sub) || rl.path.matchPath(q.path) {
+			if q.hasFn && (rl.path.fn.any || rl.path.fn.match(q.fn, q.sub)) || rl.path.matchPath(q.path) {
 				return rl
 			}
 		default:
@@ -177,7 +182,10 @@ func (g *Guard) checkBasic(q *checkedRequest) *refusal {
 	if no != nil {
 		return no
 	}
-	lockout := g.userLockout(q, user)
+	// The lockout of user applies to this client unless it is
+	// allow-listed or recently authenticated as that user, so that other
+	// clients' failures cannot lock it out.
+	lockout := !q.exempt && g.bans.userMaxFailures > 0 && !g.state.abuse.logins.has(q.group, user, q.now)
 	if lockout {
 		if left := g.state.abuse.users.bannedFor(user, q.now); left > 0 {
 			d.RetryAfter = left
@@ -221,13 +229,6 @@ func (g *Guard) verifyPassword(q *checkedRequest, user, password string, lockout
 	}
 	g.release(q.d)
 	return nil
-}
-
-// userLockout reports whether the lockout of user applies to this client:
-// not to an allow-listed one, nor to one that recently authenticated as
-// that user, so that other clients' failures cannot lock it out.
-func (g *Guard) userLockout(q *checkedRequest, user string) bool {
-	return !q.exempt && g.bans.userMaxFailures > 0 && !g.state.abuse.logins.has(q.group, user, q.now)
 }
 
 // admit reserves an expensive check (a password hash, or a signed body
@@ -297,7 +298,13 @@ func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
 			return no
 		}
 	}
-	body, no := readBody(q.r, &g.body, s.sink())
+	var sink io.Writer
+	if len(s.checks) == 1 && s.digest == nil {
+		sink = s.checks[0].sink()
+	} else {
+		sink = s.sink()
+	}
+	body, no := readBody(q.r, &g.body, sink)
 	if no != nil {
 		return no
 	}
@@ -408,9 +415,6 @@ func (s *signatureChecks) keyUnavailable(v *verifier, fn functionRef, problem st
 // body's digest when replay protection needs it, all of them standard
 // library writers.
 func (s *signatureChecks) sink() io.Writer {
-	if len(s.checks) == 1 && s.digest == nil {
-		return s.checks[0].sink()
-	}
 	writers := make([]io.Writer, 0, len(s.checks)+1)
 	for _, c := range s.checks {
 		writers = append(writers, c.sink())
@@ -461,7 +465,18 @@ func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, repl
 	if v.timestamped {
 		window = 2 * v.tolerance // see verifier.replayWindow
 	}
-	why, retry, partition, entry := g.state.replay.check(g.replayQuota(v, keyID), replayID, window, q.now)
+	// The share of the replay memory the message may use: the verifiers
+	// with replay protection divide max_entries equally, and each
+	// verifier's keys divide its share (see keyring.replaySlots).
+	quota := replayQuota{verifier: v.name, key: keyID, verifierMax: g.state.replay.max / g.replayVerifiers}
+	if quota.verifierMax < 1 {
+		quota.verifierMax = 1
+	}
+	quota.keyMax = quota.verifierMax / v.replaySlots
+	if quota.keyMax < 1 {
+		quota.keyMax = 1
+	}
+	why, retry, partition, entry := g.state.replay.check(quota, replayID, window, q.now)
 	if why != "" {
 		d.RetryAfter = retry
 		if why == ReasonReplayCacheFull {
@@ -553,7 +568,7 @@ func (g *Guard) allowUnread(q *checkedRequest, reason Reason) *refusal {
 		if len(r.Trailer) > 0 {
 			removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
 		}
-	} else {
+	} else if r.ContentLength > 0 || r.Body != nil && r.Body != http.NoBody || r.Trailer != nil {
 		if no := limitBody(r, g.body.max); no != nil {
 			return no
 		}

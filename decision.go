@@ -123,9 +123,18 @@ func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handle
 	next.ServeHTTP(rec, r)
 }
 
-// finishRecorded is Finish with the status rec recorded.
+// finishRecorded is Finish with the status rec recorded (in one call: see
+// checkedRequest).
 func (d *Decision) finishRecorded(rec *StatusRecorder) {
-	d.Finish(rec.status)
+	if rec.status >= 500 && d.replayCache != nil {
+		d.replayCache.forget(d.replayPartition, d.replayDigest)
+		d.fleetForget()
+	}
+	d.replayCache = nil
+	if d.body != nil {
+		d.body.Close()
+		d.body = nil
+	}
 }
 
 // Finish ends an allowed request with the status the upstream answered

@@ -44,13 +44,14 @@ func functionRoute(path string) (functionRef, string, bool) {
 	var ref functionRef
 	if dot := strings.IndexByte(rest, '.'); dot >= 0 {
 		ref.Name, ref.Namespace = rest[:dot], rest[dot+1:]
-		if !validNamePart(ref.Namespace) {
+		// validNamePart, without the call (see checkedRequest).
+		if ref.Namespace == "" || len(ref.Namespace) > 253 || strings.Trim(ref.Namespace, nameChars) != "" {
 			return functionRef{}, "", false
 		}
 	} else {
 		ref.Name = rest
 	}
-	if !validNamePart(ref.Name) {
+	if ref.Name == "" || len(ref.Name) > 253 || strings.Trim(ref.Name, nameChars) != "" {
 		return functionRef{}, "", false
 	}
 	return ref, sub, true
@@ -66,6 +67,8 @@ type functionPattern struct {
 	// (the namespace filled in when the path leaves it out) or, for a
 	// function of the default namespace, "name".
 	segment string
+	// any says the pattern matches every function and sub-path ("/function/*").
+	any bool
 	// sub matches the sub-path after the function ("" for none); nil
 	// when the rule path ends at the function or with "/*": every sub-path
 	// and none.
@@ -99,6 +102,7 @@ func compileFunctionPattern(path, rest string) (*functionPattern, error) {
 		}
 		f.sub = p
 	}
+	f.any = segment == "*" && f.sub == nil
 	return f, nil
 }
 

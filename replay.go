@@ -211,22 +211,6 @@ func (c *replayCache) nextExpiry(p int, t int64) time.Duration {
 	return retry
 }
 
-// replayQuota is the share of the replay memory a message verified by
-// v under keyID may use: the verifiers with replay protection divide
-// max_entries equally, and each verifier's keys divide its share (see
-// keyring.replaySlots). Filling one share makes only that share refuse.
-func (g *Guard) replayQuota(v *verifier, keyID string) replayQuota {
-	verifierMax := g.state.replay.max / g.replayVerifiers
-	if verifierMax < 1 {
-		verifierMax = 1
-	}
-	keyMax := verifierMax / v.keys.replaySlots()
-	if keyMax < 1 {
-		keyMax = 1
-	}
-	return replayQuota{verifier: v.name, key: keyID, verifierMax: verifierMax, keyMax: keyMax}
-}
-
 // keyScope is the function the key that verified belongs to, if it is a
 // per-function key.
 func keyScope(keys []key, keyID string) string {

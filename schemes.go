@@ -129,5 +129,6 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if err != nil {
 		return nil, err
 	}
+	v.replaySlots = v.keys.replaySlots()
 	return v, nil
 }

@@ -69,6 +69,9 @@ type verifier struct {
 	// refuseEmptyBody refuses bodiless requests: the scheme signs the body
 	// alone, so their signature is one constant per key.
 	refuseEmptyBody bool
+	// replaySlots is keys.replaySlots(): the shares its keys divide its
+	// part of the replay memory into.
+	replaySlots int
 }
 
 // replayWindow is how long an accepted message is remembered.
@@ -118,7 +121,7 @@ func (c *macCheck) finish(body *spooledBody) (string, string, *refusal) {
 				// What was signed, not the MAC that verified: the same
 				// message under another algorithm, key or candidate is
 				// the same message.
-				id := signedReplayID(c.signed, body)
+				id := "signed:" + string(c.signed) + "\x00" + string(body.digest) // signedReplayID
 				return c.keyIDs[i], id, nil
 			}
 		}

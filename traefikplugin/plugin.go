@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/funcauth/funcauth"
 )
@@ -61,11 +62,18 @@ type middleware struct {
 	trustsProxies bool
 }
 
+// touchEvery is how often a middleware in use marks its state used.
+const touchEvery = time.Second
+
 // observe sees every decision: it keeps the middleware's state alive in
 // the registry and writes Traefik's log lines.
 func (m *middleware) observe(r *http.Request, d *funcauth.Decision) {
 	now := clock()
-	states.touch(m.state, now)
+	// The registry's clock of use needs no finer grain than touchEvery:
+	// most requests skip the call (under Yaegi each call costs a frame).
+	if now.UnixNano()-atomic.LoadInt64(&m.state.used) >= int64(touchEvery) || atomic.LoadInt32(&m.state.released) != 0 {
+		states.touch(m.state, now)
+	}
 	if m.trustsProxies && len(r.Header["X-Forwarded-For"]) == 0 {
 		m.warnMissingForwardedFor(r, now)
 	}
