@@ -52,10 +52,10 @@ type rule struct {
 type plainPath int
 
 const (
-	notPlain     plainPath = iota
-	plainLiteral           // compare the path with path.raw
-	plainPrefix            // the path starts with path.prefix
-	plainFunction          // path.fn matches the function route, or matchPath the path
+	notPlain      plainPath = iota
+	plainLiteral            // compare the path with path.raw
+	plainPrefix             // the path starts with path.prefix
+	plainFunction           // path.fn matches the function route, or matchPath the path
 )
 
 // plainKind returns the kind of r for Guard.match.
