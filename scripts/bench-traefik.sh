@@ -6,6 +6,10 @@
 # bodies, and funcauth Basic Auth (PBKDF2, cached). One Traefik process
 # serves all four on four entry points; rounds are interleaved and the
 # medians compared with no middleware.
+# With FUNCAUTH_BEFORE naming another checkout of funcauth (an earlier
+# commit), a second Traefik runs that checkout's plugin on two more entry
+# points, and its signature and Basic Auth runs are interleaved with the
+# others: before and after figures from one run.
 # Usage: scripts/bench-traefik.sh [seconds per run] [rounds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +70,22 @@ pids+=($!)
 for port in $none $sig $basic $tbasic; do wait_http "$port" /healthz "200 401"; done
 traefik_pid=$(pgrep -f "entryPoints.none.address=127.0.0.1:$none" | head -1)
 
+before="${FUNCAUTH_BEFORE:-}"
+bsig=18194; bbasic=18195
+if [ -n "$before" ]; then
+  mkdir -p "$state/before"
+  (cd "$root/integration" && go run ./cmd/copyplugin "$before" "$state/before/plugins-local/src/github.com/funcauth/funcauth")
+  sed -e 's/entryPoints: \[sig\]/entryPoints: [bsig]/; s/entryPoints: \[basic\]/entryPoints: [bbasic]/' \
+    -e '/^    none:/d; /^    tbasic:/d' "$state/dynamic.yml" > "$state/before/dynamic.yml"
+  (cd "$state/before" && exec "$traefik" \
+    --entryPoints.bsig.address=127.0.0.1:$bsig --entryPoints.bbasic.address=127.0.0.1:$bbasic \
+    --providers.file.filename="$state/before/dynamic.yml" \
+    --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
+    --experimental.abortOnPluginFailure=true --log.level=ERROR > "$state/before/traefik.log" 2>&1) &
+  pids+=($!)
+  for port in $bsig $bbasic; do wait_http "$port" /healthz "200 401"; done
+fi
+
 echo "Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth under Yaegi; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Traefik and upstream" >&2
 : > "$state/results"
 for r in $(seq 1 "$rounds"); do
@@ -74,7 +94,15 @@ for r in $(seq 1 "$rounds"); do
   loadrun "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
   loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
   loadrun "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
+  if [ -n "$before" ]; then
+    loadrun "before: funcauth signature, 1 KiB" "http://127.0.0.1:$bsig" signed /function/env >> "$state/results"
+    loadrun "before: funcauth Basic Auth" "http://127.0.0.1:$bbasic" basic /system/functions >> "$state/results"
+  fi
 done
+extra=()
+if [ -n "$before" ]; then
+  extra=("before: funcauth signature, 1 KiB=no middleware, POST 1 KiB" "before: funcauth Basic Auth=no middleware, GET")
+fi
 python3 scripts/medians.py "$state/results" "$(peak_rss "$traefik_pid")" Traefik \
   "no middleware, POST 1 KiB=no middleware, POST 1 KiB" "funcauth signature, 1 KiB=no middleware, POST 1 KiB" \
-  "no middleware, GET=no middleware, GET" "funcauth Basic Auth=no middleware, GET" "Traefik basicAuth (bcrypt 5)=no middleware, GET"
+  "no middleware, GET=no middleware, GET" "funcauth Basic Auth=no middleware, GET" "Traefik basicAuth (bcrypt 5)=no middleware, GET" "${extra[@]}"

@@ -88,9 +88,12 @@ const benchPassword = "password"
 // in the same run: testdata/floor, the least an interpreted HMAC
 // middleware does (read the body, one HMAC, compare, put the body back),
 // loaded the same way.
+//
+// With FUNCAUTH_BENCH_BEFORE naming another checkout of funcauth (an
+// earlier commit, say), the same cases run for that plugin too, as
+// before-*, interleaved with these under -count: before and after figures
+// from one run.
 func BenchmarkUnderYaegi(b *testing.B) {
-	h := benchMiddleware(b, loaded(b))
-	counts := interpretedCalls(b)
 	cases := benchCases()
 	floor := floorMiddleware(b)
 	b.Run("floor-signature-1KiB", func(b *testing.B) {
@@ -101,9 +104,19 @@ func BenchmarkUnderYaegi(b *testing.B) {
 			serve(b, floor, signed(i), http.StatusOK)
 		}
 	})
+	if before := os.Getenv("FUNCAUTH_BENCH_BEFORE"); before != "" {
+		p, counts := loadBefore(b, before)
+		runBenchCases(b, "before-", benchMiddleware(b, p), counts, cases)
+	}
+	runBenchCases(b, "", benchMiddleware(b, loaded(b)), interpretedCalls(b), cases)
+}
+
+// runBenchCases times each case through h, reporting its interpreted
+// calls per request from counts.
+func runBenchCases(b *testing.B, prefix string, h http.Handler, counts map[string]map[string]int, cases []benchCase) {
 	for _, c := range cases {
 		c := c
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(prefix+c.name, func(b *testing.B) {
 			serve(b, h, c.request(-1), c.want) // caches warm, as under load
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -113,6 +126,33 @@ func BenchmarkUnderYaegi(b *testing.B) {
 			b.ReportMetric(float64(total(counts[c.name])), "calls/op")
 		})
 	}
+}
+
+var (
+	beforeOnce   sync.Once
+	beforePlugin *traefikload.Plugin
+	beforeCounts map[string]map[string]int
+	beforeErr    error
+)
+
+// loadBefore loads the plugin of the checkout at root, and counts its
+// calls, once.
+func loadBefore(t testing.TB, root string) (*traefikload.Plugin, map[string]map[string]int) {
+	beforeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "funcauth-before-")
+		if err != nil {
+			beforeErr = err
+			return
+		}
+		beforePlugin, beforeErr = traefikload.Load(root, dir, io.Discard, io.Discard)
+		if beforeErr == nil {
+			beforeCounts, beforeErr = countCalls(t, root)
+		}
+	})
+	if beforeErr != nil {
+		t.Fatalf("FUNCAUTH_BENCH_BEFORE=%s: %v", root, beforeErr)
+	}
+	return beforePlugin, beforeCounts
 }
 
 // TestInterpretedCallsPerRequest prints the interpreted function calls of
@@ -167,7 +207,7 @@ var (
 func interpretedCalls(t testing.TB) map[string]map[string]int {
 	t.Helper()
 	countOnce.Do(func() {
-		counted, countErr = countCalls(t)
+		counted, countErr = countCalls(t, moduleRoot)
 	})
 	if countErr != nil {
 		t.Fatal(countErr)
@@ -175,7 +215,9 @@ func interpretedCalls(t testing.TB) map[string]map[string]int {
 	return counted
 }
 
-func countCalls(t testing.TB) (map[string]map[string]int, error) {
+// countCalls loads a counting copy of the plugin of the module at root and
+// counts the interpreted calls of one request of each bench case.
+func countCalls(t testing.TB, root string) (map[string]map[string]int, error) {
 	dir, err := os.MkdirTemp("", "funcauth-counting-")
 	if err != nil {
 		return nil, err
@@ -184,7 +226,7 @@ func countCalls(t testing.TB) (map[string]map[string]int, error) {
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return nil, err
 	}
-	if err := traefikload.CountingCopy(moduleRoot, src); err != nil {
+	if err := traefikload.CountingCopy(root, src); err != nil {
 		return nil, err
 	}
 	p, err := traefikload.Load(src, gopath, io.Discard, io.Discard)
