@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/funcauth/funcauth/internal/configwalk"
 )
 
 func TestConfigErrorsNameTheField(t *testing.T) {
@@ -103,5 +106,34 @@ func TestValidConfigFromExampleFiles(t *testing.T) {
 		Signatures: []Signature{{Scheme: "faas-cli", FunctionKeyFile: filepath.Join(dir, "{function}")}}}
 	if _, err := New(cfg, Options{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEveryOptionIsDocumented walks the Config: docs/configuration.md
+// names every option by its JSON path ("rules[].methods"), or on a line
+// that names its section ("store.tls") by its own name ("`ca_file`", or
+// "`.burst`" after "`rate_limits[].rate`").
+func TestEveryOptionIsDocumented(t *testing.T) {
+	data, err := os.ReadFile("docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	options, _ := configwalk.Walk(reflect.TypeOf(Config{}))
+	for _, o := range options {
+		if strings.Contains(doc, "`"+o.JSON+"`") {
+			continue
+		}
+		found := false
+		for _, line := range strings.Split(doc, "\n") {
+			if o.Section != "" && strings.Contains(line, "`"+o.Section) &&
+				(strings.Contains(line, "`"+o.Name+"`") || strings.Contains(line, "`."+o.Name+"`")) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("docs/configuration.md does not name %s", o.JSON)
+		}
 	}
 }

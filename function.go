@@ -18,15 +18,10 @@ type functionRef struct {
 	Namespace string // empty when the path names none
 }
 
-// functionFromPath extracts the function a path addresses. ok is false when
-// the path is not a function route or the name is not a valid function name.
-func functionFromPath(path string) (functionRef, bool) {
-	ref, _, ok := functionRoute(path)
-	return ref, ok
-}
-
-// functionRoute is functionFromPath that also returns the sub-path after
-// the function's segment: "" for none, else starting with "/".
+// functionRoute extracts the function a path addresses, and the sub-path
+// after the function's segment: "" for none, else starting with "/". ok is
+// false when the path is not a function route or the name is not a valid
+// function name.
 func functionRoute(path string) (functionRef, string, bool) {
 	var rest string
 	switch {

@@ -265,3 +265,10 @@ func TestMethodsMatchCaseInsensitivelyAndGETCoversHEAD(t *testing.T) {
 		t.Errorf("DELETE: %s", d.Reason)
 	}
 }
+
+// functionFromPath extracts the function a path addresses. ok is false when
+// the path is not a function route or the name is not a valid function name.
+func functionFromPath(path string) (functionRef, bool) {
+	ref, _, ok := functionRoute(path)
+	return ref, ok
+}

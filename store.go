@@ -408,17 +408,3 @@ func (sc *storeScript) command(keys []string, args ...string) []string {
 	cmd = append(cmd, keys...)
 	return append(cmd, args...)
 }
-
-// outage reports whether an outage is on and why it began.
-func (s *sharedStore) outage() (bool, string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.down, s.lastError
-}
-
-// Events returns the counts hosts turn into metrics.
-func (s *sharedStore) counts() storeEvents {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.events
-}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -337,3 +338,25 @@ func writeTestCertificate(t *testing.T, dir string) (caFile, certFile, keyFile s
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 	return certFile, certFile, keyFile
 }
+
+// outage reports whether an outage is on and why it began.
+func (s *sharedStore) outage() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down, s.lastError
+}
+
+// counts returns the outages, recoveries and failures counted so far.
+func (s *sharedStore) counts() storeEvents {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.events
+}
+
+// claimCommand remembers a message for ttl unless it is already known.
+func (s *sharedStore) claimCommand(key string, ttl time.Duration) []string {
+	return []string{"SET", key, "1", "NX", "PX", strconv.FormatInt(durationMillis(ttl), 10)}
+}
+
+// claimed reads the reply of claimCommand: true for a new message.
+func claimed(r respValue) bool { return r.kind == '+' && r.str == "OK" }

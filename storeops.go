@@ -50,14 +50,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {ok, wait}
 `)
 
-// claimCommand remembers a message for ttl unless it is already known.
-func (s *sharedStore) claimCommand(key string, ttl time.Duration) []string {
-	return []string{"SET", key, "1", "NX", "PX", strconv.FormatInt(durationMillis(ttl), 10)}
-}
-
-// claimed reads the reply of claimCommand: true for a new message.
-func claimed(r respValue) bool { return r.kind == '+' && r.str == "OK" }
-
 // forgetCommand drops a remembered message.
 func (s *sharedStore) forgetCommand(key string) []string { return []string{"DEL", key} }
 

@@ -5,32 +5,77 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/funcauth/funcauth/internal/configwalk"
 )
 
 // TestOptionNamesMatchTheConfig walks every section of the Config: the
 // names "did you mean" offers are exactly its fields (case aside, as
 // Traefik matches them), so a new option cannot be forgotten there.
 func TestOptionNamesMatchTheConfig(t *testing.T) {
-	for section, v := range map[string]interface{}{
-		"": Config{}, "basicAuth.": BasicAuth{}, "basicAuth.users[]": User{}, "rules[]": Rule{},
-		"signatures[]": Signature{}, "rateLimits[]": RateLimit{}, "body.": Body{}, "upstream.": Upstream{},
-		"replay.": Replay{}, "bans.": Bans{}, "clientAddress.": ClientAddress{}, "store.": Store{}, "store.tls.": StoreTLS{},
-	} {
-		ty := reflect.TypeOf(v)
-		var fields []string
-		for i := 0; i < ty.NumField(); i++ {
-			if name := ty.Field(i).Name; name != "UnknownOptions" {
-				fields = append(fields, strings.ToLower(name))
-			}
+	options, sections := configwalk.Walk(reflect.TypeOf(Config{}))
+	fields := map[string][]string{} // by key of optionNames, lower case
+	add := func(goPath string) {
+		parent, name := "", goPath
+		if dot := strings.LastIndexByte(goPath, '.'); dot >= 0 {
+			parent, name = goPath[:dot], goPath[dot+1:]
 		}
-		var listed []string
-		for _, n := range optionNames[section] {
-			listed = append(listed, strings.ToLower(n))
+		section := optionSection(parent)
+		fields[section] = append(fields[section], strings.ToLower(strings.TrimSuffix(name, "[]")))
+	}
+	for _, s := range sections {
+		if s.Go != "" {
+			add(s.Go) // a section is an option of the section above it
 		}
-		sort.Strings(fields)
-		sort.Strings(listed)
-		if strings.Join(fields, ",") != strings.Join(listed, ",") {
-			t.Errorf("section %q: optionNames has %v, the Config %v", section, listed, fields)
+	}
+	for _, o := range options {
+		add(o.Go)
+	}
+	listed := map[string][]string{}
+	for section, names := range optionNames {
+		for _, n := range names {
+			listed[strings.ToLower(section)] = append(listed[strings.ToLower(section)], strings.ToLower(n))
+		}
+	}
+	for _, s := range sections {
+		section := optionSection(s.Go)
+		want, got := fields[section], listed[section]
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(want, ",") != strings.Join(got, ",") {
+			t.Errorf("section %q: optionNames has %v, the Config %v", section, got, want)
+		}
+		delete(listed, section)
+	}
+	for section := range listed {
+		t.Errorf("optionNames has section %q, which the Config has not", section)
+	}
+}
+
+// optionSection is the key of optionNames for a section's Go path, in
+// lower case: "" for the Config, "basicauth.users[]", "store.tls.".
+func optionSection(goPath string) string {
+	goPath = strings.ToLower(goPath)
+	if goPath == "" || strings.HasSuffix(goPath, "[]") {
+		return goPath
+	}
+	return goPath + "."
+}
+
+// TestUnknownOptionSeesEverySection sets an unknown option in each section
+// of the Config in turn: UnknownOption must name it, so that New refuses
+// it, whichever section it is in.
+func TestUnknownOptionSeesEverySection(t *testing.T) {
+	_, sections := configwalk.Walk(reflect.TypeOf(Config{}))
+	for _, s := range sections {
+		var cfg Config
+		s.Set(&cfg).FieldByName("UnknownOptions").Set(reflect.ValueOf(map[string]interface{}{"zz": 1}))
+		want := strings.ReplaceAll(s.Go, "[]", "[0]") + ".zz"
+		if s.Go == "" {
+			want = "zz"
+		}
+		if got := UnknownOption(&cfg); !strings.EqualFold(got, want) {
+			t.Errorf("unknown option in section %q: UnknownOption says %q, want %q", s.JSON, got, want)
 		}
 	}
 }

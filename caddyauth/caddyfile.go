@@ -97,6 +97,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			username <name>
 //			password <password>
 //			password_file <file>
+//			password_env <variable>
 //			database <n>
 //			key_prefix <prefix>
 //			timeout <duration>
@@ -333,6 +334,7 @@ func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 		"username":        func() error { return oneArg(d, &s.Username) },
 		"password":        func() error { return oneArg(d, &s.Password) },
 		"password_file":   func() error { return oneArg(d, &s.PasswordFile) },
+		"password_env":    func() error { return oneArg(d, &s.PasswordEnv) },
 		"database":        func() error { return intArg(d, &s.Database) },
 		"key_prefix":      func() error { return oneArg(d, &s.KeyPrefix) },
 		"timeout":         func() error { return oneArg(d, &s.Timeout) },

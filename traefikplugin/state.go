@@ -107,9 +107,3 @@ func (s *stateRegistry) touch(e *stateEntry, now time.Time) {
 		atomic.StoreInt32(&e.released, 0)
 	}
 }
-
-func (s *stateRegistry) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.entries)
-}

@@ -134,3 +134,10 @@ func TestStatesAreBounded(t *testing.T) {
 		t.Error("a serving instance did not put its State back")
 	}
 }
+
+// len returns how many States the registry keeps.
+func (s *stateRegistry) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
