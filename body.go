@@ -56,13 +56,6 @@ func (m *memoryBudget) release(n int64) {
 	m.mu.Unlock()
 }
 
-// inUse returns the bytes held now.
-func (m *memoryBudget) inUse() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.held
-}
-
 // spooledBody is a request body that was read whole: in memory when small,
 // in an unlinked temporary file beyond bodyLimits.memory or once the
 // memory budget is spent, so memory grows neither with the body's size

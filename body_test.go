@@ -115,3 +115,10 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 		t.Fatalf("Retry-After %q", h.Get("Retry-After"))
 	}
 }
+
+// inUse returns the bytes held now.
+func (m *memoryBudget) inUse() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.held
+}
