@@ -56,10 +56,17 @@ type checkedRequest struct {
 	now time.Time
 	// trustedPeer says the peer is a trusted proxy (see CheckBehindProxy).
 	trustedPeer bool
+
+	// decision is what d points to: held here, so that a request costs
+	// one allocation for both.
+	decision Decision
 }
 
 func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
-	q := &checkedRequest{r: r, d: &Decision{Rule: -1, Client: client}, now: g.now(), trustedPeer: trustedPeer}
+	q := &checkedRequest{r: r, now: g.now(), trustedPeer: trustedPeer}
+	q.d = &q.decision
+	q.d.Rule = -1
+	q.d.Client = client
 	no := g.decide(q)
 	if no == nil && q.d.fleetTakes != nil {
 		// No round trip took the fleet's tokens yet (an open route, a

@@ -87,7 +87,7 @@ func (v *verifier) replayWindow() time.Duration {
 type macCheck struct {
 	macs   []hash.Hash
 	body   io.Writer // the MACs, as one writer
-	keyIDs []string
+	keys   []key // the keys of macs, in order
 	want   [][]byte // candidate MACs from the header; any match accepts
 	signed []byte   // the signed prefix (timestamp, id) before the body
 }
@@ -95,17 +95,19 @@ type macCheck struct {
 // newMACCheck starts a MAC per key, each fed the signed prefix (such as a
 // timestamp) that precedes the body.
 func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]byte) *macCheck {
-	c := &macCheck{want: want, signed: prefix}
-	writers := make([]io.Writer, 0, len(keys))
-	for _, k := range keys {
+	c := &macCheck{want: want, signed: prefix, keys: keys, macs: make([]hash.Hash, len(keys))}
+	for i, k := range keys {
 		mac := hmac.New(newHash, k.secret)
 		mac.Write(prefix)
-		c.macs = append(c.macs, mac)
-		c.keyIDs = append(c.keyIDs, k.id)
-		writers = append(writers, mac)
+		c.macs[i] = mac
 	}
-	c.body = writers[0]
-	if len(writers) > 1 {
+	if len(keys) == 1 {
+		c.body = c.macs[0]
+	} else {
+		writers := make([]io.Writer, len(keys))
+		for i, mac := range c.macs {
+			writers[i] = mac
+		}
 		c.body = io.MultiWriter(writers...)
 	}
 	return c
@@ -122,7 +124,7 @@ func (c *macCheck) finish(body *spooledBody) (string, string, *refusal) {
 				// message under another algorithm, key or candidate is
 				// the same message.
 				id := "signed:" + string(c.signed) + "\x00" + string(body.digest) // signedReplayID
-				return c.keyIDs[i], id, nil
+				return c.keys[i].id, id, nil
 			}
 		}
 	}
