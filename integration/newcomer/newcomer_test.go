@@ -5,7 +5,6 @@
 package newcomer
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,10 +36,10 @@ func newcomerPath(t *testing.T, proxy string) {
 	faasCLI := ensureFaasCLI(t, clone)
 	cache := testCache(t)
 	if proxy == "traefik" {
-		linkTraefik(t, cache)
+		e2e.LinkDemoTraefik(t, cache)
 	}
 	port := e2e.FreePort(t)
-	out := runDemo(t, clone, cache, "--proxy", proxy, "--port", strconv.Itoa(port), "--function-port", strconv.Itoa(e2e.FreePort(t)))
+	out := e2e.RunDemo(t, clone, cache, "--proxy", proxy, "--port", strconv.Itoa(port), "--function-port", strconv.Itoa(e2e.FreePort(t)))
 	t.Logf("%s: clone, builds and demo ready in %v", proxy, time.Since(start).Round(time.Second))
 	gateway := "http://127.0.0.1:" + strconv.Itoa(port)
 
@@ -231,95 +229,4 @@ func testCache(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// linkTraefik links the Traefik binary built for the tests (by
-// scripts/ensure-traefik.sh, cached) where the demo looks for it, so the
-// demo does not build a second one.
-func linkTraefik(t *testing.T, cache string) {
-	t.Helper()
-	bin := e2e.Script(t, "ensure-traefik.sh")
-	version := os.Getenv("TRAEFIK_VERSION")
-	if version == "" {
-		version = "v3.6.12"
-	}
-	dir := filepath.Join(cache, "traefik-"+version)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "traefik")
-	os.Remove(link)
-	if err := os.Symlink(bin, link); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// runDemo starts the clone's scripts/demo.sh with args, waits until it
-// says it is running, checks its five steps, and returns what it printed.
-// The demo runs until the test ends.
-func runDemo(t *testing.T, clone, cache string, args ...string) []string {
-	t.Helper()
-	cmd := exec.Command("bash", append([]string{filepath.Join(clone, "scripts", "demo.sh")}, args...)...)
-	cmd.Dir = clone
-	cmd.Env = append(os.Environ(), "FUNCAUTH_CACHE="+cache)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the script and what it started
-		cmd.Wait()
-	})
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	want := map[string]string{
-		"unsigned call:":             "-> 401",
-		"signed call:":               "-> 200",
-		"same call again (a replay)": "-> 401",
-		"admin, no auth:":            "-> 401",
-		"admin, auth:":               "-> 200",
-	}
-	var output []string
-	seen := map[string]bool{}
-	deadline := time.After(8 * time.Minute)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("the demo ended before it was ready:\n%s", strings.Join(output, "\n"))
-			}
-			output = append(output, line)
-			for prefix, status := range want {
-				if strings.HasPrefix(strings.TrimSpace(line), prefix) {
-					seen[prefix] = true
-					if !strings.HasSuffix(strings.TrimSpace(line), status) {
-						t.Errorf("%q: want %s", line, status)
-					}
-				}
-			}
-			if strings.Contains(line, "Press Ctrl-C to stop") {
-				if len(seen) != len(want) {
-					t.Errorf("the demo showed %d of %d checks: %v", len(seen), len(want), seen)
-				}
-				go func() {
-					for range lines { // drain, so the demo never blocks on its output
-					}
-				}()
-				return output
-			}
-		case <-deadline:
-			t.Fatalf("the demo did not start within 8 minutes:\n%s", strings.Join(output, "\n"))
-		}
-	}
 }
