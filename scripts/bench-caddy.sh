@@ -4,7 +4,11 @@
 # on 1 KiB bodies, funcauth Basic Auth (PBKDF2, cached), and Caddy's own
 # basic_auth (bcrypt, cached). One Caddy process serves all four on four
 # ports; the rounds are interleaved and the medians compared with the
-# no-auth case. Usage: scripts/bench-caddy.sh [seconds per run] [rounds] [connections]
+# no-auth case. With FUNCAUTH_BEFORE naming another checkout of funcauth
+# (an earlier commit), a second Caddy built from that checkout serves the
+# two funcauth sites on two more ports, and its runs are interleaved with
+# the others: before and after figures from one run.
+# Usage: scripts/bench-caddy.sh [seconds per run] [rounds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,7 +24,8 @@ password="correct horse battery staple"
 pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
 bcrypt=$("$bin/caddy" hash-password --plaintext "$password")
 fn=18081; none=18090; sig=18091; basic=18092; cbasic=18093
-cat > "$state/Caddyfile" <<CADDYFILE
+global_options() {
+	cat <<CADDYFILE
 {
 	admin off
 	auto_https off
@@ -29,10 +34,13 @@ cat > "$state/Caddyfile" <<CADDYFILE
 		level ERROR
 	}
 }
-http://127.0.0.1:$none {
-	reverse_proxy 127.0.0.1:$fn
+CADDYFILE
 }
-http://127.0.0.1:$sig {
+# funcauth_sites prints the two funcauth sites, on ports $1 (signatures)
+# and $2 (Basic Auth).
+funcauth_sites() {
+	cat <<CADDYFILE
+http://127.0.0.1:$1 {
 	funcauth openfaas {
 		user admin $pbkdf2
 		signature faas-cli cookie
@@ -46,11 +54,19 @@ http://127.0.0.1:$sig {
 	}
 	reverse_proxy 127.0.0.1:$fn
 }
-http://127.0.0.1:$basic {
+http://127.0.0.1:$2 {
 	funcauth openfaas {
 		user admin $pbkdf2
 		signature faas-cli cookie
 	}
+	reverse_proxy 127.0.0.1:$fn
+}
+CADDYFILE
+}
+{
+	global_options
+	cat <<CADDYFILE
+http://127.0.0.1:$none {
 	reverse_proxy 127.0.0.1:$fn
 }
 http://127.0.0.1:$cbasic {
@@ -60,12 +76,25 @@ http://127.0.0.1:$cbasic {
 	reverse_proxy 127.0.0.1:$fn
 }
 CADDYFILE
+	funcauth_sites "$sig" "$basic"
+} > "$state/Caddyfile"
 "$bin/demofn" -listen "127.0.0.1:$fn" 2>/dev/null &
 pids+=($!)
 XDG_DATA_HOME="$state" XDG_CONFIG_HOME="$state" "$bin/caddy" run --config "$state/Caddyfile" --adapter caddyfile 2>"$state/caddy.log" &
 caddy_pid=$!
 pids+=($caddy_pid)
 for port in $none $sig $basic $cbasic; do wait_http "$port" /healthz "200 401 404 502"; done
+
+before="${FUNCAUTH_BEFORE:-}"
+bsig=18094; bbasic=18095
+if [ -n "$before" ]; then
+  (cd "$before/examples" && go build -o "$bin/caddy-before" ./cmd/caddy)
+  mkdir -p "$state/before"
+  { global_options; funcauth_sites "$bsig" "$bbasic"; } > "$state/before/Caddyfile"
+  XDG_DATA_HOME="$state/before" XDG_CONFIG_HOME="$state/before" "$bin/caddy-before" run --config "$state/before/Caddyfile" --adapter caddyfile 2>"$state/before/caddy.log" &
+  pids+=($!)
+  for port in $bsig $bbasic; do wait_http "$port" /healthz "200 401 404 502"; done
+fi
 
 echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) with funcauth; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Caddy and upstream" >&2
 : > "$state/results"
@@ -75,7 +104,15 @@ for r in $(seq 1 "$rounds"); do
   loadrun "no auth, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
   loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
   loadrun "Caddy basic_auth (bcrypt)" "http://127.0.0.1:$cbasic" basic /system/functions >> "$state/results"
+  if [ -n "$before" ]; then
+    loadrun "before: funcauth signature, 1 KiB" "http://127.0.0.1:$bsig" signed /function/env >> "$state/results"
+    loadrun "before: funcauth Basic Auth" "http://127.0.0.1:$bbasic" basic /system/functions >> "$state/results"
+  fi
 done
+extra=()
+if [ -n "$before" ]; then
+  extra=("before: funcauth signature, 1 KiB=no auth, POST 1 KiB" "before: funcauth Basic Auth=no auth, GET")
+fi
 python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
   "no auth, POST 1 KiB=no auth, POST 1 KiB" "funcauth signature, 1 KiB=no auth, POST 1 KiB" \
-  "no auth, GET=no auth, GET" "funcauth Basic Auth=no auth, GET" "Caddy basic_auth (bcrypt)=no auth, GET"
+  "no auth, GET=no auth, GET" "funcauth Basic Auth=no auth, GET" "Caddy basic_auth (bcrypt)=no auth, GET" "${extra[@]}"
