@@ -292,11 +292,7 @@ func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
 	s := &signatureChecks{}
 	g.startChecks(q, rl, s)
 	if len(s.checks) == 0 {
-		if s.refusal == nil {
-			return refuse(ReasonMissingSignature, "no signature header of "+verifierNames(rl.verifiers))
-		}
-		q.d.warnKey = s.warnKey
-		return s.refusal
+		return s.none(q, rl)
 	}
 
 	// The body read is an expensive check too: within the failure budget.
@@ -328,7 +324,7 @@ func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
 		if body.size == 0 && v.refuseEmptyBody {
 			// Checked before the MAC, which would tell nothing new: every
 			// bodiless request of this scheme carries the same one.
-			s.refusal = refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
+			s.emptyBody(v)
 			continue
 		}
 		keyID, replayID, no := c.finish(body)
@@ -337,14 +333,38 @@ func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
 			continue
 		}
 		if no != nil {
-			s.refusal = refuse(no.reason, v.name+": "+no.detail)
-			s.warnKey = ""
+			s.failed(v, no)
 			continue
 		}
 		return g.acceptSigned(q, v, s.keys[i], keyID, replayID)
 	}
 	q.d.warnKey = s.warnKey
 	return s.refusal
+}
+
+// The refusals of checkSignature, each in a function of its own: under
+// Yaegi a function's every temporary costs an allocation at each call,
+// whichever branch runs, so the path a good request takes holds none of
+// them.
+
+// none is the refusal of a request that started no check.
+func (s *signatureChecks) none(q *checkedRequest, rl *rule) *refusal {
+	if s.refusal == nil {
+		return refuse(ReasonMissingSignature, "no signature header of "+verifierNames(rl.verifiers))
+	}
+	q.d.warnKey = s.warnKey
+	return s.refusal
+}
+
+// emptyBody notes that v refuses an empty body.
+func (s *signatureChecks) emptyBody(v *verifier) {
+	s.refusal = refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
+}
+
+// failed notes why v's check failed.
+func (s *signatureChecks) failed(v *verifier, no *refusal) {
+	s.refusal = refuse(no.reason, v.name+": "+no.detail)
+	s.warnKey = ""
 }
 
 // signatureChecks is what checkSignature gathers from the verifiers whose
