@@ -62,7 +62,8 @@ func (m *memoryBudget) release(n int64) {
 // nor with the number of bodies in flight.
 type spooledBody struct {
 	size     int64
-	mem      []byte
+	mem      []byte   // the body in memory in one piece, or
+	chunks   [][]byte // in several
 	file     *os.File
 	budget   int64 // the Guard's bodyLimits.budget
 	reserved int64 // bytes of bodyMemory this body holds
@@ -152,25 +153,30 @@ func bodyReadError(err error) *refusal {
 	return refuse(ReasonBodyUnreadable, "reading the body: "+err.Error())
 }
 
-// readStream reads a body of any length as it arrives, in memory up to
-// limits.memory and spooled to a temporary file past it.
+// readStream reads a body of any length as it arrives: in memory up to
+// limits.memory, in chunks that double in size as bytes arrive (a full
+// chunk is kept as it is, never copied into a larger one), and spooled to
+// a temporary file past it.
 func (sb *spooledBody) readStream(r *http.Request, limits *bodyLimits, sink io.Writer) *refusal {
-	var buf []byte   // in memory: the body so far; once spooled: the read buffer
+	var buf []byte   // in memory: the chunk being filled; once spooled: the read buffer
 	var probe []byte // one byte, to find the end once every declared byte is in
 	for {
-		complete := sb.file == nil && r.ContentLength > 0 && r.ContentLength <= limits.memory && int64(len(buf)) == r.ContentLength
-		if sb.file == nil && !complete && (int64(len(buf)) > limits.memory || len(buf) == cap(buf)) {
-			var grown []byte
-			if int64(len(buf)) <= limits.memory {
-				grown = sb.grow(buf, limits.memory, r.ContentLength)
+		complete := sb.file == nil && r.ContentLength > 0 && r.ContentLength <= limits.memory && sb.size == r.ContentLength
+		if sb.file == nil && !complete && (sb.size > limits.memory || len(buf) == cap(buf)) {
+			var next []byte
+			if sb.size <= limits.memory {
+				next = sb.nextChunk(cap(buf), limits.memory, r.ContentLength)
 			}
-			if grown == nil {
-				if no := sb.spool(buf, limits.tempDir); no != nil {
+			if len(buf) > 0 {
+				sb.chunks = append(sb.chunks, buf)
+			}
+			if next == nil {
+				if no := sb.spool(limits.tempDir); no != nil {
 					return no
 				}
-				grown = sb.readBuffer(buf)
+				next = sb.readBuffer()
 			}
-			buf = grown
+			buf = next
 		}
 		var chunk []byte
 		switch {
@@ -211,10 +217,13 @@ func (sb *spooledBody) readStream(r *http.Request, limits *bodyLimits, sink io.W
 	if r.ContentLength > 0 && sb.size < r.ContentLength {
 		return refuse(ReasonBodyUnreadable, shortBody(sb.size, r.ContentLength))
 	}
-	if sb.file == nil {
-		sb.mem = buf
-	} else {
+	switch {
+	case sb.file != nil:
 		sb.free(sb.reserved) // the read buffer is done with
+	case sb.chunks == nil:
+		sb.mem = buf // the body in one piece
+	case len(buf) > 0:
+		sb.chunks = append(sb.chunks, buf)
 	}
 	return nil
 }
@@ -225,29 +234,28 @@ func shortBody(got, declared int64) string {
 		" bytes its Content-Length declares: the client went away, or something before funcauth (such as a retry middleware) had already read it"
 }
 
-// grow returns buf with twice its capacity (at least firstBodyBuffer, at
-// most memory+1: the byte that tells a body larger than memory; at most
-// the declared length, when that fits in memory), or nil when the memory
-// budget has no room for it.
-func (sb *spooledBody) grow(buf []byte, memory, declared int64) []byte {
-	size := int64(2 * cap(buf))
+// nextChunk returns the next chunk of a body held in memory, empty with
+// twice the capacity of the last (at least firstBodyBuffer), bounded so
+// that the chunks hold at most memory+1 bytes (the byte that tells a body
+// larger than memory) and, when the declared length fits in memory, no
+// more than it; or nil when there is no room left, or the memory budget
+// has none for it.
+func (sb *spooledBody) nextChunk(last int, memory, declared int64) []byte {
+	size := int64(2 * last)
 	if size < firstBodyBuffer {
 		size = firstBodyBuffer
 	}
-	if size > memory+1 {
-		size = memory + 1
+	if room := memory + 1 - sb.size; size > room {
+		size = room
 	}
-	if declared > 0 && declared <= memory && size > declared {
-		size = declared
+	if declared > 0 && declared <= memory && size > declared-sb.size {
+		size = declared - sb.size
 	}
-	more := size - int64(cap(buf))
-	if more <= 0 || !bodyMemory.reserve(more, sb.budget) {
+	if size <= 0 || !bodyMemory.reserve(size, sb.budget) {
 		return nil
 	}
-	sb.reserved += more
-	grown := make([]byte, len(buf), size)
-	copy(grown, buf)
-	return grown
+	sb.reserved += size
+	return make([]byte, 0, size)
 }
 
 // free returns n of the body's reserved bytes to the budget.
@@ -258,31 +266,24 @@ func (sb *spooledBody) free(n int64) {
 	}
 }
 
-// readBuffer returns the buffer a spooled body is read through: buf's
-// reserved memory, cut or grown to spoolBuffer bytes where the budget
-// allows. When the budget is spent and buf is small, it is a buffer of
-// minSpoolBuffer bytes outside the budget: the size of the server's own
-// per-connection read buffer, so memory still grows only with the
-// number of connections, never with what bodies claim.
-func (sb *spooledBody) readBuffer(buf []byte) []byte {
-	have := int64(cap(buf))
-	switch {
-	case have > spoolBuffer:
-		sb.free(have - spoolBuffer)
-		return make([]byte, spoolBuffer)
-	case have < spoolBuffer && bodyMemory.reserve(spoolBuffer-have, sb.budget):
-		sb.reserved += spoolBuffer - have
-		return make([]byte, spoolBuffer)
-	case have >= minSpoolBuffer:
-		return buf[:cap(buf)]
-	}
+// readBuffer returns the buffer a spooled body is read through, once the
+// chunks it had in memory are on disk: spoolBuffer bytes where the budget
+// allows. When the budget is spent, it is a buffer of minSpoolBuffer bytes
+// outside the budget: the size of the server's own per-connection read
+// buffer, so memory still grows only with the number of connections,
+// never with what bodies claim.
+func (sb *spooledBody) readBuffer() []byte {
 	sb.free(sb.reserved)
+	if bodyMemory.reserve(spoolBuffer, sb.budget) {
+		sb.reserved = spoolBuffer
+		return make([]byte, spoolBuffer)
+	}
 	return make([]byte, minSpoolBuffer)
 }
 
-// spool moves the body read so far (buf) to an unlinked temporary file;
-// the rest of the body is written there as it arrives.
-func (sb *spooledBody) spool(buf []byte, tempDir string) *refusal {
+// spool moves the chunks read so far to an unlinked temporary file; the
+// rest of the body is written there as it arrives.
+func (sb *spooledBody) spool(tempDir string) *refusal {
 	f, err := os.CreateTemp(tempDir, "funcauth-body-*")
 	if err != nil {
 		return refuse(ReasonSpoolFailed, "cannot spool a body larger than body.memory_size (or past body.memory_budget): "+err.Error())
@@ -292,9 +293,12 @@ func (sb *spooledBody) spool(buf []byte, tempDir string) *refusal {
 	// the platform refuses to unlink an open file.
 	os.Remove(f.Name())
 	sb.file = f
-	if _, err := f.Write(buf); err != nil {
-		return refuse(ReasonSpoolFailed, "writing the spooled body: "+err.Error())
+	for _, c := range sb.chunks {
+		if _, err := f.Write(c); err != nil {
+			return refuse(ReasonSpoolFailed, "writing the spooled body: "+err.Error())
+		}
 	}
+	sb.chunks = nil
 	return nil
 }
 
@@ -308,6 +312,12 @@ func (sb *spooledBody) install(r *http.Request) {
 		r.Body = io.NopCloser(io.NewSectionReader(sb.file, 0, sb.size))
 	case sb.size == 0:
 		r.Body = http.NoBody
+	case sb.chunks != nil:
+		readers := make([]io.Reader, len(sb.chunks))
+		for i, c := range sb.chunks {
+			readers[i] = bytes.NewReader(c)
+		}
+		r.Body = io.NopCloser(io.MultiReader(readers...))
 	default:
 		r.Body = io.NopCloser(bytes.NewReader(sb.mem))
 	}
@@ -325,6 +335,9 @@ func (sb *spooledBody) install(r *http.Request) {
 // piece (Ed25519, form parameters). A spooled body is read back from its
 // file up to max bytes; false when it is larger.
 func (sb *spooledBody) bytes(max int64) ([]byte, bool) {
+	if sb.chunks != nil {
+		return bytes.Join(sb.chunks, nil), true
+	}
 	if sb.file == nil {
 		return sb.mem, true
 	}
