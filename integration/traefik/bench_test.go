@@ -155,16 +155,28 @@ func loadBefore(t testing.TB, root string) (*traefikload.Plugin, map[string]map[
 	return beforePlugin, beforeCounts
 }
 
+// callBudget is the most interpreted calls a request of each bench case
+// may make: under Yaegi each call costs a frame (see docs/benchmarks.md).
+// A change that needs more raises the budget, and says why.
+var callBudget = map[string]int{
+	"signature-1KiB":  30,
+	"basic-cached":    19,
+	"PBKDF2-uncached": 60,
+}
+
 // TestInterpretedCallsPerRequest prints the interpreted function calls of
 // one request of each kind BenchmarkUnderYaegi times, function by
-// function (go test -v), and checks that the counting copy of the plugin
-// decides as the plugin does.
+// function (go test -v), checks them against callBudget, and checks that
+// the counting copy of the plugin decides as the plugin does.
 func TestInterpretedCallsPerRequest(t *testing.T) {
 	counts := interpretedCalls(t)
 	for _, c := range benchCases() {
 		m := counts[c.name]
 		if total(m) == 0 {
 			t.Fatalf("%s: no interpreted call counted", c.name)
+		}
+		if budget := callBudget[c.name]; total(m) > budget {
+			t.Errorf("%s: %d interpreted calls per request, over the budget of %d (go test -v lists them)", c.name, total(m), budget)
 		}
 		names := make([]string, 0, len(m))
 		for name := range m {
