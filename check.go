@@ -33,14 +33,8 @@ func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer boo
 
 func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
 	d := g.decide(r, client, trustedPeer)
-	if d.Allowed && len(d.fleetTakes) > 0 {
-		// No round trip took the fleet's tokens yet (an open route, a
-		// cached password): one does now.
-		now := g.now()
-		replies := g.storeExec(d, d.fleetTakes, now)
-		if g.fleetTokensRefused(d, replies) {
-			return g.refuse(d, ReasonRateLimited, d.Detail, g.clients.group(client), now)
-		}
+	if g.store != nil && g.fleetSettle(d) {
+		return g.refuse(d, ReasonRateLimited, d.Detail, g.clients.group(client), g.now())
 	}
 	return d
 }

@@ -75,6 +75,13 @@ type Decision struct {
 	// with the names of their limits; nil once taken.
 	fleetTakes     [][]string
 	fleetTakeNames []string
+
+	// The password check the fleet admitted (fleetBanned), held in the
+	// store's checks in flight of the client group and of the user (each
+	// "" when not held) until it is counted or released.
+	fleetToken      string
+	fleetClientHeld string
+	fleetUserHeld   string
 }
 
 // WriteHeaders sets the response headers a refusal needs: the challenge of a

@@ -27,9 +27,18 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
 `)
 
-// fleetKeys are the store keys of one client group and user name.
+// banKeys are the store keys of the failure count and the ban of one
+// client group or user name (kind "client" or "user").
 func (s *sharedStore) banKeys(kind, who string) (count, ban string) {
-	return s.key("f", kind, who), s.key("b", kind, who)
+	ban = s.key("b", kind, who)
+	count = s.prefix + "f" + ban[len(s.prefix)+1:]
+	return count, ban
+}
+
+// heldKey is the store key of the checks in flight of the ban key's
+// client group or user name.
+func (s *sharedStore) heldKey(ban string) string {
+	return s.prefix + "h" + ban[len(s.prefix)+1:]
 }
 
 // claimKey is the store key of a remembered message: its digest, which
@@ -56,25 +65,39 @@ func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respVal
 	return replies
 }
 
-// fleetBanned asks the store, before a password is hashed, whether the
-// client's group (or, when userToo, the user name) is banned anywhere in
-// the fleet, and bans it here too for what is left. It returns the
-// refusal, or "" to go on. With the store unreachable, bans_on_error
-// decides: "local" goes on with this process's tables, "deny" refuses.
+// fleetBanned admits a password check for the whole fleet before it is
+// hashed, in one round trip: it refuses when the client's group (or, when
+// userToo, the user name) is banned anywhere in the fleet, banning it here
+// too for what is left, and when the group's or the user's failures and
+// checks in flight across the fleet reach its limit (the concurrency rule,
+// fleet-wide: at most max_failures guesses hashed at once by all replicas
+// together). An admitted check is held in the store until fleetFail
+// counts it or fleetSettle releases it. It returns the refusal, or "" to
+// go on. With the store unreachable, bans_on_error decides: "local" goes
+// on with this process's tables, "deny" refuses.
 func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (Reason, string) {
 	if g.store == nil || !g.bans.enabled || (!clientToo && !userToo) {
 		return "", "" // the fleet's tokens, if any, are taken at the end
 	}
-	cmds := d.fleetTakes
-	takes := len(cmds)
+	keys := make([]string, 0, 6)
+	limits := make([]int, 0, 2)
+	var clientHeld, userHeld string
 	if clientToo {
-		_, ban := g.store.banKeys("client", group)
-		cmds = append(cmds, g.store.banLeftCommand(ban))
+		count, ban := g.store.banKeys("client", group)
+		clientHeld = g.store.heldKey(ban)
+		keys = append(keys, count, ban, clientHeld)
+		limits = append(limits, g.bans.maxFailures)
 	}
 	if userToo {
-		_, ban := g.store.banKeys("user", user)
-		cmds = append(cmds, g.store.banLeftCommand(ban))
+		count, ban := g.store.banKeys("user", user)
+		userHeld = g.store.heldKey(ban)
+		keys = append(keys, count, ban, userHeld)
+		limits = append(limits, g.bans.userMaxFailures)
 	}
+	token := g.store.checkToken()
+	cmds := d.fleetTakes
+	takes := len(cmds)
+	cmds = append(cmds, g.store.admitCommand(keys, limits, token, now))
 	replies := g.storeExec(d, cmds, now)
 	if replies == nil {
 		d.fleetTakes = nil // rate limits fall back to this process's buckets
@@ -84,33 +107,41 @@ func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo 
 		}
 		return "", ""
 	}
+	outcome, scope, left, ok := admitted(replies[takes])
+	if ok && outcome == 0 {
+		// Held until counted or released, even if a token is refused now.
+		d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = token, clientHeld, userHeld
+	}
 	if g.fleetTokensRefused(d, replies[:takes]) {
 		return ReasonRateLimited, d.Detail
 	}
-	i := takes
-	if clientToo {
-		if left := banLeft(replies[i]); left > 0 {
-			g.state.abuse.clients.banFor(group, now, left)
-			d.RetryAfter = left
-			return ReasonBanned, "client address is banned (by the fleet)"
-		}
-		i++
+	if !ok || outcome == 0 {
+		return "", "" // an error reply: this process's tables decide
 	}
-	if userToo {
-		if left := banLeft(replies[i]); left > 0 {
+	userScope := !clientToo || scope == 2
+	if outcome == 1 {
+		d.RetryAfter = left
+		if userScope {
 			g.state.abuse.users.banFor(user, now, left)
-			d.RetryAfter = left
 			return ReasonBanned, "user name is locked out (by the fleet)"
 		}
+		g.state.abuse.clients.banFor(group, now, left)
+		return ReasonBanned, "client address is banned (by the fleet)"
 	}
-	return "", ""
+	d.RetryAfter = time.Second
+	if userScope {
+		return ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress across the fleet"
+	}
+	return ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress across the fleet"
 }
 
 // fleetFail counts a failure of the client's group (and, when userToo, of
 // the user name) in the store, one round trip for both, and bans here what
-// the fleet's count bans. It reports which bans this failure started. With
-// the store unreachable the failure counts here only, as bans_on_error
-// "local" says; "deny" changes nothing for a request already refused.
+// the fleet's count bans. The checks the fleet admitted for the request
+// end with it: counted where the failure counts, released where it does
+// not. It reports which bans this failure started. With the store
+// unreachable the failure counts here only, as bans_on_error "local"
+// says; "deny" changes nothing for a request already refused.
 func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (clientBanned, userBanned bool) {
 	if g.store == nil || (!clientToo && !userToo) {
 		return false, false
@@ -118,13 +149,19 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	cmds := d.fleetTakes // a refused request spends the fleet's tokens too
 	takes := len(cmds)
 	d.fleetTakes = nil
+	token, clientHeld, userHeld := d.fleetToken, d.fleetClientHeld, d.fleetUserHeld
+	d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = "", "", ""
 	if clientToo {
 		count, ban := g.store.banKeys("client", group)
-		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.maxFailures, g.bans.window, g.bans.duration))
+		cmds = append(cmds, g.store.failCommand(count, ban, clientHeld, token, g.bans.maxFailures, g.bans.window, g.bans.duration))
+	} else if clientHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(clientHeld, token))
 	}
 	if userToo {
 		count, ban := g.store.banKeys("user", user)
-		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.userMaxFailures, g.bans.window, g.bans.duration))
+		cmds = append(cmds, g.store.failCommand(count, ban, userHeld, token, g.bans.userMaxFailures, g.bans.window, g.bans.duration))
+	} else if userHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(userHeld, token))
 	}
 	replies := g.storeExec(d, cmds, now)
 	if replies == nil {
@@ -137,6 +174,8 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 			clientBanned = n > 0 // n is 0 when the ban was on already
 		}
 		i++
+	} else if clientHeld != "" {
+		i++
 	}
 	if userToo {
 		if n, left, ok := failed(replies[i]); ok && left > 0 {
@@ -145,6 +184,37 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 		}
 	}
 	return clientBanned, userBanned
+}
+
+// fleetSettle makes the round trip a decision still needs once it is
+// made, if any: the fleet's tokens of an allowed request that no round
+// trip took yet (an open route, a cached password, a user's limits after
+// a password check), and the release of password checks the fleet
+// admitted that did not fail. It reports whether the fleet refused a
+// token, with the limit's wait and detail on d.
+func (g *Guard) fleetSettle(d *Decision) bool {
+	var cmds [][]string
+	if d.Allowed {
+		cmds = d.fleetTakes
+	}
+	takes := len(cmds)
+	if d.fleetClientHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(d.fleetClientHeld, d.fleetToken))
+	}
+	if d.fleetUserHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(d.fleetUserHeld, d.fleetToken))
+	}
+	d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = "", "", ""
+	if len(cmds) == 0 {
+		d.fleetTakes = nil
+		d.fleetTakeNames = nil
+		return false
+	}
+	replies := g.storeExec(d, cmds, g.now())
+	if replies != nil {
+		replies = replies[:takes]
+	}
+	return g.fleetTokensRefused(d, replies)
 }
 
 // fleetClaim claims a verified message for the whole fleet, in one round

@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
@@ -54,6 +55,9 @@ type sharedStore struct {
 	probeAt   time.Time // calls fail fast until then
 	lastError string    // why the outage started, without secrets
 	events    storeEvents
+
+	instance string // random, names this process's checks in flight
+	checks   uint64 // the checks this process has held in flight
 }
 
 // storeEvents counts what hosts report: outages begun and ended, and
@@ -135,7 +139,11 @@ func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedSto
 	if len(prefix) > 128 {
 		return nil, fieldError("store.key_prefix", "is longer than 128 bytes")
 	}
-	s := &sharedStore{prefix: prefix}
+	var id [9]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fieldError("store", "cannot draw a random instance name: "+err.Error())
+	}
+	s := &sharedStore{prefix: prefix, instance: base64.RawURLEncoding.EncodeToString(id[:])}
 	policies := []struct {
 		field, value string
 		def          string
@@ -285,6 +293,16 @@ func (s *sharedStore) key(kind string, parts ...string) string {
 	return s.prefix + kind + ":" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
 }
 
+// checkToken names a check this process holds in flight in the store,
+// uniquely across the fleet.
+func (s *sharedStore) checkToken() string {
+	s.mu.Lock()
+	s.checks++
+	n := s.checks
+	s.mu.Unlock()
+	return s.instance + strconv.FormatUint(n, 36)
+}
+
 // exec runs the commands in one round trip. While an outage is on, it
 // fails at once until the next probe is due, so a dead or frozen store
 // costs at most one timeout per storeRetryInterval. Scripts the server
@@ -393,7 +411,7 @@ func newStoreScript(source string) *storeScript {
 // map would still be nil when the scripts are made (Traefik then refuses
 // to load the plugin).
 func scriptSource(sha string) string {
-	for _, sc := range []*storeScript{claimScript, failScript, bucketScript} {
+	for _, sc := range []*storeScript{claimScript, failScript, bucketScript, admitScript} {
 		if sc.sha == sha {
 			return sc.source
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,9 +134,9 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		r, err := s.exec([][]string{
 			s.claimCommand(claim, time.Minute),
-			s.failCommand(count, ban, 2, time.Minute, 30*time.Second),
+			s.failCommand(count, ban, "", "", 2, time.Minute, 30*time.Second),
 			s.takeCommand(bucket, now, 1, 2),
-			s.banLeftCommand(ban),
+			s.admitCommand([]string{count, ban, s.heldKey(ban)}, []int{5}, "check "+strconv.Itoa(i), now),
 		}, now)
 		if err != nil {
 			t.Fatal(err)
@@ -143,17 +144,18 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 		results = append(results, claimed(r[0]))
 		n, banned, ok := failed(r[1])
 		allowed, wait, ok2 := took(r[2])
-		if !ok || !ok2 {
+		outcome, _, left, ok3 := admitted(r[3])
+		if !ok || !ok2 || !ok3 {
 			t.Fatalf("unreadable replies %+v", r)
 		}
 		switch i {
 		case 0:
-			if n != 1 || banned != 0 || !allowed || banLeft(r[3]) != 0 {
+			if n != 1 || banned != 0 || !allowed || outcome != 0 {
 				t.Errorf("first: count %d banned %v allowed %v", n, banned, allowed)
 			}
 		case 1:
-			if n != 2 || banned != 30*time.Second || !allowed || banLeft(r[3]) <= 29*time.Second {
-				t.Errorf("second: count %d banned %v allowed %v left %v", n, banned, allowed, banLeft(r[3]))
+			if n != 2 || banned != 30*time.Second || !allowed || outcome != 1 || left <= 29*time.Second {
+				t.Errorf("second: count %d banned %v allowed %v admission %d left %v", n, banned, allowed, outcome, left)
 			}
 		case 2:
 			if banned <= 0 || allowed || wait < 900*time.Millisecond || wait > time.Second {
@@ -336,4 +338,72 @@ func writeTestCertificate(t *testing.T, dir string) (caFile, certFile, keyFile s
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 	return certFile, certFile, keyFile
+}
+
+// The fleet's admission of password checks: failures and checks in flight
+// of a scope stay below its limit whichever replica holds them; a failure
+// ends its check and counts, a release ends it only, and the lease of a
+// check that never ends (a replica that crashed mid-check) runs out.
+func TestStoreAdmitsChecksWithinTheBudget(t *testing.T) {
+	srv := startRedis(t)
+	s := newTestStore(t, srv.Addr, time.Second)
+	now := testNow
+	count, ban := s.banKeys("client", "198.51.100.7")
+	held := s.heldKey(ban)
+	keys := []string{count, ban, held}
+	admit := func(token string, at time.Time) int {
+		t.Helper()
+		r, err := s.exec([][]string{s.admitCommand(keys, []int{3}, token, at)}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcome, scope, _, ok := admitted(r[0])
+		if !ok || (outcome != 0 && scope != 1) {
+			t.Fatalf("unreadable admission %+v", r[0])
+		}
+		return outcome
+	}
+	for i, want := range []int{0, 0, 0, 2} {
+		if got := admit("a"+strconv.Itoa(i), now); got != want {
+			t.Errorf("check %d: admission %d, want %d", i, got, want)
+		}
+	}
+	// A failure ends a0 and counts: 1 failure and 2 in flight, still full.
+	if _, err := s.exec([][]string{s.failCommand(count, ban, held, "a0", 3, time.Minute, time.Minute)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := admit("b", now); got != 2 {
+		t.Errorf("1 failure and 2 checks in flight of 3: admission %d", got)
+	}
+	// A release ends a1: 1 failure, 1 in flight, one place free.
+	if _, err := s.exec([][]string{s.releaseCommand(held, "a1")}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := admit("c", now); got != 0 {
+		t.Errorf("after a release: admission %d", got)
+	}
+	// The leases of a2 and c run out: two places free again.
+	later := now.Add(fleetCheckLease + time.Second)
+	if got := admit("d", later); got != 0 {
+		t.Errorf("after the leases ended: admission %d", got)
+	}
+	if got := admit("e", later); got != 0 {
+		t.Errorf("after the leases ended, second: admission %d", got)
+	}
+	if got := admit("f", later); got != 2 {
+		t.Errorf("1 failure and 2 fresh checks: admission %d", got)
+	}
+	// Two more failures ban: the ban is the answer then, with its length.
+	for _, token := range []string{"d", "e"} {
+		if _, err := s.exec([][]string{s.failCommand(count, ban, held, token, 3, time.Minute, time.Minute)}, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := s.exec([][]string{s.admitCommand(keys, []int{3}, "g", later)}, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcome, scope, left, _ := admitted(r[0]); outcome != 1 || scope != 1 || left <= 59*time.Second {
+		t.Errorf("a banned scope: admission %d scope %d left %v", outcome, scope, left)
+	}
 }
