@@ -405,7 +405,7 @@ func (g *Guard) takeTokens(d *Decision, principal, path, group string, fn functi
 			d.Detail = "rate limit " + l.name + " exhausted for " + l.key + " " + key
 			return false
 		}
-		if g.store != nil && l.key != "user" {
+		if g.store != nil {
 			// The fleet's bucket too, in the request's one round trip.
 			d.fleetTakes = append(d.fleetTakes, g.store.takeCommand(g.store.key("t", l.tableID(), key), now, l.perSecond, l.burst))
 			d.fleetTakeNames = append(d.fleetTakeNames, l.name)

@@ -396,3 +396,35 @@ func TestFleetConcurrentGuessesHashAtMostMaxFailures(t *testing.T) {
 		}
 	}
 }
+
+// A user's rate limit is the fleet's: a user name's logins (cached
+// passwords included) and a signing key's messages share one bucket each
+// across the replicas.
+func TestFleetUserRateLimits(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	limited := func(cfg *Config) {
+		cfg.RateLimits = []RateLimit{{Name: "per-user", Key: "user", Rate: "4/1m"}}
+	}
+	a, b := newReplica(t, srv.Addr, c, limited), newReplica(t, srv.Addr, c, limited)
+	for _, kind := range []string{"password", "signature"} {
+		allowed := 0
+		for i := 0; i < 12; i++ {
+			g := []*Guard{a, b}[i%2]
+			r := basicRequest("admin", "right password")
+			if kind == "signature" {
+				r = signedRequest("/function/env", "message "+strconv.Itoa(i), "k")
+			}
+			d := g.Check(r, "192.0.2."+strconv.Itoa(1+i))
+			if d.Allowed {
+				allowed++
+				d.Finish(http.StatusOK)
+			} else if d.Reason != ReasonRateLimited || d.RetryAfter <= 0 {
+				t.Fatalf("%s %d: %s %s", kind, i, d.Reason, d.Detail)
+			}
+		}
+		if allowed != 4 {
+			t.Errorf("%s: %d requests of one principal allowed by two replicas under a fleet limit of 4/1m", kind, allowed)
+		}
+	}
+}
