@@ -33,7 +33,7 @@ func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer boo
 
 func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
 	d := g.decide(r, client, trustedPeer)
-	if g.store != nil && g.fleetSettle(d) {
+	if g.store != nil && (d.fleetTakes != nil || d.fleetToken != "") && g.fleetSettle(d) {
 		return g.refuse(d, ReasonRateLimited, d.Detail, g.clients.group(client), g.now())
 	}
 	return d

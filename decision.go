@@ -73,7 +73,7 @@ type Decision struct {
 
 	// The fleet's rate-limit tokens to take in the request's round trip,
 	// with the names of their limits; nil once taken.
-	fleetTakes     [][]string
+	fleetTakes     []string
 	fleetTakeNames []string
 
 	// The password check the fleet admitted (fleetBanned), held in the

@@ -25,7 +25,7 @@ local left = redis.call('PTTL', KEYS[2])
 if left > 0 then return -left end
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
-`)
+`, 2, 1)
 
 // banKeys are the store keys of the failure count and the ban of one
 // client group or user name (kind "client" or "user").
@@ -41,17 +41,15 @@ func (s *sharedStore) heldKey(ban string) string {
 	return s.prefix + "h" + ban[len(s.prefix)+1:]
 }
 
-// claimKey is the store key of a remembered message: its digest, which
-// already names the verifier (and the function, for per-function keys).
-func (s *sharedStore) claimKey(digest replayKey) string {
-	return s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
-}
+// A remembered message's store key is the prefix, "r:" and its digest
+// (see fleetClaim), which already names the verifier (and the function,
+// for per-function keys).
 
 // storeExec runs cmds through the store and notes on d an outage that
 // this call began or ended, for the host's log. On an error it returns
 // nil replies and the caller follows the concern's OnError policy.
-func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respValue {
-	replies, event, err := g.store.execNoting(cmds, now)
+func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []respValue {
+	replies, event, err := storeDo(s, cmds, now)
 	switch event {
 	case storeWentDown:
 		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
@@ -98,7 +96,7 @@ func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo 
 	cmds := d.fleetTakes
 	takes := len(cmds)
 	cmds = append(cmds, g.store.admitCommand(keys, limits, token, now))
-	replies := g.storeExec(d, cmds, now)
+	replies := storeExec(g.store, d, cmds, now)
 	if replies == nil {
 		d.fleetTakes = nil // rate limits fall back to this process's buckets
 		if g.store.bansOnError == storeDeny {
@@ -163,7 +161,7 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	} else if userHeld != "" {
 		cmds = append(cmds, g.store.releaseCommand(userHeld, token))
 	}
-	replies := g.storeExec(d, cmds, now)
+	replies := storeExec(g.store, d, cmds, now)
 	if replies == nil {
 		return false, false
 	}
@@ -193,7 +191,7 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 // admitted that did not fail. It reports whether the fleet refused a
 // token, with the limit's wait and detail on d.
 func (g *Guard) fleetSettle(d *Decision) bool {
-	var cmds [][]string
+	var cmds []string
 	if d.Allowed {
 		cmds = d.fleetTakes
 	}
@@ -210,7 +208,7 @@ func (g *Guard) fleetSettle(d *Decision) bool {
 		d.fleetTakeNames = nil
 		return false
 	}
-	replies := g.storeExec(d, cmds, g.now())
+	replies := storeExec(g.store, d, cmds, g.now())
 	if replies != nil {
 		replies = replies[:takes]
 	}
@@ -224,46 +222,62 @@ func (g *Guard) fleetSettle(d *Decision) bool {
 // be accepted twice while the replicas cannot agree; "local" relies on this
 // process's memory, which the caller has already checked.
 func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, group string, now time.Time) (Reason, string) {
-	if g.store == nil {
+	s := g.store
+	if s == nil {
 		return "", ""
 	}
-	claim := g.store.claimKey(digest)
-	_, ban := g.store.banKeys("client", group)
-	if !g.bans.enabled || g.bans.allowed(d.Client) {
-		ban = g.store.prefix + "none" // never set: no ban applies
+	// Written for Yaegi (see redisDo): the command is one concatenation
+	// of parts made beforehand, the call one function call.
+	claim := s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
+	ms := strconv.FormatInt(int64((window+time.Millisecond-1)/time.Millisecond), 10)
+	ms = "$" + strconv.Itoa(len(ms)) + "\r\n" + ms + "\r\n"
+	// A plain SET NX PX where no ban applies (bans off, an allow-listed
+	// client): the server runs no script. Otherwise the claim script,
+	// which claims nothing for a banned client.
+	cmd := "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + ms
+	if g.bans.enabled && !g.bans.allowed(d.Client) {
+		_, ban := s.banKeys("client", group)
+		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + respBulk(ban) + ms
 	}
-	cmds := append(d.fleetTakes, claimScript.command([]string{claim, ban}, strconv.FormatInt(durationMillis(window), 10)))
 	takes := len(d.fleetTakes)
-	replies := g.storeExec(d, cmds, now)
-	if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
-		if r := replies[takes]; r.kind == ':' && r.num == 1 {
-			g.store.exec([][]string{g.store.forgetCommand(claim)}, now) // not accepted after all
+	var replies []respValue
+	if takes == 0 {
+		replies = storeExec(s, d, []string{cmd}, now)
+	} else {
+		replies = storeExec(s, d, append(d.fleetTakes, cmd), now)
+		if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
+			if r := replies[takes]; r.kind == ':' && r.num == 1 {
+				s.exec([]string{s.forgetCommand(claim)}, now) // not accepted after all
+			}
+			return ReasonRateLimited, d.Detail
 		}
-		return ReasonRateLimited, d.Detail
+		d.fleetTakes = nil
+		d.fleetTakeNames = nil
 	}
-	if replies != nil {
-		replies = replies[takes:]
-	}
-	d.fleetTakes = nil
 	if replies == nil {
-		if g.store.replayOnError == storeDeny {
+		if s.replayOnError == storeDeny {
 			d.RetryAfter = time.Second
 			return ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new"
 		}
 		return "", ""
 	}
-	r := replies[0]
+	r := replies[takes]
+	if r.kind == '+' || (r.kind == ':' && r.num == 1) { // SET's OK, the script's 1
+		d.store = s
+		d.storeClaim = claim
+		d.clock = g.now
+		return "", ""
+	}
 	switch {
+	case r.kind == '$' && r.null: // SET found the key
+		return ReasonReplayed, "this message was already accepted (by the fleet)"
 	case r.kind != ':':
-		if r.kind == '-' && g.store.replayOnError != storeDeny {
+		if r.kind == '-' && s.replayOnError != storeDeny {
 			return "", ""
 		}
 		d.RetryAfter = time.Second
 		detail := "store answered the claim with an error: " + r.str
 		return ReasonStoreUnavailable, detail
-	case r.num == 1:
-		d.store, d.storeClaim, d.clock = g.store, claim, g.now
-		return "", ""
 	case r.num == 0:
 		return ReasonReplayed, "this message was already accepted (by the fleet)"
 	}
@@ -279,7 +293,7 @@ func (d *Decision) fleetForget() {
 	if d.store == nil || d.storeClaim == "" {
 		return
 	}
-	d.store.exec([][]string{d.store.forgetCommand(d.storeClaim)}, d.clock())
+	d.store.exec([]string{d.store.forgetCommand(d.storeClaim)}, d.clock())
 	d.storeClaim = ""
 }
 

@@ -66,6 +66,20 @@ func TestFleetRemembersMessagesAcrossReplicas(t *testing.T) {
 	if d := a.Check(signedRequest("/function/env", "message two", "k"), "192.0.2.1"); !d.Allowed {
 		t.Errorf("the retry of a message the upstream failed on: %s %s", d.Reason, d.Detail)
 	}
+	// Where no ban applies (an allow-listed client) the claim is a plain
+	// SET: the same memory for the fleet.
+	trusted := newReplica(t, srv.Addr, c, func(cfg *Config) { cfg.Bans.AllowList = []string{"192.0.2.0/24"} })
+	if d := trusted.Check(signedRequest("/function/env", "message one", "k"), "192.0.2.1"); d.Reason != ReasonReplayed {
+		t.Errorf("an allow-listed client's replay: %s %s", d.Reason, d.Detail)
+	}
+	d = trusted.Check(signedRequest("/function/env", "message three", "k"), "192.0.2.1")
+	if !d.Allowed {
+		t.Fatalf("an allow-listed client's new message: %s %s", d.Reason, d.Detail)
+	}
+	d.Finish(http.StatusOK)
+	if d := a.Check(signedRequest("/function/env", "message three", "k"), "192.0.2.1"); d.Reason != ReasonReplayed {
+		t.Errorf("a message the allow-listed client sent, replayed: %s %s", d.Reason, d.Detail)
+	}
 }
 
 // Failures spread over the replicas ban the client on all of them, and
@@ -351,7 +365,7 @@ func TestFleetAdmitsPasswordChecksFleetWide(t *testing.T) {
 	}
 	for _, who := range []string{attacker, "198.51.100.30"} {
 		_, ban := a.store.banKeys("client", who)
-		r, err := a.store.exec([][]string{{"ZCARD", a.store.heldKey(ban)}}, c.now())
+		r, err := a.store.exec([]string{respCommand("ZCARD", a.store.heldKey(ban))}, c.now())
 		if err != nil || r[0].num != 0 {
 			t.Errorf("checks of %s still in flight: %+v %v", who, r, err)
 		}

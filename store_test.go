@@ -132,7 +132,7 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 	bucket := s.key("t", "client", "198.51.100.7")
 	var results []bool
 	for i := 0; i < 3; i++ {
-		r, err := s.exec([][]string{
+		r, err := s.exec([]string{
 			s.claimCommand(claim, time.Minute),
 			s.failCommand(count, ban, "", "", 2, time.Minute, 30*time.Second),
 			s.takeCommand(bucket, now, 1, 2),
@@ -167,7 +167,7 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 		t.Errorf("claims %v, want only the first to be new", results)
 	}
 	// The bucket refills on the Guard's clock.
-	r, err := s.exec([][]string{s.takeCommand(bucket, now.Add(1100*time.Millisecond), 1, 2)}, now)
+	r, err := s.exec([]string{s.takeCommand(bucket, now.Add(1100*time.Millisecond), 1, 2)}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +175,10 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 		t.Error("no token after a refill second")
 	}
 	// Forgotten messages are accepted again.
-	if _, err := s.exec([][]string{s.forgetCommand(claim)}, now); err != nil {
+	if _, err := s.exec([]string{s.forgetCommand(claim)}, now); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = s.exec([][]string{s.claimCommand(claim, time.Minute)}, now)
+	r, _ = s.exec([]string{s.claimCommand(claim, time.Minute)}, now)
 	if !claimed(r[0]) {
 		t.Error("a forgotten message is still remembered")
 	}
@@ -191,10 +191,10 @@ func TestStoreReloadsFlushedScripts(t *testing.T) {
 	s := newTestStore(t, srv.Addr, time.Second)
 	key := s.key("t", "x")
 	for i := 0; i < 2; i++ {
-		if _, err := s.client.do([][]string{{"SCRIPT", "FLUSH"}}, testNow); err != nil {
+		if _, err := s.client.do([]string{str("SCRIPT", "FLUSH")}, testNow); err != nil {
 			t.Fatal(err)
 		}
-		r, err := s.exec([][]string{s.claimCommand(s.key("r", "flush", string(rune('a'+i))), time.Minute), s.takeCommand(key, testNow, 10, 10)}, testNow)
+		r, err := s.exec([]string{s.claimCommand(s.key("r", "flush", string(rune('a'+i))), time.Minute), s.takeCommand(key, testNow, 10, 10)}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,13 +214,13 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	srv := startRedis(t)
 	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
 	now := testNow
-	if _, err := s.exec([][]string{{"PING"}}, now); err != nil {
+	if _, err := s.exec([]string{str("PING")}, now); err != nil {
 		t.Fatal(err)
 	}
 	srv.Freeze(t)
 	start := time.Now()
 	for i := 0; i < storeFailuresForOutage; i++ {
-		if _, err := s.exec([][]string{{"PING"}}, now); err == nil || err == errStoreDown {
+		if _, err := s.exec([]string{str("PING")}, now); err == nil || err == errStoreDown {
 			t.Fatalf("call %d to a frozen store: %v, want a timeout", i, err)
 		}
 		if down, _ := s.outage(); down != (i == storeFailuresForOutage-1) {
@@ -235,7 +235,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			if _, err := s.exec([][]string{{"PING"}}, now.Add(10*time.Millisecond)); err != errStoreDown {
+			if _, err := s.exec([]string{str("PING")}, now.Add(10*time.Millisecond)); err != errStoreDown {
 				t.Errorf("during the outage: %v, want errStoreDown", err)
 			}
 			fast[i] = time.Since(t0)
@@ -253,7 +253,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	later := now.Add(storeRetryInterval + time.Second)
 	var err error
 	for i := 0; i < 20; i++ {
-		if _, err = s.exec([][]string{{"PING"}}, later); err == nil {
+		if _, err = s.exec([]string{str("PING")}, later); err == nil {
 			break
 		}
 		later = later.Add(storeRetryInterval + time.Second)
@@ -291,14 +291,14 @@ func TestStoreTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.client.close()
-	r, err := s.exec([][]string{s.claimCommand(s.key("r", "x"), time.Minute)}, testNow)
+	r, err := s.exec([]string{s.claimCommand(s.key("r", "x"), time.Minute)}, testNow)
 	if err != nil || !claimed(r[0]) {
 		t.Fatalf("over TLS: %+v %v", r, err)
 	}
 	// Without the CA the server's certificate is refused.
 	bad, _ := compileStore(&Store{Address: "rediss://" + addr, PasswordFile: pwFile}, os.LookupEnv)
 	defer bad.client.close()
-	if _, err := bad.exec([][]string{{"PING"}}, testNow); err == nil || !strings.Contains(err.Error(), "TLS") {
+	if _, err := bad.exec([]string{str("PING")}, testNow); err == nil || !strings.Contains(err.Error(), "TLS") {
 		t.Fatalf("an unknown CA was accepted: %v", err)
 	}
 }
@@ -353,7 +353,7 @@ func TestStoreAdmitsChecksWithinTheBudget(t *testing.T) {
 	keys := []string{count, ban, held}
 	admit := func(token string, at time.Time) int {
 		t.Helper()
-		r, err := s.exec([][]string{s.admitCommand(keys, []int{3}, token, at)}, at)
+		r, err := s.exec([]string{s.admitCommand(keys, []int{3}, token, at)}, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,14 +369,14 @@ func TestStoreAdmitsChecksWithinTheBudget(t *testing.T) {
 		}
 	}
 	// A failure ends a0 and counts: 1 failure and 2 in flight, still full.
-	if _, err := s.exec([][]string{s.failCommand(count, ban, held, "a0", 3, time.Minute, time.Minute)}, now); err != nil {
+	if _, err := s.exec([]string{s.failCommand(count, ban, held, "a0", 3, time.Minute, time.Minute)}, now); err != nil {
 		t.Fatal(err)
 	}
 	if got := admit("b", now); got != 2 {
 		t.Errorf("1 failure and 2 checks in flight of 3: admission %d", got)
 	}
 	// A release ends a1: 1 failure, 1 in flight, one place free.
-	if _, err := s.exec([][]string{s.releaseCommand(held, "a1")}, now); err != nil {
+	if _, err := s.exec([]string{s.releaseCommand(held, "a1")}, now); err != nil {
 		t.Fatal(err)
 	}
 	if got := admit("c", now); got != 0 {
@@ -395,11 +395,11 @@ func TestStoreAdmitsChecksWithinTheBudget(t *testing.T) {
 	}
 	// Two more failures ban: the ban is the answer then, with its length.
 	for _, token := range []string{"d", "e"} {
-		if _, err := s.exec([][]string{s.failCommand(count, ban, held, token, 3, time.Minute, time.Minute)}, later); err != nil {
+		if _, err := s.exec([]string{s.failCommand(count, ban, held, token, 3, time.Minute, time.Minute)}, later); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r, err := s.exec([][]string{s.admitCommand(keys, []int{3}, "g", later)}, later)
+	r, err := s.exec([]string{s.admitCommand(keys, []int{3}, "g", later)}, later)
 	if err != nil {
 		t.Fatal(err)
 	}

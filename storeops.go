@@ -26,7 +26,7 @@ if n >= tonumber(ARGV[1]) then
   return {n, tonumber(ARGV[3])}
 end
 return {n, 0}
-`)
+`, -1, 4)
 
 // bucketScript takes a token from a token bucket kept as a hash of tokens
 // and the time of the last refill. KEYS: bucket. ARGV: now in ms, tokens
@@ -51,7 +51,7 @@ if t >= 1 then t = t - 1; ok = 1 else wait = math.ceil((1 - t) / rate) end
 redis.call('HSET', KEYS[1], 't', tostring(t), 'l', tostring(l))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {ok, wait}
-`)
+`, 1, 4)
 
 // admitScript admits a password check for the whole fleet, before its
 // hash, for one or two scopes (the client group, and the user name when
@@ -83,7 +83,7 @@ for i = 1, scopes do
   redis.call('PEXPIRE', KEYS[3*i], ARGV[3])
 end
 return {0, 0, 0}
-`)
+`, -1, -1)
 
 // fleetCheckLease is how long a password check the fleet admitted counts
 // as in flight at most. Hashes take well under a second; the lease only
@@ -93,7 +93,7 @@ const fleetCheckLease = 10 * time.Second
 
 // admitCommand admits a check for the scopes whose keys (count, ban, in
 // flight for each) and limits it is given, holding it under token.
-func (s *sharedStore) admitCommand(keys []string, limits []int, token string, now time.Time) []string {
+func (s *sharedStore) admitCommand(keys []string, limits []int, token string, now time.Time) string {
 	ms := now.UnixNano() / int64(time.Millisecond)
 	lease := durationMillis(fleetCheckLease)
 	args := make([]string, 0, 4+len(limits))
@@ -114,24 +114,24 @@ func admitted(r respValue) (outcome, scope int, left time.Duration, ok bool) {
 }
 
 // releaseCommand ends an admitted check that did not fail.
-func (s *sharedStore) releaseCommand(held, token string) []string {
-	return []string{"ZREM", held, token}
+func (s *sharedStore) releaseCommand(held, token string) string {
+	return respCommand("ZREM", held, token)
 }
 
 // claimCommand remembers a message for ttl unless it is already known.
-func (s *sharedStore) claimCommand(key string, ttl time.Duration) []string {
-	return []string{"SET", key, "1", "NX", "PX", strconv.FormatInt(durationMillis(ttl), 10)}
+func (s *sharedStore) claimCommand(key string, ttl time.Duration) string {
+	return respCommand("SET", key, "1", "NX", "PX", strconv.FormatInt(durationMillis(ttl), 10))
 }
 
 // claimed reads the reply of claimCommand: true for a new message.
 func claimed(r respValue) bool { return r.kind == '+' && r.str == "OK" }
 
 // forgetCommand drops a remembered message.
-func (s *sharedStore) forgetCommand(key string) []string { return []string{"DEL", key} }
+func (s *sharedStore) forgetCommand(key string) string { return respCommand("DEL", key) }
 
 // failCommand counts a failure and bans at the limit; held and token
 // name the check in flight it ends, if the fleet admitted one.
-func (s *sharedStore) failCommand(countKey, banKey, held, token string, limit int, window, duration time.Duration) []string {
+func (s *sharedStore) failCommand(countKey, banKey, held, token string, limit int, window, duration time.Duration) string {
 	keys := []string{countKey, banKey}
 	if held != "" {
 		keys = append(keys, held)
@@ -150,14 +150,14 @@ func failed(r respValue) (count int, banned time.Duration, ok bool) {
 }
 
 // takeCommand takes a token from a bucket.
-func (s *sharedStore) takeCommand(key string, now time.Time, perSecond, burst float64) []string {
+func (s *sharedStore) takeCommand(key string, now time.Time, perSecond, burst float64) string {
 	perMs := perSecond / 1000
 	idle := time.Duration(burst/perSecond*float64(time.Second)) + time.Second
-	return bucketScript.command([]string{key},
-		strconv.FormatInt(now.UnixNano()/int64(time.Millisecond), 10),
-		strconv.FormatFloat(perMs, 'g', -1, 64),
-		strconv.FormatFloat(burst, 'g', -1, 64),
-		strconv.FormatInt(durationMillis(idle), 10))
+	return bucketScript.fixed + respBulk(key) +
+		respBulk(strconv.FormatInt(now.UnixNano()/int64(time.Millisecond), 10)) +
+		respBulk(strconv.FormatFloat(perMs, 'g', -1, 64)) +
+		respBulk(strconv.FormatFloat(burst, 'g', -1, 64)) +
+		respBulk(strconv.FormatInt(durationMillis(idle), 10))
 }
 
 // took reads the reply of takeCommand.
