@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
 	"time"
@@ -30,9 +31,17 @@ return 0
 // banKeys are the store keys of the failure count and the ban of one
 // client group or user name (kind "client" or "user").
 func (s *sharedStore) banKeys(kind, who string) (count, ban string) {
-	ban = s.key("b", kind, who)
+	ban = banKey(s, kind, who)
 	count = s.prefix + "f" + ban[len(s.prefix)+1:]
 	return count, ban
+}
+
+// banKey is the ban's key of banKeys alone, s.key("b", kind, who)
+// written out for the claim of every signed message: under Yaegi, a third
+// of the cost of the general method.
+func banKey(s *sharedStore, kind, who string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + who + "\x00"))
+	return s.prefix + "b:" + base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
 // heldKey is the store key of the checks in flight of the ban key's
@@ -236,8 +245,7 @@ func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, 
 	// which claims nothing for a banned client.
 	cmd := "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + ms
 	if g.bans.enabled && !g.bans.allowed(d.Client) {
-		_, ban := s.banKeys("client", group)
-		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + respBulk(ban) + ms
+		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", group) + "\r\n" + ms
 	}
 	takes := len(d.fleetTakes)
 	var replies []respValue

@@ -59,9 +59,10 @@ type sharedStore struct {
 	instance string // random, names this process's checks in flight
 	checks   uint64 // the checks this process has held in flight
 
-	// The RESP head of a message's key, whose length is fixed, made once
-	// for the claim command (see fleetClaim).
+	// The RESP heads of a message's key and of a ban's key, whose lengths
+	// are fixed, made once for the claim command (see fleetClaim).
 	claimHead string
+	banHead   string
 }
 
 // storeEvents counts what hosts report: outages begun and ended, and
@@ -150,6 +151,7 @@ func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedSto
 	s := &sharedStore{prefix: prefix, instance: base64.RawURLEncoding.EncodeToString(id[:])}
 	var digest replayKey
 	s.claimHead = "$" + strconv.Itoa(len(prefix+"r:"+base64.RawURLEncoding.EncodeToString(digest[:]))) + "\r\n"
+	s.banHead = "$" + strconv.Itoa(len(banKey(s, "client", ""))) + "\r\n"
 	policies := []struct {
 		field, value string
 		def          string

@@ -111,6 +111,21 @@ func TestStoreKeysHoldNoClientStringOrSecret(t *testing.T) {
 	}
 }
 
+// The ban's key written out for the claim is the general key's.
+func TestBanKeyIsTheStoreKey(t *testing.T) {
+	s, err := compileStore(&Store{Address: "127.0.0.1:1", KeyPrefix: "p:"}, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, ban := s.banKeys("client", "198.51.100.0/24")
+	if ban != s.key("b", "client", "198.51.100.0/24") || count != s.key("f", "client", "198.51.100.0/24") {
+		t.Errorf("ban key %q, count key %q differ from the store's keys", ban, count)
+	}
+	if len(s.banHead) < 4 || s.banHead != respBulk(ban)[:len(s.banHead)] {
+		t.Errorf("the ban key's RESP head %q does not fit %q", s.banHead, ban)
+	}
+}
+
 func newTestStore(t *testing.T, addr string, timeout time.Duration) *sharedStore {
 	t.Helper()
 	s, err := compileStore(&Store{Address: addr, Timeout: timeout.String(), KeyPrefix: "test:"}, os.LookupEnv)
