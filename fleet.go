@@ -8,14 +8,16 @@ import (
 )
 
 // What the Guard shares with the other replicas through the store (see
-// Store): the messages accepted, failure counts and bans. Every decision
-// that consults the store does so in one round trip, at the point where it
-// needs to: a signed message when it has verified (the claim and the
-// client's ban in one script), a password before it is hashed (the bans of
-// the client and the user), a failure when it is counted. A client known
-// to be banned is refused from this process's own tables, with no round
-// trip: each replica learns a ban when a round trip tells it, and keeps it
-// locally for the ban's length.
+// Store): the messages accepted, failure counts, bans, password checks in
+// flight and rate-limit tokens. Every decision that consults the store
+// does so in one round trip, at the point where it needs to: a signed
+// message when it has verified (the claim and the client's ban in one
+// script), a password before it is hashed (the bans of the client and the
+// user, and a place among their checks in flight), a failure when it is
+// counted; a password check that does not fail ends with one more, which
+// releases its place. A client known to be banned is refused from this
+// process's own tables, with no round trip: each replica learns a ban when
+// a round trip tells it, and keeps it locally for the ban's length.
 
 // claimScript claims a message for the whole fleet unless the client is
 // banned. KEYS: claim, client ban. ARGV: window in ms. Returns 1 for a new

@@ -122,6 +122,11 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 	if err != nil || rc.expired {
 		rc.close()
 		c.conns <- nil
+		if err != nil {
+			// The server may have restarted: its other idle connections
+			// would fail one call each (one probe each in an outage).
+			c.close()
+		}
 	} else {
 		rc.idleAt = now
 		c.conns <- rc
@@ -144,7 +149,8 @@ func waitConn(c *redisClient) (*redisConn, bool) {
 	}
 }
 
-// close closes the idle connections. Calls in flight finish on their own.
+// close closes the idle connections, leaving their places free to dial
+// new ones. Calls in flight finish on their own.
 func (c *redisClient) close() {
 	taken := 0
 	for i := 0; i < cap(c.conns); i++ {

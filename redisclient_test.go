@@ -164,3 +164,33 @@ func TestReadRESPRefusesOversizedAndMalformedReplies(t *testing.T) {
 		}
 	}
 }
+
+// After a server restart every idle connection is stale: the call that
+// finds one out drops the others, so the next call dials afresh instead of
+// failing on the next stale one (in an outage, one probe a second each).
+func TestRedisClientDropsStaleConnectionsAfterARestart(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 4)
+	defer c.close()
+	var conns []*redisConn
+	for i := 0; i < 4; i++ {
+		rc := <-c.conns
+		if rc == nil {
+			var err error
+			if rc, err = c.dial(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		conns = append(conns, rc)
+	}
+	for _, rc := range conns {
+		rc.idleAt = testNow
+		c.conns <- rc
+	}
+	srv.Kill(t)
+	srv.Restart(t)
+	c.do([]string{str("PING")}, testNow) // finds a stale connection, most likely
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+		t.Fatalf("the second call after a restart: %v", err)
+	}
+}
