@@ -67,17 +67,15 @@ func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decisio
 	q.d = &q.decision
 	q.d.Rule = -1
 	q.d.Client = client
-	no := g.decide(q)
-	if no == nil && q.d.fleetTakes != nil {
-		// No round trip took the fleet's tokens yet (an open route, a
-		// cached password): one does now.
-		replies := g.storeExec(q.d, q.d.fleetTakes, q.now)
-		if g.fleetTokensRefused(q.d, replies) {
-			no = refuse(ReasonRateLimited, q.d.Detail)
-		}
-	}
-	if no != nil {
+	if no := g.decide(q); no != nil {
 		g.refuse(q, no)
+	}
+	// The decision's last round trip to the store, if it needs one: the
+	// fleet's tokens no round trip took yet (an open route, a cached
+	// password), and the places in the fleet's checks in flight still
+	// held.
+	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
+		g.refuse(q, refuse(ReasonRateLimited, q.d.Detail))
 	}
 	return q.d
 }
@@ -571,7 +569,7 @@ func (g *Guard) takeTokens(q *checkedRequest, principal string) *refusal {
 			no.retry = wait
 			return no
 		}
-		if g.store != nil && l.key != "user" {
+		if g.store != nil {
 			// The fleet's bucket too, in the request's one round trip.
 			q.d.fleetTakes = append(q.d.fleetTakes, g.store.takeCommand(g.store.key("t", l.tableID(), key), q.now, l.perSecond, l.burst))
 			q.d.fleetTakeNames = append(q.d.fleetTakeNames, l.name)

@@ -73,8 +73,15 @@ type Decision struct {
 
 	// The fleet's rate-limit tokens to take in the request's round trip,
 	// with the names of their limits; nil once taken.
-	fleetTakes     [][]string
+	fleetTakes     []string
 	fleetTakeNames []string
+
+	// The password check the fleet admitted (fleetBanned), held in the
+	// store's checks in flight of the client group and of the user (each
+	// "" when not held) until it is counted or released.
+	fleetToken      string
+	fleetClientHeld string
+	fleetUserHeld   string
 }
 
 // WriteHeaders sets the response headers a refusal needs: the challenge of a

@@ -1,20 +1,23 @@
 package funcauth
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
 	"time"
 )
 
 // What the Guard shares with the other replicas through the store (see
-// Store): the messages accepted, failure counts and bans. Every decision
-// that consults the store does so in one round trip, at the point where it
-// needs to: a signed message when it has verified (the claim and the
-// client's ban in one script), a password before it is hashed (the bans of
-// the client and the user), a failure when it is counted. A client known
-// to be banned is refused from this process's own tables, with no round
-// trip: each replica learns a ban when a round trip tells it, and keeps it
-// locally for the ban's length.
+// Store): the messages accepted, failure counts, bans, password checks in
+// flight and rate-limit tokens. Every decision that consults the store
+// does so in one round trip, at the point where it needs to: a signed
+// message when it has verified (the claim and the client's ban in one
+// script), a password before it is hashed (the bans of the client and the
+// user, and a place among their checks in flight), a failure when it is
+// counted; a password check that does not fail ends with one more, which
+// releases its place. A client known to be banned is refused from this
+// process's own tables, with no round trip: each replica learns a ban when
+// a round trip tells it, and keeps it locally for the ban's length.
 
 // claimScript claims a message for the whole fleet unless the client is
 // banned. KEYS: claim, client ban. ARGV: window in ms. Returns 1 for a new
@@ -25,24 +28,39 @@ local left = redis.call('PTTL', KEYS[2])
 if left > 0 then return -left end
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
-`)
+`, 2, 1)
 
-// fleetKeys are the store keys of one client group and user name.
+// banKeys are the store keys of the failure count and the ban of one
+// client group or user name (kind "client" or "user").
 func (s *sharedStore) banKeys(kind, who string) (count, ban string) {
-	return s.key("f", kind, who), s.key("b", kind, who)
+	ban = banKey(s, kind, who)
+	count = s.prefix + "f" + ban[len(s.prefix)+1:]
+	return count, ban
 }
 
-// claimKey is the store key of a remembered message: its digest, which
-// already names the verifier (and the function, for per-function keys).
-func (s *sharedStore) claimKey(digest replayKey) string {
-	return s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
+// banKey is the ban's key of banKeys alone, s.key("b", kind, who)
+// written out for the claim of every signed message: under Yaegi, a third
+// of the cost of the general method.
+func banKey(s *sharedStore, kind, who string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + who + "\x00"))
+	return s.prefix + "b:" + base64.RawURLEncoding.EncodeToString(sum[:18])
 }
+
+// heldKey is the store key of the checks in flight of the ban key's
+// client group or user name.
+func (s *sharedStore) heldKey(ban string) string {
+	return s.prefix + "h" + ban[len(s.prefix)+1:]
+}
+
+// A remembered message's store key is the prefix, "r:" and its digest
+// (see fleetClaim), which already names the verifier (and the function,
+// for per-function keys).
 
 // storeExec runs cmds through the store and notes on d an outage that
 // this call began or ended, for the host's log. On an error it returns
 // nil replies and the caller follows the concern's OnError policy.
-func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respValue {
-	replies, event, err := g.store.execNoting(cmds, now)
+func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []respValue {
+	replies, event, err := storeDo(s, cmds, now)
 	switch event {
 	case storeWentDown:
 		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
@@ -56,26 +74,40 @@ func (g *Guard) storeExec(d *Decision, cmds [][]string, now time.Time) []respVal
 	return replies
 }
 
-// fleetBanned asks the store, before a password is hashed, whether the
-// client's group (or, when userToo, the user name) is banned anywhere in
-// the fleet, and bans it here too for what is left. It returns the
-// refusal, or "" to go on. With the store unreachable, bans_on_error
-// decides: "local" goes on with this process's tables, "deny" refuses.
+// fleetBanned admits a password check for the whole fleet before it is
+// hashed, in one round trip: it refuses when the client's group (or, when
+// userToo, the user name) is banned anywhere in the fleet, banning it here
+// too for what is left, and when the group's or the user's failures and
+// checks in flight across the fleet reach its limit (the concurrency rule,
+// fleet-wide: at most max_failures guesses hashed at once by all replicas
+// together). An admitted check is held in the store until fleetFail
+// counts it or fleetSettle releases it. It returns the refusal, or "" to
+// go on. With the store unreachable, bans_on_error decides: "local" goes
+// on with this process's tables, "deny" refuses.
 func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (Reason, string) {
 	if g.store == nil || !g.bans.enabled || (!clientToo && !userToo) {
 		return "", "" // the fleet's tokens, if any, are taken at the end
 	}
-	cmds := d.fleetTakes
-	takes := len(cmds)
+	keys := make([]string, 0, 6)
+	limits := make([]int, 0, 2)
+	var clientHeld, userHeld string
 	if clientToo {
-		_, ban := g.store.banKeys("client", group)
-		cmds = append(cmds, g.store.banLeftCommand(ban))
+		count, ban := g.store.banKeys("client", group)
+		clientHeld = g.store.heldKey(ban)
+		keys = append(keys, count, ban, clientHeld)
+		limits = append(limits, g.bans.maxFailures)
 	}
 	if userToo {
-		_, ban := g.store.banKeys("user", user)
-		cmds = append(cmds, g.store.banLeftCommand(ban))
+		count, ban := g.store.banKeys("user", user)
+		userHeld = g.store.heldKey(ban)
+		keys = append(keys, count, ban, userHeld)
+		limits = append(limits, g.bans.userMaxFailures)
 	}
-	replies := g.storeExec(d, cmds, now)
+	token := g.store.checkToken()
+	cmds := d.fleetTakes
+	takes := len(cmds)
+	cmds = append(cmds, g.store.admitCommand(keys, limits, token, now))
+	replies := storeExec(g.store, d, cmds, now)
 	if replies == nil {
 		d.fleetTakes = nil // rate limits fall back to this process's buckets
 		if g.store.bansOnError == storeDeny {
@@ -84,33 +116,41 @@ func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo 
 		}
 		return "", ""
 	}
+	outcome, scope, left, ok := admitted(replies[takes])
+	if ok && outcome == 0 {
+		// Held until counted or released, even if a token is refused now.
+		d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = token, clientHeld, userHeld
+	}
 	if g.fleetTokensRefused(d, replies[:takes]) {
 		return ReasonRateLimited, d.Detail
 	}
-	i := takes
-	if clientToo {
-		if left := banLeft(replies[i]); left > 0 {
-			g.state.abuse.clients.banFor(group, now, left)
-			d.RetryAfter = left
-			return ReasonBanned, "client address is banned (by the fleet)"
-		}
-		i++
+	if !ok || outcome == 0 {
+		return "", "" // an error reply: this process's tables decide
 	}
-	if userToo {
-		if left := banLeft(replies[i]); left > 0 {
+	userScope := !clientToo || scope == 2
+	if outcome == 1 {
+		d.RetryAfter = left
+		if userScope {
 			g.state.abuse.users.banFor(user, now, left)
-			d.RetryAfter = left
 			return ReasonBanned, "user name is locked out (by the fleet)"
 		}
+		g.state.abuse.clients.banFor(group, now, left)
+		return ReasonBanned, "client address is banned (by the fleet)"
 	}
-	return "", ""
+	d.RetryAfter = time.Second
+	if userScope {
+		return ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress across the fleet"
+	}
+	return ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress across the fleet"
 }
 
 // fleetFail counts a failure of the client's group (and, when userToo, of
 // the user name) in the store, one round trip for both, and bans here what
-// the fleet's count bans. It reports which bans this failure started. With
-// the store unreachable the failure counts here only, as bans_on_error
-// "local" says; "deny" changes nothing for a request already refused.
+// the fleet's count bans. The checks the fleet admitted for the request
+// end with it: counted where the failure counts, released where it does
+// not. It reports which bans this failure started. With the store
+// unreachable the failure counts here only, as bans_on_error "local"
+// says; "deny" changes nothing for a request already refused.
 func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (clientBanned, userBanned bool) {
 	if g.store == nil || (!clientToo && !userToo) {
 		return false, false
@@ -118,15 +158,21 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	cmds := d.fleetTakes // a refused request spends the fleet's tokens too
 	takes := len(cmds)
 	d.fleetTakes = nil
+	token, clientHeld, userHeld := d.fleetToken, d.fleetClientHeld, d.fleetUserHeld
+	d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = "", "", ""
 	if clientToo {
 		count, ban := g.store.banKeys("client", group)
-		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.maxFailures, g.bans.window, g.bans.duration))
+		cmds = append(cmds, g.store.failCommand(count, ban, clientHeld, token, g.bans.maxFailures, g.bans.window, g.bans.duration))
+	} else if clientHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(clientHeld, token))
 	}
 	if userToo {
 		count, ban := g.store.banKeys("user", user)
-		cmds = append(cmds, g.store.failCommand(count, ban, g.bans.userMaxFailures, g.bans.window, g.bans.duration))
+		cmds = append(cmds, g.store.failCommand(count, ban, userHeld, token, g.bans.userMaxFailures, g.bans.window, g.bans.duration))
+	} else if userHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(userHeld, token))
 	}
-	replies := g.storeExec(d, cmds, now)
+	replies := storeExec(g.store, d, cmds, now)
 	if replies == nil {
 		return false, false
 	}
@@ -136,6 +182,8 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 			g.state.abuse.clients.banFor(group, now, left)
 			clientBanned = n > 0 // n is 0 when the ban was on already
 		}
+		i++
+	} else if clientHeld != "" {
 		i++
 	}
 	if userToo {
@@ -147,6 +195,37 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	return clientBanned, userBanned
 }
 
+// fleetSettle makes the round trip a decision still needs once it is
+// made, if any: the fleet's tokens of an allowed request that no round
+// trip took yet (an open route, a cached password, a user's limits after
+// a password check), and the release of password checks the fleet
+// admitted that did not fail. It reports whether the fleet refused a
+// token, with the limit's wait and detail on d.
+func (g *Guard) fleetSettle(d *Decision) bool {
+	var cmds []string
+	if d.Allowed {
+		cmds = d.fleetTakes
+	}
+	takes := len(cmds)
+	if d.fleetClientHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(d.fleetClientHeld, d.fleetToken))
+	}
+	if d.fleetUserHeld != "" {
+		cmds = append(cmds, g.store.releaseCommand(d.fleetUserHeld, d.fleetToken))
+	}
+	d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = "", "", ""
+	if len(cmds) == 0 {
+		d.fleetTakes = nil
+		d.fleetTakeNames = nil
+		return false
+	}
+	replies := storeExec(g.store, d, cmds, g.now())
+	if replies != nil {
+		replies = replies[:takes]
+	}
+	return g.fleetTokensRefused(d, replies)
+}
+
 // fleetClaim claims a verified message for the whole fleet, in one round
 // trip with the client's ban. It returns the refusal, or "" when the
 // message is new everywhere. With the store unreachable, replay_on_error
@@ -154,46 +233,61 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 // be accepted twice while the replicas cannot agree; "local" relies on this
 // process's memory, which the caller has already checked.
 func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, group string, now time.Time) (Reason, string) {
-	if g.store == nil {
+	s := g.store
+	if s == nil {
 		return "", ""
 	}
-	claim := g.store.claimKey(digest)
-	_, ban := g.store.banKeys("client", group)
-	if !g.bans.enabled || g.bans.allowed(d.Client) {
-		ban = g.store.prefix + "none" // never set: no ban applies
+	// Written for Yaegi (see redisDo): the command is one concatenation
+	// of parts made beforehand, the call one function call.
+	claim := s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
+	ms := strconv.FormatInt(int64((window+time.Millisecond-1)/time.Millisecond), 10)
+	ms = "$" + strconv.Itoa(len(ms)) + "\r\n" + ms + "\r\n"
+	// A plain SET NX PX where no ban applies (bans off, an allow-listed
+	// client): the server runs no script. Otherwise the claim script,
+	// which claims nothing for a banned client.
+	cmd := "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + ms
+	if g.bans.enabled && !g.bans.allowed(d.Client) {
+		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", group) + "\r\n" + ms
 	}
-	cmds := append(d.fleetTakes, claimScript.command([]string{claim, ban}, strconv.FormatInt(durationMillis(window), 10)))
 	takes := len(d.fleetTakes)
-	replies := g.storeExec(d, cmds, now)
-	if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
-		if r := replies[takes]; r.kind == ':' && r.num == 1 {
-			g.store.exec([][]string{g.store.forgetCommand(claim)}, now) // not accepted after all
+	var replies []respValue
+	if takes == 0 {
+		replies = storeExec(s, d, []string{cmd}, now)
+	} else {
+		replies = storeExec(s, d, append(d.fleetTakes, cmd), now)
+		if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
+			if r := replies[takes]; r.kind == ':' && r.num == 1 {
+				s.exec([]string{s.forgetCommand(claim)}, now) // not accepted after all
+			}
+			return ReasonRateLimited, d.Detail
 		}
-		return ReasonRateLimited, d.Detail
+		d.fleetTakes = nil
+		d.fleetTakeNames = nil
 	}
-	if replies != nil {
-		replies = replies[takes:]
-	}
-	d.fleetTakes = nil
 	if replies == nil {
-		if g.store.replayOnError == storeDeny {
+		if s.replayOnError == storeDeny {
 			d.RetryAfter = time.Second
 			return ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new"
 		}
 		return "", ""
 	}
-	r := replies[0]
+	r := replies[takes]
+	if r.kind == '+' || (r.kind == ':' && r.num == 1) { // SET's OK, the script's 1
+		d.store = s
+		d.storeClaim = claim
+		d.clock = g.now
+		return "", ""
+	}
 	switch {
+	case r.kind == '$' && r.null: // SET found the key
+		return ReasonReplayed, "this message was already accepted (by the fleet)"
 	case r.kind != ':':
-		if r.kind == '-' && g.store.replayOnError != storeDeny {
+		if r.kind == '-' && s.replayOnError != storeDeny {
 			return "", ""
 		}
 		d.RetryAfter = time.Second
 		detail := "store answered the claim with an error: " + r.str
 		return ReasonStoreUnavailable, detail
-	case r.num == 1:
-		d.store, d.storeClaim, d.clock = g.store, claim, g.now
-		return "", ""
 	case r.num == 0:
 		return ReasonReplayed, "this message was already accepted (by the fleet)"
 	}
@@ -209,7 +303,7 @@ func (d *Decision) fleetForget() {
 	if d.store == nil || d.storeClaim == "" {
 		return
 	}
-	d.store.exec([][]string{d.store.forgetCommand(d.storeClaim)}, d.clock())
+	d.store.exec([]string{d.store.forgetCommand(d.storeClaim)}, d.clock())
 	d.storeClaim = ""
 }
 

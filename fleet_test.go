@@ -3,6 +3,7 @@ package funcauth
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,20 @@ func TestFleetRemembersMessagesAcrossReplicas(t *testing.T) {
 	d.Finish(http.StatusBadGateway)
 	if d := a.Check(signedRequest("/function/env", "message two", "k"), "192.0.2.1"); !d.Allowed {
 		t.Errorf("the retry of a message the upstream failed on: %s %s", d.Reason, d.Detail)
+	}
+	// Where no ban applies (an allow-listed client) the claim is a plain
+	// SET: the same memory for the fleet.
+	trusted := newReplica(t, srv.Addr, c, func(cfg *Config) { cfg.Bans.AllowList = []string{"192.0.2.0/24"} })
+	if d := trusted.Check(signedRequest("/function/env", "message one", "k"), "192.0.2.1"); d.Reason != ReasonReplayed {
+		t.Errorf("an allow-listed client's replay: %s %s", d.Reason, d.Detail)
+	}
+	d = trusted.Check(signedRequest("/function/env", "message three", "k"), "192.0.2.1")
+	if !d.Allowed {
+		t.Fatalf("an allow-listed client's new message: %s %s", d.Reason, d.Detail)
+	}
+	d.Finish(http.StatusOK)
+	if d := a.Check(signedRequest("/function/env", "message three", "k"), "192.0.2.1"); d.Reason != ReasonReplayed {
+		t.Errorf("a message the allow-listed client sent, replayed: %s %s", d.Reason, d.Detail)
 	}
 }
 
@@ -308,5 +323,123 @@ func TestFleetConcurrentChecksAcrossOutages(t *testing.T) {
 	}
 	if seen[ReasonSigned] == 0 || seen[ReasonStoreUnavailable] == 0 {
 		t.Errorf("decisions %v: want both accepted messages and outages", seen)
+	}
+}
+
+// The concurrency rule of password checks is the fleet's: failures and
+// checks in flight of a client group stay below max_failures across every
+// replica, so checks held by one replica keep another from hashing more
+// guesses; a failure ends its check and counts, a success releases it.
+func TestFleetAdmitsPasswordChecksFleetWide(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	a, b, third := newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil)
+	const attacker = "203.0.113.20"
+	// Replica A hashes three guesses (max_failures) of the attacker.
+	var held []*Decision
+	for i := 0; i < 3; i++ {
+		d := &Decision{Rule: -1, Client: attacker}
+		if reason, detail := a.fleetBanned(d, attacker, "admin", true, false, c.now()); reason != "" {
+			t.Fatalf("check %d not admitted: %s %s", i, reason, detail)
+		}
+		held = append(held, d)
+	}
+	// Meanwhile a guess on replica B is refused before its hash.
+	d := b.Check(basicRequest("admin", "guess"), attacker)
+	if d.Reason != ReasonRateLimited || !strings.Contains(d.Detail, "across the fleet") || d.RetryAfter <= 0 {
+		t.Fatalf("a guess while the fleet hashes max_failures others: %s %s", d.Reason, d.Detail)
+	}
+	// Two of A's guesses fail, one ends without failing: one place frees.
+	for _, d := range held[:2] {
+		a.refuse(&checkedRequest{d: d, group: attacker, now: c.now()}, refuse(ReasonBadCredentials, ""))
+	}
+	a.fleetSettle(held[2])
+	if d := b.Check(basicRequest("admin", "guess"), attacker); d.Reason != ReasonBadCredentials || d.BannedClient != attacker {
+		t.Fatalf("the third failure in the fleet: %s %s, banned %q", d.Reason, d.Detail, d.BannedClient)
+	}
+	if d := third.Check(basicRequest("admin", "right password"), attacker); d.Reason != ReasonBanned {
+		t.Errorf("the right password from the banned client: %s %s", d.Reason, d.Detail)
+	}
+	// A success releases its place: nothing is left in flight.
+	if d := third.Check(basicRequest("admin", "right password"), "198.51.100.30"); !d.Allowed {
+		t.Fatalf("another client's right password: %s %s", d.Reason, d.Detail)
+	}
+	for _, who := range []string{attacker, "198.51.100.30"} {
+		_, ban := a.store.banKeys("client", who)
+		r, err := a.store.exec([]string{respCommand("ZCARD", a.store.heldKey(ban))}, c.now())
+		if err != nil || r[0].num != 0 {
+			t.Errorf("checks of %s still in flight: %+v %v", who, r, err)
+		}
+	}
+}
+
+// Concurrent wrong passwords of one client spread over two replicas: at
+// most max_failures of them are hashed in the whole fleet, the rest are
+// refused before their hash, and the client ends banned on both.
+func TestFleetConcurrentGuessesHashAtMostMaxFailures(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	a, b := newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil)
+	for _, g := range []*Guard{a, b} {
+		g.hashSlots = &checkSlots{max: 16} // the cores do not limit the guesses here
+	}
+	const attacker = "203.0.113.21"
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[Reason]int{}
+	for w := 0; w < 16; w++ {
+		g := []*Guard{a, b}[w%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			d := g.Check(basicRequest("admin", "guess"), attacker)
+			mu.Lock()
+			seen[d.Reason]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if seen[ReasonBadCredentials] != 3 {
+		t.Errorf("decisions %v: want exactly max_failures (3) guesses hashed in the fleet", seen)
+	}
+	for name, g := range map[string]*Guard{"A": a, "B": b} {
+		if d := g.Check(basicRequest("admin", "right password"), attacker); d.Reason != ReasonBanned {
+			t.Errorf("replica %s after the burst: %s %s", name, d.Reason, d.Detail)
+		}
+	}
+}
+
+// A user's rate limit is the fleet's: a user name's logins (cached
+// passwords included) and a signing key's messages share one bucket each
+// across the replicas.
+func TestFleetUserRateLimits(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	limited := func(cfg *Config) {
+		cfg.RateLimits = []RateLimit{{Name: "per-user", Key: "user", Rate: "4/1m"}}
+	}
+	a, b := newReplica(t, srv.Addr, c, limited), newReplica(t, srv.Addr, c, limited)
+	for _, kind := range []string{"password", "signature"} {
+		allowed := 0
+		for i := 0; i < 12; i++ {
+			g := []*Guard{a, b}[i%2]
+			r := basicRequest("admin", "right password")
+			if kind == "signature" {
+				r = signedRequest("/function/env", "message "+strconv.Itoa(i), "k")
+			}
+			d := g.Check(r, "192.0.2."+strconv.Itoa(1+i))
+			if d.Allowed {
+				allowed++
+				d.Finish(http.StatusOK)
+			} else if d.Reason != ReasonRateLimited || d.RetryAfter <= 0 {
+				t.Fatalf("%s %d: %s %s", kind, i, d.Reason, d.Detail)
+			}
+		}
+		if allowed != 4 {
+			t.Errorf("%s: %d requests of one principal allowed by two replicas under a fleet limit of 4/1m", kind, allowed)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -31,19 +30,24 @@ type redisClient struct {
 	timeout       time.Duration
 	idleTimeout   time.Duration
 
-	slots chan struct{} // one token per connection in use or being dialled
-
-	mu   sync.Mutex
-	idle []*redisConn
+	// conns holds one entry per connection the pool may have: an idle
+	// connection, or nil for a place free to dial one. A call takes an
+	// entry and puts one back; a busy pool is an empty channel.
+	conns chan *redisConn
 }
 
-// redisConn is one connection with its buffers.
+// redisConn is one connection with its buffers, and its timer: armed for
+// each round trip, it fails the connection's I/O when the round trip
+// overruns the timeout (a timer rather than an absolute deadline, so the
+// client reads no wall clock: funcauth's time is the Guard's). One timer
+// per connection, made once, so that a call makes no closure.
 type redisConn struct {
 	conn    net.Conn
 	r       *bufio.Reader
-	w       *bufio.Writer
 	idleAt  time.Time
 	scratch []byte
+	timer   *time.Timer
+	expired bool // the timer fired: the connection is not reused
 }
 
 // respValue is one RESP2 reply: a simple string ('+'), an error ('-'), an
@@ -67,73 +71,100 @@ const (
 var errRedisPoolExhausted = errors.New("every connection of the pool is busy (store.pool_size): the store is slow or the pool too small")
 
 func newRedisClient(network, addr, username, password string, db int, tlsConfig *tls.Config, timeout time.Duration, poolSize int) *redisClient {
-	return &redisClient{
+	c := &redisClient{
 		network: network, addr: addr, username: username, password: password, db: db,
 		tls: tlsConfig, timeout: timeout, idleTimeout: 60 * time.Second,
-		slots: make(chan struct{}, poolSize),
+		conns: make(chan *redisConn, poolSize),
 	}
+	for i := 0; i < poolSize; i++ {
+		c.conns <- nil
+	}
+	return c
 }
 
-// do sends the commands in one pipeline (one round trip) and returns their
-// replies in order. A server error reply is a respValue of kind '-', not an
-// error: errors are for the connection, the timeout and the protocol.
-func (c *redisClient) do(cmds [][]string, now time.Time) ([]respValue, error) {
-	timer := time.NewTimer(c.timeout)
+// do sends the commands (each RESP-encoded, see respCommand) in one
+// pipeline, one round trip, and returns their replies in order. A server
+// error reply is a respValue of kind '-', not an error: errors are for the
+// connection, the timeout and the protocol.
+//
+// The hot path is written for Yaegi, where each interpreted call and
+// statement costs far more than the compiled work it does: plain functions
+// rather than methods (a method call costs about four function calls
+// there), no closure, no defer, one channel operation each way for the
+// pool, and one write of commands encoded beforehand.
+func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
+	return redisDo(c, cmds, now)
+}
+
+func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) {
+	var rc *redisConn
 	select {
-	case c.slots <- struct{}{}:
-		timer.Stop()
-	case <-timer.C:
-		return nil, c.wrap(errRedisPoolExhausted)
+	case got := <-c.conns: // not "case rc = <-": Yaegi panics on it
+		rc = got
+	default:
+		var ok bool
+		if rc, ok = waitConn(c); !ok {
+			return nil, c.wrap(errRedisPoolExhausted)
+		}
 	}
-	rc, err := c.conn(now)
+	if rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
+		rc.close()
+		rc = nil
+	}
+	if rc == nil {
+		var err error
+		if rc, err = c.dial(); err != nil {
+			c.conns <- nil
+			return nil, c.wrap(err)
+		}
+	}
+	replies, err := redisRoundTrip(rc, cmds, c.timeout)
+	if err != nil || rc.expired {
+		rc.close()
+		c.conns <- nil
+		if err != nil {
+			// The server may have restarted: its other idle connections
+			// would fail one call each (one probe each in an outage).
+			c.close()
+		}
+	} else {
+		rc.idleAt = now
+		c.conns <- rc
+	}
 	if err != nil {
-		<-c.slots
 		return nil, c.wrap(err)
 	}
-	replies, err := rc.roundTrip(cmds, c.timeout)
-	if err != nil {
-		rc.conn.Close()
-		<-c.slots
-		return nil, c.wrap(err)
-	}
-	c.put(rc, now)
-	<-c.slots
 	return replies, nil
 }
 
-// conn returns an idle connection or dials a new one.
-func (c *redisClient) conn(now time.Time) (*redisConn, error) {
-	c.mu.Lock()
-	for len(c.idle) > 0 {
-		rc := c.idle[len(c.idle)-1]
-		c.idle[len(c.idle)-1] = nil
-		c.idle = c.idle[:len(c.idle)-1]
-		if now.Sub(rc.idleAt) < c.idleTimeout {
-			c.mu.Unlock()
-			return rc, nil
-		}
-		rc.conn.Close()
+// waitConn waits up to the timeout for an entry of the pool.
+func waitConn(c *redisClient) (*redisConn, bool) {
+	timer := time.NewTimer(c.timeout)
+	select {
+	case rc := <-c.conns:
+		timer.Stop()
+		return rc, true
+	case <-timer.C:
+		return nil, false
 	}
-	c.mu.Unlock()
-	return c.dial()
 }
 
-// put returns a healthy connection to the idle list.
-func (c *redisClient) put(rc *redisConn, now time.Time) {
-	rc.idleAt = now
-	c.mu.Lock()
-	c.idle = append(c.idle, rc)
-	c.mu.Unlock()
-}
-
-// close closes the idle connections. Calls in flight finish on their own.
+// close closes the idle connections, leaving their places free to dial
+// new ones. Calls in flight finish on their own.
 func (c *redisClient) close() {
-	c.mu.Lock()
-	idle := c.idle
-	c.idle = nil
-	c.mu.Unlock()
-	for _, rc := range idle {
-		rc.conn.Close()
+	taken := 0
+	for i := 0; i < cap(c.conns); i++ {
+		select {
+		case rc := <-c.conns:
+			if rc != nil {
+				rc.close()
+			}
+			taken++
+		default:
+		}
+	}
+	for i := 0; i < taken; i++ {
+		c.conns <- nil
 	}
 }
 
@@ -155,31 +186,39 @@ func (c *redisClient) dial() (*redisConn, error) {
 		}
 		conn = tc
 	}
-	rc := &redisConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 4096)}
-	var setup [][]string
+	rc := &redisConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), scratch: make([]byte, 0, 512)}
+	rc.timer = time.AfterFunc(time.Hour, func() { conn.SetDeadline(longAgo) })
+	rc.timer.Stop()
+	var setup []string
+	var names []string
 	if c.password != "" {
 		if c.username != "" {
-			setup = append(setup, []string{"AUTH", c.username, c.password})
+			setup = append(setup, respCommand("AUTH", c.username, c.password))
 		} else {
-			setup = append(setup, []string{"AUTH", c.password})
+			setup = append(setup, respCommand("AUTH", c.password))
 		}
+		names = append(names, "AUTH")
 	}
 	if c.db != 0 {
-		setup = append(setup, []string{"SELECT", strconv.Itoa(c.db)})
+		setup = append(setup, respCommand("SELECT", strconv.Itoa(c.db)))
+		names = append(names, "SELECT")
 	}
 	if len(setup) == 0 {
 		return rc, nil
 	}
-	replies, err := rc.roundTrip(setup, c.timeout)
-	if err != nil {
-		conn.Close()
+	replies, err := redisRoundTrip(rc, setup, c.timeout)
+	if err != nil || rc.expired {
+		rc.close()
+		if err == nil {
+			err = errors.New("timed out")
+		}
 		return nil, err
 	}
 	for i, v := range replies {
 		if v.kind == '-' {
-			conn.Close()
+			rc.close()
 			// The server's message, never the command: AUTH's holds the password.
-			return nil, errors.New(setup[i][0] + " refused: " + v.str)
+			return nil, errors.New(names[i] + " refused: " + v.str)
 		}
 	}
 	return rc, nil
@@ -190,28 +229,42 @@ func (c *redisClient) wrap(err error) error {
 	return errors.New("redis " + c.addr + ": " + err.Error())
 }
 
-// roundTrip writes the commands and reads one reply for each.
-func (rc *redisConn) roundTrip(cmds [][]string, timeout time.Duration) ([]respValue, error) {
-	stop := abortAfter(rc.conn, timeout)
-	defer stop()
-	for _, args := range cmds {
-		rc.scratch = appendRESPCommand(rc.scratch[:0], args)
-		if _, err := rc.w.Write(rc.scratch); err != nil {
-			return nil, ioProblem(err)
-		}
+// redisRoundTrip writes the commands and reads one reply for each, within
+// the timeout. A round trip that ends as the timer fires may have its
+// replies but marks the connection expired.
+func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]respValue, error) {
+	b := rc.scratch[:0]
+	for _, cmd := range cmds {
+		b = append(b, cmd...)
 	}
-	if err := rc.w.Flush(); err != nil {
-		return nil, ioProblem(err)
-	}
-	replies := make([]respValue, len(cmds))
-	for i := range cmds {
-		v, err := readRESP(rc.r, 0)
-		if err != nil {
-			return nil, err
+	rc.scratch = b
+	rc.timer.Reset(timeout)
+	_, err := rc.conn.Write(b)
+	var replies []respValue
+	if err == nil {
+		replies = make([]respValue, len(cmds))
+		for i := range replies {
+			v, e := readRESP(rc.r, 0)
+			if e != nil {
+				err = e
+				break
+			}
+			replies[i] = v
 		}
-		replies[i] = v
+	} else {
+		err = ioProblem(err)
+	}
+	rc.expired = !rc.timer.Stop()
+	if err != nil {
+		return nil, err
 	}
 	return replies, nil
+}
+
+// close closes the connection and stops its timer.
+func (rc *redisConn) close() {
+	rc.timer.Stop()
+	rc.conn.Close()
 }
 
 // ioProblem says what went wrong on the connection in a few words.
@@ -225,19 +278,36 @@ func ioProblem(err error) error {
 	return errors.New("connection failed")
 }
 
-// appendRESPCommand appends args as a RESP array of bulk strings.
-func appendRESPCommand(b []byte, args []string) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, '\r', '\n')
+// respCommand encodes args as a RESP array of bulk strings, the form in
+// which commands reach do.
+func respCommand(args ...string) string {
+	s := "*" + strconv.Itoa(len(args)) + "\r\n"
 	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, '\r', '\n')
-		b = append(b, a...)
-		b = append(b, '\r', '\n')
+		s += respBulk(a)
 	}
-	return b
+	return s
+}
+
+// respBulk encodes one argument as a RESP bulk string. Commands on the
+// hot path are concatenations of a constant head and respBulk of their
+// variable arguments: under Yaegi, a loop over the arguments costs
+// several times as much.
+func respBulk(a string) string {
+	if len(a) < len(respBulkHeads) {
+		return respBulkHeads[len(a)] + a + "\r\n"
+	}
+	return "$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n"
+}
+
+// respBulkHeads are the heads of bulk strings of up to 255 bytes.
+var respBulkHeads = makeRESPBulkHeads()
+
+func makeRESPBulkHeads() []string {
+	heads := make([]string, 256)
+	for i := range heads {
+		heads[i] = "$" + strconv.Itoa(i) + "\r\n"
+	}
+	return heads
 }
 
 // readRESP reads one reply.
@@ -300,10 +370,9 @@ func readRESP(r *bufio.Reader, depth int) (respValue, error) {
 // read and write on it fail at once with os.ErrDeadlineExceeded.
 var longAgo = time.Unix(1, 0)
 
-// abortAfter fails the connection's I/O once timeout has passed, by a
-// timer rather than an absolute deadline, so the client reads no wall
-// clock (funcauth's time is the Guard's). The returned func stops the
-// timer and clears the deadline, for the connection's reuse.
+// abortAfter fails the connection's I/O once timeout has passed, for the
+// TLS handshake of a new connection (round trips use the connection's own
+// timer). The returned func stops the timer and clears the deadline.
 func abortAfter(conn net.Conn, timeout time.Duration) func() {
 	t := time.AfterFunc(timeout, func() { conn.SetDeadline(longAgo) })
 	return func() {

@@ -15,13 +15,13 @@ func startRedis(t *testing.T, extra ...string) *redistest.Redis {
 	return redistest.Start(t, extra...)
 }
 
-func str(args ...string) []string { return args }
+func str(args ...string) string { return respCommand(args...) }
 
 func TestRedisClientPipelineAgainstRealServer(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 4)
 	defer c.close()
-	replies, err := c.do([][]string{
+	replies, err := c.do([]string{
 		str("SET", "k", "v", "NX", "PX", "60000"),
 		str("SET", "k", "v", "NX", "PX", "60000"),
 		str("INCR", "n"),
@@ -57,18 +57,18 @@ func TestRedisClientAuthAndDatabase(t *testing.T) {
 	srv := startRedis(t, "--requirepass", password)
 	good := newRedisClient("tcp", srv.Addr, "", password, 3, nil, time.Second, 2)
 	defer good.close()
-	if _, err := good.do([][]string{str("SET", "in3", "x")}, testNow); err != nil {
+	if _, err := good.do([]string{str("SET", "in3", "x")}, testNow); err != nil {
 		t.Fatal(err)
 	}
 	// The key lives in database 3 only.
 	zero := newRedisClient("tcp", srv.Addr, "default", password, 0, nil, time.Second, 2)
 	defer zero.close()
-	r, err := zero.do([][]string{str("GET", "in3")}, testNow)
+	r, err := zero.do([]string{str("GET", "in3")}, testNow)
 	if err != nil || !r[0].null {
 		t.Fatalf("database 0 sees the key of database 3: %+v %v", r, err)
 	}
 	bad := newRedisClient("tcp", srv.Addr, "", "wrong-"+password, 0, nil, time.Second, 2)
-	_, err = bad.do([][]string{str("PING")}, testNow)
+	_, err = bad.do([]string{str("PING")}, testNow)
 	if err == nil {
 		t.Fatal("a wrong password was accepted")
 	}
@@ -84,12 +84,12 @@ func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 200*time.Millisecond, 2)
 	defer c.close()
-	if _, err := c.do([][]string{str("PING")}, testNow); err != nil {
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
 		t.Fatal(err)
 	}
 	srv.Freeze(t) // frozen: accepts nothing, answers nothing
 	start := time.Now()
-	_, err := c.do([][]string{str("PING")}, testNow)
+	_, err := c.do([]string{str("PING")}, testNow)
 	took := time.Since(start)
 	if err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("a frozen server gave %v, want a timeout", err)
@@ -101,7 +101,7 @@ func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
 	// The broken connection was dropped; the next call dials afresh.
 	var lastErr error
 	for i := 0; i < 20; i++ {
-		if _, lastErr = c.do([][]string{str("PING")}, testNow); lastErr == nil {
+		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -113,17 +113,17 @@ func TestRedisClientStoppedServerAndRestart(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 2)
 	defer c.close()
-	if _, err := c.do([][]string{str("PING")}, testNow); err != nil {
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
 		t.Fatal(err)
 	}
 	srv.Kill(t)
-	if _, err := c.do([][]string{str("PING")}, testNow); err == nil {
+	if _, err := c.do([]string{str("PING")}, testNow); err == nil {
 		t.Fatal("a stopped server answered")
 	}
 	srv.Restart(t)
 	var lastErr error
 	for i := 0; i < 100; i++ {
-		if _, lastErr = c.do([][]string{str("PING")}, testNow); lastErr == nil {
+		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -135,13 +135,13 @@ func TestRedisClientPoolIsBounded(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 1)
 	defer c.close()
-	c.slots <- struct{}{} // the one connection is busy
-	_, err := c.do([][]string{str("PING")}, testNow)
-	<-c.slots
+	busy := <-c.conns // the one connection is busy
+	_, err := c.do([]string{str("PING")}, testNow)
+	c.conns <- busy
 	if err == nil || !strings.Contains(err.Error(), "pool") {
 		t.Fatalf("a full pool gave %v, want an error naming the pool", err)
 	}
-	if _, err := c.do([][]string{str("PING")}, testNow); err != nil {
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -162,5 +162,35 @@ func TestReadRESPRefusesOversizedAndMalformedReplies(t *testing.T) {
 		if err == nil {
 			t.Errorf("reply %q was accepted", reply)
 		}
+	}
+}
+
+// After a server restart every idle connection is stale: the call that
+// finds one out drops the others, so the next call dials afresh instead of
+// failing on the next stale one (in an outage, one probe a second each).
+func TestRedisClientDropsStaleConnectionsAfterARestart(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 4)
+	defer c.close()
+	var conns []*redisConn
+	for i := 0; i < 4; i++ {
+		rc := <-c.conns
+		if rc == nil {
+			var err error
+			if rc, err = c.dial(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		conns = append(conns, rc)
+	}
+	for _, rc := range conns {
+		rc.idleAt = testNow
+		c.conns <- rc
+	}
+	srv.Kill(t)
+	srv.Restart(t)
+	c.do([]string{str("PING")}, testNow) // finds a stale connection, most likely
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+		t.Fatalf("the second call after a restart: %v", err)
 	}
 }

@@ -87,9 +87,9 @@ func (v *verifier) replayWindow() time.Duration {
 type macCheck struct {
 	macs   []hash.Hash
 	body   io.Writer // the MACs, as one writer
-	keys   []key // the keys of macs, in order
-	want   [][]byte // candidate MACs from the header; any match accepts
-	signed []byte   // the signed prefix (timestamp, id) before the body
+	keys   []key     // the keys of macs, in order
+	want   [][]byte  // candidate MACs from the header; any match accepts
+	signed []byte    // the signed prefix (timestamp, id) before the body
 }
 
 // newMACCheck starts a MAC per key, each fed the signed prefix (such as a

@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
@@ -54,6 +55,14 @@ type sharedStore struct {
 	probeAt   time.Time // calls fail fast until then
 	lastError string    // why the outage started, without secrets
 	events    storeEvents
+
+	instance string // random, names this process's checks in flight
+	checks   uint64 // the checks this process has held in flight
+
+	// The RESP heads of a message's key and of a ban's key, whose lengths
+	// are fixed, made once for the claim command (see fleetClaim).
+	claimHead string
+	banHead   string
 }
 
 // storeEvents counts what hosts report: outages begun and ended, and
@@ -135,7 +144,14 @@ func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedSto
 	if len(prefix) > 128 {
 		return nil, fieldError("store.key_prefix", "is longer than 128 bytes")
 	}
-	s := &sharedStore{prefix: prefix}
+	var id [9]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fieldError("store", "cannot draw a random instance name: "+err.Error())
+	}
+	s := &sharedStore{prefix: prefix, instance: base64.RawURLEncoding.EncodeToString(id[:])}
+	var digest replayKey
+	s.claimHead = "$" + strconv.Itoa(len(prefix+"r:"+base64.RawURLEncoding.EncodeToString(digest[:]))) + "\r\n"
+	s.banHead = "$" + strconv.Itoa(len(banKey(s, "client", ""))) + "\r\n"
 	policies := []struct {
 		field, value string
 		def          string
@@ -276,35 +292,42 @@ func storeTLSConfig(cfg *StoreTLS, host string) (*tls.Config, error) {
 // kind, and a digest of the parts, so no key holds a secret or an
 // unbounded client-controlled string.
 func (s *sharedStore) key(kind string, parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	var sum [32]byte
-	return s.prefix + kind + ":" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
+	// Each part ends in a NUL; one hash call (no loop: under Yaegi each
+	// interpreted statement costs far more than the hash of a few bytes).
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00") + "\x00"))
+	return s.prefix + kind + ":" + base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
-// exec runs the commands in one round trip. While an outage is on, it
-// fails at once until the next probe is due, so a dead or frozen store
-// costs at most one timeout per storeRetryInterval. Scripts the server
-// does not know yet (NOSCRIPT) are sent again in full, once.
-func (s *sharedStore) exec(cmds [][]string, now time.Time) ([]respValue, error) {
-	replies, _, err := s.execNoting(cmds, now)
+// checkToken names a check this process holds in flight in the store,
+// uniquely across the fleet.
+func (s *sharedStore) checkToken() string {
+	s.mu.Lock()
+	s.checks++
+	n := s.checks
+	s.mu.Unlock()
+	return s.instance + strconv.FormatUint(n, 36)
+}
+
+// exec runs the commands (each RESP-encoded) in one round trip. While an
+// outage is on, it fails at once until the next probe is due, so a dead or
+// frozen store costs at most one timeout per storeRetryInterval. Scripts
+// the server does not know yet (NOSCRIPT) are sent again in full, once.
+func (s *sharedStore) exec(cmds []string, now time.Time) ([]respValue, error) {
+	replies, _, err := storeDo(s, cmds, now)
 	return replies, err
 }
 
-// The outage transitions execNoting reports: the call that began an
-// outage, and the one that ended it, each exactly once.
+// The outage transitions storeDo reports: the call that began an outage,
+// and the one that ended it, each exactly once.
 const (
 	storeWentDown = "down"
 	storeCameBack = "up"
 )
 
-// execNoting is exec, and also says whether this very call began or ended
+// storeDo is exec, and also says whether this very call began or ended
 // an outage (decided under the lock, so concurrent calls cannot both
-// claim one).
-func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, string, error) {
+// claim one). A function rather than a method, for Yaegi (see redisDo).
+func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string, error) {
 	s.mu.Lock()
 	if s.down && now.Before(s.probeAt) {
 		s.events.failures++
@@ -317,57 +340,81 @@ func (s *sharedStore) execNoting(cmds [][]string, now time.Time) ([]respValue, s
 	}
 	s.mu.Unlock()
 
-	replies, err := s.client.do(cmds, now)
+	replies, err := redisDo(s.client, cmds, now)
 	if err == nil {
-		err = s.reloadScripts(cmds, replies, now)
+		for i := range replies {
+			if replies[i].kind == '-' {
+				err = s.reloadScripts(cmds, replies, now)
+				break
+			}
+		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err == nil && s.failing == 0 && !s.down {
+		s.mu.Unlock() // the usual case, kept short: no defer, no branch more
+		return replies, "", nil
+	}
+	event, err := s.noteLocked(err, now)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, event, err
+	}
+	return replies, event, nil
+}
+
+// noteLocked notes a call's outcome, with s.mu held, and returns the
+// outage event it makes, if any, and the call's error.
+func (s *sharedStore) noteLocked(err error, now time.Time) (string, error) {
 	if err != nil {
 		s.events.failures++
 		s.failing++
 		if !s.down && s.failing < storeFailuresForOutage {
-			return nil, "", err
+			return "", err
 		}
 		s.probeAt = now.Add(storeRetryInterval)
 		if !s.down {
 			s.down = true
 			s.events.outages++
 			s.lastError = err.Error()
-			return nil, storeWentDown, err
+			return storeWentDown, err
 		}
-		return nil, "", err
+		return "", err
 	}
 	s.failing = 0
 	if s.down {
 		s.down = false
 		s.events.recovered++
-		return replies, storeCameBack, nil
+		return storeCameBack, nil
 	}
-	return replies, "", nil
+	return "", nil
 }
 
 // reloadScripts resends, as EVAL, the EVALSHA commands the server answered
 // with NOSCRIPT (after a restart or SCRIPT FLUSH), and puts their replies
 // in place. EVAL also caches the script for the next EVALSHA.
-func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue, now time.Time) error {
-	var again [][]string
+func (s *sharedStore) reloadScripts(cmds []string, replies []respValue, now time.Time) error {
+	var again []string
 	var at []int
 	for i, r := range replies {
-		if r.kind == '-' && strings.HasPrefix(r.str, "NOSCRIPT") && cmds[i][0] == "EVALSHA" {
-			script := scriptSource(cmds[i][1])
-			if script == "" {
-				return errors.New("NOSCRIPT for a script funcauth does not know")
-			}
-			cmd := append([]string{"EVAL", script}, cmds[i][2:]...)
-			again = append(again, cmd)
-			at = append(at, i)
+		if r.kind != '-' || !strings.HasPrefix(r.str, "NOSCRIPT") {
+			continue
 		}
+		cmd := ""
+		for _, sc := range []*storeScript{claimScript, failScript, bucketScript, admitScript} {
+			if strings.Contains(cmds[i], sc.call) {
+				cmd = strings.Replace(cmds[i], sc.call, "$4\r\nEVAL\r\n"+respBulk(sc.source), 1)
+			}
+		}
+		if cmd == "" {
+			return errors.New("NOSCRIPT for a script funcauth does not know")
+		}
+		again = append(again, cmd)
+		at = append(at, i)
 	}
 	if len(again) == 0 {
 		return nil
 	}
-	more, err := s.client.do(again, now)
+	more, err := redisDo(s.client, again, now)
 	if err != nil {
 		return err
 	}
@@ -380,31 +427,33 @@ func (s *sharedStore) reloadScripts(cmds [][]string, replies []respValue, now ti
 // storeScript is a Lua script run atomically by the server.
 type storeScript struct {
 	sha, source string
+	call        string // EVALSHA and the SHA1, RESP-encoded
+	// fixed starts the whole command of a script that always takes as many
+	// keys and arguments (those newStoreScript is given): the array's
+	// length, call and the number of keys. "" for other scripts.
+	fixed string
 }
 
-func newStoreScript(source string) *storeScript {
+// newStoreScript makes a script that takes keys keys and args arguments,
+// each -1 when it varies.
+func newStoreScript(source string, keys, args int) *storeScript {
 	sum := sha1.Sum([]byte(source))
-	return &storeScript{sha: hex.EncodeToString(sum[:]), source: source}
-}
-
-// scriptSource returns the source of the script whose SHA1 is sha, or "".
-// It is a function rather than a map that newStoreScript fills: Yaegi does
-// not order package-level initialisations by their dependencies, so the
-// map would still be nil when the scripts are made (Traefik then refuses
-// to load the plugin).
-func scriptSource(sha string) string {
-	for _, sc := range []*storeScript{claimScript, failScript, bucketScript} {
-		if sc.sha == sha {
-			return sc.source
-		}
+	sc := &storeScript{sha: hex.EncodeToString(sum[:]), source: source}
+	sc.call = respBulk("EVALSHA") + respBulk(sc.sha)
+	if keys >= 0 && args >= 0 {
+		sc.fixed = "*" + strconv.Itoa(3+keys+args) + "\r\n" + sc.call + respBulk(strconv.Itoa(keys))
 	}
-	return ""
+	return sc
 }
 
 // command returns the EVALSHA command that runs the script.
-func (sc *storeScript) command(keys []string, args ...string) []string {
-	cmd := make([]string, 0, 3+len(keys)+len(args))
-	cmd = append(cmd, "EVALSHA", sc.sha, strconv.Itoa(len(keys)))
-	cmd = append(cmd, keys...)
-	return append(cmd, args...)
+func (sc *storeScript) command(keys []string, args ...string) string {
+	cmd := "*" + strconv.Itoa(3+len(keys)+len(args)) + "\r\n" + sc.call + respBulk(strconv.Itoa(len(keys)))
+	for _, k := range keys {
+		cmd += respBulk(k)
+	}
+	for _, a := range args {
+		cmd += respBulk(a)
+	}
+	return cmd
 }

@@ -111,6 +111,21 @@ func TestStoreKeysHoldNoClientStringOrSecret(t *testing.T) {
 	}
 }
 
+// The ban's key written out for the claim is the general key's.
+func TestBanKeyIsTheStoreKey(t *testing.T) {
+	s, err := compileStore(&Store{Address: "127.0.0.1:1", KeyPrefix: "p:"}, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, ban := s.banKeys("client", "198.51.100.0/24")
+	if ban != s.key("b", "client", "198.51.100.0/24") || count != s.key("f", "client", "198.51.100.0/24") {
+		t.Errorf("ban key %q, count key %q differ from the store's keys", ban, count)
+	}
+	if len(s.banHead) < 4 || s.banHead != respBulk(ban)[:len(s.banHead)] {
+		t.Errorf("the ban key's RESP head %q does not fit %q", s.banHead, ban)
+	}
+}
+
 func newTestStore(t *testing.T, addr string, timeout time.Duration) *sharedStore {
 	t.Helper()
 	s, err := compileStore(&Store{Address: addr, Timeout: timeout.String(), KeyPrefix: "test:"}, os.LookupEnv)
@@ -132,11 +147,11 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 	bucket := s.key("t", "client", "198.51.100.7")
 	var results []bool
 	for i := 0; i < 3; i++ {
-		r, err := s.exec([][]string{
+		r, err := s.exec([]string{
 			s.claimCommand(claim, time.Minute),
-			s.failCommand(count, ban, 2, time.Minute, 30*time.Second),
+			s.failCommand(count, ban, "", "", 2, time.Minute, 30*time.Second),
 			s.takeCommand(bucket, now, 1, 2),
-			s.banLeftCommand(ban),
+			s.admitCommand([]string{count, ban, s.heldKey(ban)}, []int{5}, "check "+strconv.Itoa(i), now),
 		}, now)
 		if err != nil {
 			t.Fatal(err)
@@ -144,17 +159,18 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 		results = append(results, claimed(r[0]))
 		n, banned, ok := failed(r[1])
 		allowed, wait, ok2 := took(r[2])
-		if !ok || !ok2 {
+		outcome, _, left, ok3 := admitted(r[3])
+		if !ok || !ok2 || !ok3 {
 			t.Fatalf("unreadable replies %+v", r)
 		}
 		switch i {
 		case 0:
-			if n != 1 || banned != 0 || !allowed || banLeft(r[3]) != 0 {
+			if n != 1 || banned != 0 || !allowed || outcome != 0 {
 				t.Errorf("first: count %d banned %v allowed %v", n, banned, allowed)
 			}
 		case 1:
-			if n != 2 || banned != 30*time.Second || !allowed || banLeft(r[3]) <= 29*time.Second {
-				t.Errorf("second: count %d banned %v allowed %v left %v", n, banned, allowed, banLeft(r[3]))
+			if n != 2 || banned != 30*time.Second || !allowed || outcome != 1 || left <= 29*time.Second {
+				t.Errorf("second: count %d banned %v allowed %v admission %d left %v", n, banned, allowed, outcome, left)
 			}
 		case 2:
 			if banned <= 0 || allowed || wait < 900*time.Millisecond || wait > time.Second {
@@ -166,7 +182,7 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 		t.Errorf("claims %v, want only the first to be new", results)
 	}
 	// The bucket refills on the Guard's clock.
-	r, err := s.exec([][]string{s.takeCommand(bucket, now.Add(1100*time.Millisecond), 1, 2)}, now)
+	r, err := s.exec([]string{s.takeCommand(bucket, now.Add(1100*time.Millisecond), 1, 2)}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,10 +190,10 @@ func TestStoreOperationsAgainstRealRedis(t *testing.T) {
 		t.Error("no token after a refill second")
 	}
 	// Forgotten messages are accepted again.
-	if _, err := s.exec([][]string{s.forgetCommand(claim)}, now); err != nil {
+	if _, err := s.exec([]string{s.forgetCommand(claim)}, now); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = s.exec([][]string{s.claimCommand(claim, time.Minute)}, now)
+	r, _ = s.exec([]string{s.claimCommand(claim, time.Minute)}, now)
 	if !claimed(r[0]) {
 		t.Error("a forgotten message is still remembered")
 	}
@@ -190,10 +206,10 @@ func TestStoreReloadsFlushedScripts(t *testing.T) {
 	s := newTestStore(t, srv.Addr, time.Second)
 	key := s.key("t", "x")
 	for i := 0; i < 2; i++ {
-		if _, err := s.client.do([][]string{{"SCRIPT", "FLUSH"}}, testNow); err != nil {
+		if _, err := s.client.do([]string{str("SCRIPT", "FLUSH")}, testNow); err != nil {
 			t.Fatal(err)
 		}
-		r, err := s.exec([][]string{s.claimCommand(s.key("r", "flush", string(rune('a'+i))), time.Minute), s.takeCommand(key, testNow, 10, 10)}, testNow)
+		r, err := s.exec([]string{s.claimCommand(s.key("r", "flush", string(rune('a'+i))), time.Minute), s.takeCommand(key, testNow, 10, 10)}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,13 +229,13 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	srv := startRedis(t)
 	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
 	now := testNow
-	if _, err := s.exec([][]string{{"PING"}}, now); err != nil {
+	if _, err := s.exec([]string{str("PING")}, now); err != nil {
 		t.Fatal(err)
 	}
 	srv.Freeze(t)
 	start := time.Now()
 	for i := 0; i < storeFailuresForOutage; i++ {
-		if _, err := s.exec([][]string{{"PING"}}, now); err == nil || err == errStoreDown {
+		if _, err := s.exec([]string{str("PING")}, now); err == nil || err == errStoreDown {
 			t.Fatalf("call %d to a frozen store: %v, want a timeout", i, err)
 		}
 		if down, _ := s.outage(); down != (i == storeFailuresForOutage-1) {
@@ -234,7 +250,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			if _, err := s.exec([][]string{{"PING"}}, now.Add(10*time.Millisecond)); err != errStoreDown {
+			if _, err := s.exec([]string{str("PING")}, now.Add(10*time.Millisecond)); err != errStoreDown {
 				t.Errorf("during the outage: %v, want errStoreDown", err)
 			}
 			fast[i] = time.Since(t0)
@@ -252,7 +268,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	later := now.Add(storeRetryInterval + time.Second)
 	var err error
 	for i := 0; i < 20; i++ {
-		if _, err = s.exec([][]string{{"PING"}}, later); err == nil {
+		if _, err = s.exec([]string{str("PING")}, later); err == nil {
 			break
 		}
 		later = later.Add(storeRetryInterval + time.Second)
@@ -290,14 +306,14 @@ func TestStoreTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.client.close()
-	r, err := s.exec([][]string{s.claimCommand(s.key("r", "x"), time.Minute)}, testNow)
+	r, err := s.exec([]string{s.claimCommand(s.key("r", "x"), time.Minute)}, testNow)
 	if err != nil || !claimed(r[0]) {
 		t.Fatalf("over TLS: %+v %v", r, err)
 	}
 	// Without the CA the server's certificate is refused.
 	bad, _ := compileStore(&Store{Address: "rediss://" + addr, PasswordFile: pwFile}, os.LookupEnv)
 	defer bad.client.close()
-	if _, err := bad.exec([][]string{{"PING"}}, testNow); err == nil || !strings.Contains(err.Error(), "TLS") {
+	if _, err := bad.exec([]string{str("PING")}, testNow); err == nil || !strings.Contains(err.Error(), "TLS") {
 		t.Fatalf("an unknown CA was accepted: %v", err)
 	}
 }
@@ -339,6 +355,74 @@ func writeTestCertificate(t *testing.T, dir string) (caFile, certFile, keyFile s
 	return certFile, certFile, keyFile
 }
 
+// The fleet's admission of password checks: failures and checks in flight
+// of a scope stay below its limit whichever replica holds them; a failure
+// ends its check and counts, a release ends it only, and the lease of a
+// check that never ends (a replica that crashed mid-check) runs out.
+func TestStoreAdmitsChecksWithinTheBudget(t *testing.T) {
+	srv := startRedis(t)
+	s := newTestStore(t, srv.Addr, time.Second)
+	now := testNow
+	count, ban := s.banKeys("client", "198.51.100.7")
+	held := s.heldKey(ban)
+	keys := []string{count, ban, held}
+	admit := func(token string, at time.Time) int {
+		t.Helper()
+		r, err := s.exec([]string{s.admitCommand(keys, []int{3}, token, at)}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcome, scope, _, ok := admitted(r[0])
+		if !ok || (outcome != 0 && scope != 1) {
+			t.Fatalf("unreadable admission %+v", r[0])
+		}
+		return outcome
+	}
+	for i, want := range []int{0, 0, 0, 2} {
+		if got := admit("a"+strconv.Itoa(i), now); got != want {
+			t.Errorf("check %d: admission %d, want %d", i, got, want)
+		}
+	}
+	// A failure ends a0 and counts: 1 failure and 2 in flight, still full.
+	if _, err := s.exec([]string{s.failCommand(count, ban, held, "a0", 3, time.Minute, time.Minute)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := admit("b", now); got != 2 {
+		t.Errorf("1 failure and 2 checks in flight of 3: admission %d", got)
+	}
+	// A release ends a1: 1 failure, 1 in flight, one place free.
+	if _, err := s.exec([]string{s.releaseCommand(held, "a1")}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := admit("c", now); got != 0 {
+		t.Errorf("after a release: admission %d", got)
+	}
+	// The leases of a2 and c run out: two places free again.
+	later := now.Add(fleetCheckLease + time.Second)
+	if got := admit("d", later); got != 0 {
+		t.Errorf("after the leases ended: admission %d", got)
+	}
+	if got := admit("e", later); got != 0 {
+		t.Errorf("after the leases ended, second: admission %d", got)
+	}
+	if got := admit("f", later); got != 2 {
+		t.Errorf("1 failure and 2 fresh checks: admission %d", got)
+	}
+	// Two more failures ban: the ban is the answer then, with its length.
+	for _, token := range []string{"d", "e"} {
+		if _, err := s.exec([]string{s.failCommand(count, ban, held, token, 3, time.Minute, time.Minute)}, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := s.exec([]string{s.admitCommand(keys, []int{3}, "g", later)}, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcome, scope, left, _ := admitted(r[0]); outcome != 1 || scope != 1 || left <= 59*time.Second {
+		t.Errorf("a banned scope: admission %d scope %d left %v", outcome, scope, left)
+	}
+}
+
 // outage reports whether an outage is on and why it began.
 func (s *sharedStore) outage() (bool, string) {
 	s.mu.Lock()
@@ -354,8 +438,8 @@ func (s *sharedStore) counts() storeEvents {
 }
 
 // claimCommand remembers a message for ttl unless it is already known.
-func (s *sharedStore) claimCommand(key string, ttl time.Duration) []string {
-	return []string{"SET", key, "1", "NX", "PX", strconv.FormatInt(durationMillis(ttl), 10)}
+func (s *sharedStore) claimCommand(key string, ttl time.Duration) string {
+	return respCommand("SET", key, "1", "NX", "PX", strconv.FormatInt(durationMillis(ttl), 10))
 }
 
 // claimed reads the reply of claimCommand: true for a new message.

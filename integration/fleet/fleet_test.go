@@ -234,6 +234,49 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 		}
 	})
 
+	t.Run("concurrent guesses", func(t *testing.T) {
+		// Two workers per replica send wrong passwords of one client
+		// without pause: replicas admit a password check only while the
+		// fleet's failures and checks in flight stay below maxFailures,
+		// so at most maxFailures guesses are hashed fleet-wide, where each
+		// replica counting its own checks would let through more while
+		// the others' hashes run. Then the client is banned on all.
+		const guesser = "192.0.2.68"
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		answers := map[string]int{}
+		deadline := time.Now().Add(10 * time.Second)
+		for w := 0; w < 2*len(fleet); w++ {
+			r := fleet[w%len(fleet)]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; time.Now().Before(deadline); i++ {
+					a := r.send(admin("guess "+strconv.Itoa(i)), guesser)
+					mu.Lock()
+					answers[a.String()]++
+					mu.Unlock()
+					if a.code == "banned" {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		t.Logf("answers to concurrent guesses over %d replicas: %v", len(fleet), answers)
+		if n := answers["401 bad_credentials"]; n != maxFailures {
+			t.Errorf("%d guesses hashed (401 bad_credentials), want exactly max_failures (%d)", n, maxFailures)
+		}
+		for what, n := range answers {
+			if what != "401 bad_credentials" && what != "429 rate_limited" && what != "429 banned" {
+				t.Errorf("%d answers %s", n, what)
+			}
+		}
+		for _, r := range fleet {
+			r.expect(t, "the client after its concurrent guesses, with the right password", admin(password), guesser, http.StatusTooManyRequests, "banned")
+		}
+	})
+
 	t.Run("rate limit", func(t *testing.T) {
 		// Eight clients round the four replicas, far faster than the
 		// limit: the fleet lets through its burst and then the rate,
