@@ -114,7 +114,7 @@ func TestCheckDecodesAsTraefik(t *testing.T) {
 	// Docker labels, through paerser's label parser as Traefik's Docker
 	// provider decodes them.
 	t.Run("docker/docker-compose.yml", func(t *testing.T) {
-		got, err := cli.Configs("docker/docker-compose.yml", "auto")
+		got, err := cli.Configs(examplePath(t, "docker/docker-compose.yml"), "auto")
 		if err != nil || len(got) != 1 {
 			t.Fatalf("check: %d configurations, %v", len(got), err)
 		}
