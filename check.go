@@ -493,7 +493,7 @@ func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, repl
 	// The share of the replay memory the message may use: the verifiers
 	// with replay protection divide max_entries equally, and each
 	// verifier's keys divide its share (see keyring.replaySlots).
-	quota := replayQuota{verifier: v.name, key: keyID, verifierMax: g.state.replay.max / g.replayVerifiers}
+	quota := replayQuota{verifier: v.name, key: keyID, verifierMax: g.replayMax / g.replayVerifiers}
 	if quota.verifierMax < 1 {
 		quota.verifierMax = 1
 	}

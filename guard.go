@@ -52,8 +52,11 @@ type Guard struct {
 	hashSlots    *checkSlots  // bounds concurrent password hashes
 	decoyKeys    []key        // stand in for a function's missing key
 
-	// replayVerifiers is how many verifiers share the replay memory.
+	// replayVerifiers is how many verifiers share the replay memory, and
+	// replayMax its size in this Guard's configuration (replay.max_entries):
+	// the State may be shared with other Guards and sized for the largest.
 	replayVerifiers int
+	replayMax       int
 }
 
 // New validates cfg and compiles it. Its errors name the field at fault and
@@ -116,6 +119,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 			g.replayVerifiers++
 		}
 	}
+	g.replayMax = replayCacheSize(cfg)
 
 	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
 		return nil, err

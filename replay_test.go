@@ -437,3 +437,48 @@ func TestReplayQueueDoesNotGrowWithReusedIDs(t *testing.T) {
 		t.Fatalf("%d queued, %d seen after re-adding one expired id 200,000 times", n, c.len())
 	}
 }
+
+// Two Guards sharing one State (in Caddy, two sites that protect the same
+// things) each keep the replay room their own configuration gives them:
+// the one provisioned last, with a smaller max_entries, does not shrink
+// the other's (a benchmark's site sized for 2,000,000 messages got
+// replay_cache_full at 100,000 when a default-sized site shared its State).
+func TestSharedStateKeepsEachGuardsReplayRoom(t *testing.T) {
+	c := &clock{t: testNow}
+	cfg := func(max int) *Config {
+		return &Config{
+			Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
+			Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+			Replay:     &Replay{MaxEntries: max},
+		}
+	}
+	state := NewState(cfg(20))
+	large, err := New(cfg(20), Options{State: state, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := New(cfg(5), Options{State: state, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := func(g *Guard, n int, prefix string) int {
+		ok := 0
+		for i := 0; i < n; i++ {
+			body := prefix + strconv.Itoa(i)
+			d := g.Check(signedRequest("/function/env", body, "k"), "192.0.2.9")
+			if d.Allowed {
+				ok++
+			} else if d.Reason != ReasonReplayCacheFull {
+				t.Fatalf("%s: %s %s", body, d.Reason, d.Detail)
+			}
+			d.Close()
+		}
+		return ok
+	}
+	if got := accepted(large, 20, "large "); got != 20 {
+		t.Errorf("the Guard sized for 20 accepted %d of 20 new messages", got)
+	}
+	if got := accepted(small, 10, "small "); got != 0 {
+		t.Errorf("the Guard sized for 5, with 20 remembered: accepted %d new messages, want 0", got)
+	}
+}

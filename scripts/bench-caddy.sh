@@ -57,7 +57,15 @@ http://127.0.0.1:$1 {
 http://127.0.0.1:$2 {
 	funcauth openfaas {
 		user admin $pbkdf2
-		signature faas-cli cookie
+		# another key than the first site's: a State of its own (sites
+		# that protect the same things share one)
+		signature faas-cli basic-site
+		# one client sends every request: off the failure budget, which
+		# admits no more of its uncached password checks at once than
+		# max_failures (the first requests of a run, 32 at once)
+		bans {
+			allow 127.0.0.1
+		}
 	}
 	reverse_proxy 127.0.0.1:$fn
 }
