@@ -128,7 +128,7 @@ func (sb *spooledBody) readSmall(r *http.Request, sink io.Writer) *refusal {
 		var extra int
 		extra, err = r.Body.Read(probe[:])
 		if extra > 0 {
-			return refuse(ReasonBodyUnreadable, "the body is longer than its Content-Length "+strconv.FormatInt(n, 10))
+			return longerThanDeclared(n)
 		}
 		if err == io.EOF {
 			err = nil
@@ -196,7 +196,7 @@ func (sb *spooledBody) readStream(r *http.Request, limits *bodyLimits, sink io.W
 				return refuse(ReasonBodyTooLarge, "body exceeds "+strconv.FormatInt(limits.max, 10)+" bytes")
 			}
 			if r.ContentLength > 0 && sb.size+int64(n) > r.ContentLength {
-				return refuse(ReasonBodyUnreadable, "the body is longer than its Content-Length "+strconv.FormatInt(r.ContentLength, 10))
+				return longerThanDeclared(r.ContentLength)
 			}
 			chunk = chunk[:n]
 			sb.size += int64(n)
@@ -226,6 +226,11 @@ func (sb *spooledBody) readStream(r *http.Request, limits *bodyLimits, sink io.W
 		sb.chunks = append(sb.chunks, buf)
 	}
 	return nil
+}
+
+// longerThanDeclared refuses a body that goes on past its Content-Length.
+func longerThanDeclared(declared int64) *refusal {
+	return refuse(ReasonBodyUnreadable, "the body is longer than its Content-Length "+strconv.FormatInt(declared, 10))
 }
 
 // shortBody explains a body that ended before its Content-Length.

@@ -486,10 +486,6 @@ func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, repl
 			replayID = scope + "\x00" + replayID
 		}
 	}
-	window := v.tolerance
-	if v.timestamped {
-		window = 2 * v.tolerance // see verifier.replayWindow
-	}
 	// The share of the replay memory the message may use: the verifiers
 	// with replay protection divide max_entries equally, and each
 	// verifier's keys divide its share (see keyring.replaySlots).
@@ -501,7 +497,7 @@ func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, repl
 	if quota.keyMax < 1 {
 		quota.keyMax = 1
 	}
-	why, retry, partition, entry := g.state.replay.check(quota, replayID, window, q.now)
+	why, retry, partition, entry := g.state.replay.check(quota, replayID, v.window, q.now)
 	if why != "" {
 		d.RetryAfter = retry
 		if why == ReasonReplayCacheFull {
@@ -512,7 +508,7 @@ func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, repl
 	// Then for the whole fleet, with the client's bans (no round trip
 	// without a store).
 	if g.store != nil {
-		if why, more := g.fleetClaim(d, entry, window, q.group, q.now); why != "" {
+		if why, more := g.fleetClaim(d, entry, v.window, q.group, q.now); why != "" {
 			if why != ReasonReplayed {
 				g.state.replay.forget(partition, entry)
 			}

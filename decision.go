@@ -130,8 +130,9 @@ func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handle
 	next.ServeHTTP(rec, r)
 }
 
-// finishRecorded is Finish with the status rec recorded (in one call: see
-// checkedRequest).
+// finishRecorded is Finish with the status rec recorded: Pass defers it
+// with the recorder, so that under Yaegi a passed request costs one call
+// to finish (see checkedRequest).
 func (d *Decision) finishRecorded(rec *StatusRecorder) {
 	if rec.status >= 500 && d.replayCache != nil {
 		d.replayCache.forget(d.replayPartition, d.replayDigest)
@@ -162,12 +163,7 @@ func (d *Decision) finishRecorded(rec *StatusRecorder) {
 // reached the function, and the message stays remembered: a replay of it
 // is refused.
 func (d *Decision) Finish(status int) {
-	if d.replayCache != nil && status >= 500 {
-		d.replayCache.forget(d.replayPartition, d.replayDigest)
-		d.fleetForget()
-	}
-	d.replayCache = nil
-	d.Close()
+	d.finishRecorded(&StatusRecorder{status: status})
 }
 
 // Close releases what the decision holds for the request, such as a spooled

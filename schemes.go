@@ -130,5 +130,9 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 		return nil, err
 	}
 	v.replaySlots = v.keys.replaySlots()
+	v.window = v.tolerance
+	if v.timestamped {
+		v.window = 2 * v.tolerance
+	}
 	return v, nil
 }

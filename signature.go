@@ -72,14 +72,14 @@ type verifier struct {
 	// replaySlots is keys.replaySlots(): the shares its keys divide its
 	// part of the replay memory into.
 	replaySlots int
+	// window is how long an accepted message is remembered: the
+	// tolerance, twice it for timestamped schemes.
+	window time.Duration
 }
 
 // replayWindow is how long an accepted message is remembered.
 func (v *verifier) replayWindow() time.Duration {
-	if v.timestamped {
-		return 2 * v.tolerance
-	}
-	return v.tolerance
+	return v.window
 }
 
 // macCheck verifies one or more candidate MACs over a stream, computing one

@@ -1,7 +1,6 @@
 package caddyauth
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -14,17 +13,11 @@ func init() {
 	cli.CaddyChecks = checkBeforeNew
 }
 
-// checkBeforeNew makes the checks Provision makes before funcauth.New, for
-// `funcauth check`: trusted_proxies refused, no store password written in
-// the configuration, and every {...} a placeholder Caddy knows. Secrets
-// are not read: {env.*} and {file.*} stand for a dummy value.
+// checkBeforeNew makes the check Provision makes before funcauth.New that
+// needs Caddy, for `funcauth check` (which applies cli.CaddyRules itself):
+// every {...} a placeholder Caddy knows. Secrets are not read: {env.*}
+// and {file.*} stand for a dummy value.
 func checkBeforeNew(cfg *funcauth.Config) error {
-	if cp := cfg.ClientAddress; cp != nil && len(cp.TrustedProxies) > 0 {
-		return errors.New("client_address.trusted_proxies: Caddy decides the client address; set trusted_proxies in the server options (global servers block) instead")
-	}
-	if err := storePasswordStaysOut(cfg.Store); err != nil {
-		return err
-	}
 	repl := caddy.NewEmptyReplacer()
 	repl.Map(func(key string) (any, bool) {
 		if strings.HasPrefix(key, "env.") || strings.HasPrefix(key, "file.") {

@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/funcauth/funcauth"
+	"github.com/funcauth/funcauth/internal/cli"
 )
 
 func init() {
@@ -85,10 +86,7 @@ func hashComparers() map[string]funcauth.HashComparer {
 // compiles it and attaches the state kept across reloads.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	if cp := h.ClientAddress; cp != nil && len(cp.TrustedProxies) > 0 {
-		return errors.New("client_address.trusted_proxies: Caddy decides the client address; set trusted_proxies in the server options (global servers block) instead")
-	}
-	if err := storePasswordStaysOut(h.Store); err != nil {
+	if err := cli.CaddyRules(&h.Config); err != nil {
 		return err
 	}
 	cfg, err := expandPlaceholders(&h.Config, caddy.NewReplacer())

@@ -139,24 +139,3 @@ func strayBrace(s string) bool {
 	}
 	return open
 }
-
-// storePasswordStaysOut refuses a store password written into the
-// configuration, inline or in a redis:// URL: Caddy exports its JSON
-// configuration at the admin API, so the password must come from a
-// placeholder ({env.NAME}, {file./path}) or a password_file.
-func storePasswordStaysOut(st *funcauth.Store) error {
-	if st == nil {
-		return nil
-	}
-	const help = ": give the password as {env.NAME} or {file./path} (or password_file), so it stays out of Caddy's JSON configuration and admin API"
-	if st.Password != "" && !strings.Contains(st.Password, "{") {
-		return errors.New("store.password is written in the configuration" + help)
-	}
-	if at := strings.LastIndexByte(st.Address, '@'); at > 0 && strings.Contains(st.Address, "://") {
-		userinfo := st.Address[strings.Index(st.Address, "://")+3 : at]
-		if userinfo != "" && !strings.Contains(userinfo, "{") {
-			return errors.New("store.address holds a password" + help)
-		}
-	}
-	return nil
-}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/funcauth/funcauth"
+	"github.com/funcauth/funcauth/internal/cli"
 )
 
 // The store's password never sits in Caddy's JSON configuration, which the
@@ -22,7 +23,7 @@ func TestStorePasswordStaysOutOfTheConfig(t *testing.T) {
 		{funcauth.Store{Address: "redis:6379", Password: "hunter2"}, "store.password"},
 		{funcauth.Store{Address: "redis://:hunter2@redis:6379"}, "store.address"},
 	} {
-		err := storePasswordStaysOut(&tc.store)
+		err := cli.CaddyRules(&funcauth.Config{Store: &tc.store})
 		switch {
 		case tc.field == "" && err != nil:
 			t.Errorf("%+v: %v", tc.store, err)

@@ -16,9 +16,7 @@ root=$(pwd)
 secs="${1:-10}"; rounds="${2:-3}"; conns="${3:-32}"
 bench_tools
 
-state=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$state"' EXIT
+run_state
 
 password="correct horse battery staple"
 pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)

@@ -23,9 +23,7 @@ redis_server=$(scripts/ensure-redis.sh)
 traefik=$(scripts/ensure-traefik.sh)
 bench_tools
 
-state=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state" || true' EXIT
+run_state
 local_plugin "$state"
 
 pbkdf2=$(printf '%s' "correct horse battery staple" | "$bin/caddy" funcauth hash)

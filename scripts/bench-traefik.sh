@@ -19,9 +19,7 @@ secs="${1:-10}"; rounds="${2:-3}"; conns="${3:-32}"
 traefik=$(scripts/ensure-traefik.sh)
 bench_tools
 
-state=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$state"' EXIT
+run_state
 local_plugin "$state"
 
 password="correct horse battery staple"

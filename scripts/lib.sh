@@ -18,6 +18,15 @@ local_plugin() {
   (cd "$root/integration" && go run ./cmd/copyplugin "$root" "$1/plugins-local/src/github.com/funcauth/funcauth")
 }
 
+# run_state makes $state, a temporary directory, and $pids, the processes
+# the script starts: when the script exits, they are stopped and the
+# directory removed.
+run_state() {
+  state=$(mktemp -d)
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state" || true' EXIT
+}
+
 # wait_http waits until http://127.0.0.1:$1$2 answers with one of the
 # statuses in $3 (default 200).
 wait_http() {

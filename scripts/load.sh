@@ -14,9 +14,7 @@ secs="${1:-20}"; conns="${2:-64}"
 traefik=$(scripts/ensure-traefik.sh)
 bench_tools
 
-state=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$state"' EXIT
+run_state
 mkdir -p "$state/keys" "$state/spool"
 put() { printf '%s' "$2" > "$1.tmp" && mv "$1.tmp" "$1"; } # atomic, as Kubernetes swaps secrets
 put "$state/keys/current" key-A

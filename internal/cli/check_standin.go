@@ -37,17 +37,14 @@ func compileBlock(b *configBlock) error {
 			return "funcauth check stand-in", true
 		},
 	}
-	if b.caddy && CaddyChecks != nil {
-		if err := CaddyChecks(cfg); err != nil {
+	if b.caddy {
+		if err := CaddyRules(cfg); err != nil {
 			return err
 		}
-	}
-	if b.caddy {
-		if cp := cfg.ClientAddress; cp != nil && len(cp.TrustedProxies) > 0 {
-			return errors.New("client_address.trusted_proxies: Caddy decides the client address; set trusted_proxies in the server options (global servers block) instead")
-		}
-		if st := cfg.Store; st != nil && st.Password != "" && !strings.Contains(st.Password, "{") {
-			return errors.New("store.password is written in the configuration: give the password as {env.NAME} or {file./path} (or password_file)")
+		if CaddyChecks != nil {
+			if err := CaddyChecks(cfg); err != nil {
+				return err
+			}
 		}
 		if err := standInPlaceholders(cfg); err != nil {
 			return err
