@@ -223,8 +223,8 @@ func (g *Guard) checkBasic(q *checkedRequest) *refusal {
 func (g *Guard) verifyPassword(q *checkedRequest, user, password string, lockout bool) *refusal {
 	// Bans set by other replicas, in one round trip (none without a
 	// store): a password is hashed only where no replica banned.
-	if reason, detail := g.fleetBanned(q.d, q.group, user, !q.exempt, lockout, q.now); reason != "" {
-		return refuse(reason, detail)
+	if no := g.fleetBanned(q, user, lockout); no != nil {
+		return no
 	}
 	if no := g.admit(q, user, lockout); no != nil {
 		return no
@@ -508,12 +508,14 @@ func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, repl
 	// Then for the whole fleet, with the client's bans (no round trip
 	// without a store).
 	if g.store != nil {
-		if why, more := g.fleetClaim(d, entry, v.window, q.group, q.now); why != "" {
-			if why != ReasonReplayed {
+		if no := g.fleetClaim(q, entry, v.window); no != nil {
+			if no.reason != ReasonReplayed {
 				g.state.replay.forget(partition, entry)
 			}
-			return refuse(why, v.name+": "+more)
+			no.detail = v.name + ": " + no.detail
+			return no
 		}
+
 	}
 	d.replayCache = g.state.replay
 	d.replayPartition = partition

@@ -81,12 +81,13 @@ func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []resp
 // checks in flight across the fleet reach its limit (the concurrency rule,
 // fleet-wide: at most max_failures guesses hashed at once by all replicas
 // together). An admitted check is held in the store until fleetFail
-// counts it or fleetSettle releases it. It returns the refusal, or "" to
+// counts it or fleetSettle releases it. It returns the refusal, or nil to
 // go on. With the store unreachable, bans_on_error decides: "local" goes
 // on with this process's tables, "deny" refuses.
-func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo bool, now time.Time) (Reason, string) {
+func (g *Guard) fleetBanned(q *checkedRequest, user string, userToo bool) *refusal {
+	d, group, now, clientToo := q.d, q.group, q.now, !q.exempt
 	if g.store == nil || !g.bans.enabled || (!clientToo && !userToo) {
-		return "", "" // the fleet's tokens, if any, are taken at the end
+		return nil // the fleet's tokens, if any, are taken at the end
 	}
 	keys := make([]string, 0, 6)
 	limits := make([]int, 0, 2)
@@ -112,9 +113,9 @@ func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo 
 		d.fleetTakes = nil // rate limits fall back to this process's buckets
 		if g.store.bansOnError == storeDeny {
 			d.RetryAfter = time.Second
-			return ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny"
+			return refuse(ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny")
 		}
-		return "", ""
+		return nil
 	}
 	outcome, scope, left, ok := admitted(replies[takes])
 	if ok && outcome == 0 {
@@ -122,26 +123,26 @@ func (g *Guard) fleetBanned(d *Decision, group, user string, clientToo, userToo 
 		d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = token, clientHeld, userHeld
 	}
 	if g.fleetTokensRefused(d, replies[:takes]) {
-		return ReasonRateLimited, d.Detail
+		return refuse(ReasonRateLimited, d.Detail)
 	}
 	if !ok || outcome == 0 {
-		return "", "" // an error reply: this process's tables decide
+		return nil // an error reply: this process's tables decide
 	}
 	userScope := !clientToo || scope == 2
 	if outcome == 1 {
 		d.RetryAfter = left
 		if userScope {
 			g.state.abuse.users.banFor(user, now, left)
-			return ReasonBanned, "user name is locked out (by the fleet)"
+			return refuse(ReasonBanned, "user name is locked out (by the fleet)")
 		}
 		g.state.abuse.clients.banFor(group, now, left)
-		return ReasonBanned, "client address is banned (by the fleet)"
+		return refuse(ReasonBanned, "client address is banned (by the fleet)")
 	}
 	d.RetryAfter = time.Second
 	if userScope {
-		return ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress across the fleet"
+		return refuse(ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress across the fleet")
 	}
-	return ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress across the fleet"
+	return refuse(ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress across the fleet")
 }
 
 // fleetFail counts a failure of the client's group (and, when userToo, of
@@ -227,15 +228,16 @@ func (g *Guard) fleetSettle(d *Decision) bool {
 }
 
 // fleetClaim claims a verified message for the whole fleet, in one round
-// trip with the client's ban. It returns the refusal, or "" when the
+// trip with the client's ban. It returns the refusal, or nil when the
 // message is new everywhere. With the store unreachable, replay_on_error
 // decides: "deny" (the default) refuses with 429, so that no message can
 // be accepted twice while the replicas cannot agree; "local" relies on this
 // process's memory, which the caller has already checked.
-func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, group string, now time.Time) (Reason, string) {
+func (g *Guard) fleetClaim(q *checkedRequest, digest replayKey, window time.Duration) *refusal {
+	d, group, now := q.d, q.group, q.now
 	s := g.store
 	if s == nil {
-		return "", ""
+		return nil
 	}
 	// Written for Yaegi (see redisDo): the command is one concatenation
 	// of parts made beforehand, the call one function call.
@@ -246,7 +248,7 @@ func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, 
 	// client): the server runs no script. Otherwise the claim script,
 	// which claims nothing for a banned client.
 	cmd := "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + ms
-	if g.bans.enabled && !g.bans.allowed(d.Client) {
+	if !q.exempt {
 		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", group) + "\r\n" + ms
 	}
 	takes := len(d.fleetTakes)
@@ -259,7 +261,7 @@ func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, 
 			if r := replies[takes]; r.kind == ':' && r.num == 1 {
 				s.exec([]string{s.forgetCommand(claim)}, now) // not accepted after all
 			}
-			return ReasonRateLimited, d.Detail
+			return refuse(ReasonRateLimited, d.Detail)
 		}
 		d.fleetTakes = nil
 		d.fleetTakeNames = nil
@@ -267,34 +269,33 @@ func (g *Guard) fleetClaim(d *Decision, digest replayKey, window time.Duration, 
 	if replies == nil {
 		if s.replayOnError == storeDeny {
 			d.RetryAfter = time.Second
-			return ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new"
+			return refuse(ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new")
 		}
-		return "", ""
+		return nil
 	}
 	r := replies[takes]
 	if r.kind == '+' || (r.kind == ':' && r.num == 1) { // SET's OK, the script's 1
 		d.store = s
 		d.storeClaim = claim
 		d.clock = g.now
-		return "", ""
+		return nil
 	}
 	switch {
 	case r.kind == '$' && r.null: // SET found the key
-		return ReasonReplayed, "this message was already accepted (by the fleet)"
+		return refuse(ReasonReplayed, "this message was already accepted (by the fleet)")
 	case r.kind != ':':
 		if r.kind == '-' && s.replayOnError != storeDeny {
-			return "", ""
+			return nil
 		}
 		d.RetryAfter = time.Second
-		detail := "store answered the claim with an error: " + r.str
-		return ReasonStoreUnavailable, detail
+		return refuse(ReasonStoreUnavailable, "store answered the claim with an error: "+r.str)
 	case r.num == 0:
-		return ReasonReplayed, "this message was already accepted (by the fleet)"
+		return refuse(ReasonReplayed, "this message was already accepted (by the fleet)")
 	}
 	left := time.Duration(-r.num) * time.Millisecond
 	g.state.abuse.clients.banFor(group, now, left)
 	d.RetryAfter = left
-	return ReasonBanned, "client address is banned (by the fleet)"
+	return refuse(ReasonBanned, "client address is banned (by the fleet)")
 }
 
 // fleetForget drops a claimed message from the store, so that the

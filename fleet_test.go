@@ -339,8 +339,8 @@ func TestFleetAdmitsPasswordChecksFleetWide(t *testing.T) {
 	var held []*Decision
 	for i := 0; i < 3; i++ {
 		d := &Decision{Rule: -1, Client: attacker}
-		if reason, detail := a.fleetBanned(d, attacker, "admin", true, false, c.now()); reason != "" {
-			t.Fatalf("check %d not admitted: %s %s", i, reason, detail)
+		if no := a.fleetBanned(&checkedRequest{d: d, group: attacker, now: c.now()}, "admin", false); no != nil {
+			t.Fatalf("check %d not admitted: %s %s", i, no.reason, no.detail)
 		}
 		held = append(held, d)
 	}
