@@ -57,7 +57,7 @@ func compileBans(cfg *Bans) (*banPolicy, error) {
 }
 
 // allowed reports whether addr is on the allow-list.
-func (p *banPolicy) allowed(addr string) bool {
+func allowListed(p *banPolicy, addr string) bool {
 	if len(p.allow) == 0 {
 		return false
 	}
@@ -91,7 +91,7 @@ func newFailureTable(max int) *failureTable {
 }
 
 // bannedFor returns how much longer key is banned (0: not banned).
-func (t *failureTable) bannedFor(key string, now time.Time) time.Duration {
+func bannedFor(t *failureTable, key string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.entries[key]
@@ -118,7 +118,7 @@ func (t *failureTable) fail(key string, now time.Time, limit int, window, durati
 // count. An admitted check ends in commit (it failed) or release. When it
 // refuses, wait is how long the key should wait: the rest of its ban
 // (banned is true), or a second for the checks in flight to end.
-func (t *failureTable) reserve(key string, now time.Time, limit int, window time.Duration) (ok bool, wait time.Duration, banned bool) {
+func reserveCheck(t *failureTable, key string, now time.Time, limit int, window time.Duration) (ok bool, wait time.Duration, banned bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := now.UnixNano()

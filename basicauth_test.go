@@ -42,7 +42,7 @@ func basicGuard(t *testing.T, cmp *countingComparer, users []User, mutate func(*
 	return g
 }
 
-func checkBasic(g *Guard, user, password string) *Decision {
+func basicAs(g *Guard, user, password string) *Decision {
 	r := request("GET", "/x", "", nil)
 	r.SetBasicAuth(user, password)
 	return g.Check(r, "192.0.2.1")
@@ -51,11 +51,11 @@ func checkBasic(g *Guard, user, password string) *Decision {
 func TestUnknownUserCostsAHashOfAKnownUser(t *testing.T) {
 	cmp := &countingComparer{}
 	g := basicGuard(t, cmp, []User{{Name: "admin", PasswordHash: "$test$a"}, {Name: "ops", PasswordHash: "$test$b"}}, nil)
-	if d := checkBasic(g, "admin", "wrong"); d.Reason != ReasonBadCredentials || cmp.calls.Load() != 1 {
+	if d := basicAs(g, "admin", "wrong"); d.Reason != ReasonBadCredentials || cmp.calls.Load() != 1 {
 		t.Fatalf("known user: %s after %d comparisons", d.Reason, cmp.calls.Load())
 	}
 	for i, name := range []string{"root", "nobody", "x", strings.Repeat("u", 256)} {
-		d := checkBasic(g, name, "a")
+		d := basicAs(g, name, "a")
 		if d.Reason != ReasonBadCredentials {
 			t.Fatalf("unknown user %q: %s", name, d.Reason)
 		}
@@ -64,7 +64,7 @@ func TestUnknownUserCostsAHashOfAKnownUser(t *testing.T) {
 		}
 	}
 	// The decoy's password ("a" is admin's) never lets an unknown user in.
-	if d := checkBasic(g, "root", "a"); d.Allowed {
+	if d := basicAs(g, "root", "a"); d.Allowed {
 		t.Fatal("an unknown user was let in with a known user's password")
 	}
 	cmp.seen.Range(func(k, _ interface{}) bool {
@@ -79,15 +79,15 @@ func TestSuccessfulChecksAreCachedWithoutPasswords(t *testing.T) {
 	cmp := &countingComparer{}
 	g := basicGuard(t, cmp, []User{{Name: "admin", PasswordHash: "$test$hunter2"}}, func(c *Config) { c.BasicAuth.CacheSize = 2 })
 	for i := 0; i < 3; i++ {
-		if d := checkBasic(g, "admin", "hunter2"); !d.Allowed {
+		if d := basicAs(g, "admin", "hunter2"); !d.Allowed {
 			t.Fatalf("check %d: %s", i, d.Reason)
 		}
 	}
 	if cmp.calls.Load() != 1 {
 		t.Fatalf("%d comparisons for three identical successful checks, want 1", cmp.calls.Load())
 	}
-	checkBasic(g, "admin", "wrong")
-	checkBasic(g, "admin", "wrong")
+	basicAs(g, "admin", "wrong")
+	basicAs(g, "admin", "wrong")
 	if cmp.calls.Load() != 3 {
 		t.Fatalf("failures must not be cached: %d comparisons", cmp.calls.Load())
 	}
@@ -105,9 +105,9 @@ func TestSuccessfulChecksAreCachedWithoutPasswords(t *testing.T) {
 	// Bounded: three more users' successes leave at most two entries.
 	g2 := basicGuard(t, cmp, []User{{Name: "a", PasswordHash: "$test$1"}, {Name: "b", PasswordHash: "$test$2"}, {Name: "c", PasswordHash: "$test$3"}},
 		func(c *Config) { c.BasicAuth.CacheSize = 2 })
-	checkBasic(g2, "a", "1")
-	checkBasic(g2, "b", "2")
-	checkBasic(g2, "c", "3")
+	basicAs(g2, "a", "1")
+	basicAs(g2, "b", "2")
+	basicAs(g2, "c", "3")
 	if n := g2.state.credentials.len(); n != 2 {
 		t.Fatalf("cache holds %d entries, bound is 2", n)
 	}
@@ -124,7 +124,7 @@ func TestIdenticalConcurrentChecksRunOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if checkBasic(g, "admin", "hunter2").Allowed {
+			if basicAs(g, "admin", "hunter2").Allowed {
 				allowed.Add(1)
 			}
 		}()
@@ -189,17 +189,17 @@ func TestHtpasswdFileReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !checkBasic(g, "admin", "one").Allowed {
+	if !basicAs(g, "admin", "one").Allowed {
 		t.Fatal("htpasswd user refused")
 	}
 	os.WriteFile(path, []byte("admin:$test$two\nops:$test$three\n"), 0o600)
 	c.advance(fileRecheckInterval)
-	if checkBasic(g, "admin", "one").Allowed || !checkBasic(g, "ops", "three").Allowed {
+	if basicAs(g, "admin", "one").Allowed || !basicAs(g, "ops", "three").Allowed {
 		t.Fatal("the changed htpasswd file was not picked up")
 	}
 	os.WriteFile(path, []byte("admin:plaintext\n"), 0o600)
 	c.advance(fileRecheckInterval)
-	if d := checkBasic(g, "ops", "three"); d.Allowed || !strings.Contains(d.Detail, "line 1") {
+	if d := basicAs(g, "ops", "three"); d.Allowed || !strings.Contains(d.Detail, "line 1") {
 		t.Fatalf("a broken htpasswd file must fail closed: %s %q", d.Reason, d.Detail)
 	}
 }
@@ -233,15 +233,15 @@ func TestRotatedGatewayPasswordStaysRotatedAcrossReloads(t *testing.T) {
 		}
 		return g
 	}
-	if d := checkBasic(build(), "admin", "first"); !d.Allowed {
+	if d := basicAs(build(), "admin", "first"); !d.Allowed {
 		t.Fatalf("first password: %s", d.Reason)
 	}
 	os.WriteFile(filepath.Join(dir, "basic-auth-password"), []byte("second"), 0o600)
 	c.advance(fileRecheckInterval)
-	if d := checkBasic(build(), "admin", "first"); d.Allowed {
+	if d := basicAs(build(), "admin", "first"); d.Allowed {
 		t.Fatal("the rotated-out password is accepted by a reloaded instance")
 	}
-	if d := checkBasic(build(), "admin", "second"); !d.Allowed {
+	if d := basicAs(build(), "admin", "second"); !d.Allowed {
 		t.Fatalf("second password: %s", d.Reason)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
+	"sync/atomic"
 )
 
 // bodyLimits are the compiled Body settings.
@@ -15,6 +15,9 @@ type bodyLimits struct {
 	memory  int64  // kept in memory; the rest goes to a temporary file
 	budget  int64  // bytes all bodies in flight may hold in memory, process-wide
 	tempDir string // "" for os.TempDir()
+	// small is the largest declared length read in one piece (see
+	// smallBody), never past memory.
+	small int64
 }
 
 // Buffer sizes: a body's memory starts at firstBodyBuffer bytes and
@@ -34,26 +37,23 @@ var bodyMemory = &memoryBudget{}
 
 // memoryBudget counts bytes held against a budget the caller gives.
 type memoryBudget struct {
-	mu   sync.Mutex
-	held int64
+	held int64 // atomic
 }
 
-// reserve takes n bytes if the total stays within budget.
+// reserve takes n bytes if the total stays within budget. (A reservation
+// that would pass the budget is taken back: one racing with it may be
+// refused meanwhile, and reads its body through the spool instead.)
 func (m *memoryBudget) reserve(n, budget int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.held+n > budget {
+	if atomic.AddInt64(&m.held, n) > budget {
+		atomic.AddInt64(&m.held, -n)
 		return false
 	}
-	m.held += n
 	return true
 }
 
 // release returns n bytes.
 func (m *memoryBudget) release(n int64) {
-	m.mu.Lock()
-	m.held -= n
-	m.mu.Unlock()
+	atomic.AddInt64(&m.held, -n)
 }
 
 // spooledBody is a request body that was read whole: in memory when small,
@@ -82,6 +82,65 @@ type spooledBody struct {
 // the reason (the client went away, or something before funcauth had
 // already read it), and never reaches the signature checks' verdict.
 func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
+	// A small body of known length takes the short way: the calls of a
+	// request are what it costs under Yaegi. (bodyMemory.reserve, inline.)
+	n := r.ContentLength
+	if n > 0 && n <= limits.small && r.Body != nil && r.Body != http.NoBody {
+		if atomic.AddInt64(&bodyMemory.held, n) <= limits.budget {
+			return readSmall(r, n, limits.budget, sink)
+		}
+		atomic.AddInt64(&bodyMemory.held, -n)
+	}
+	return readStream(r, limits, sink)
+}
+
+// smallBody is the largest declared body read in one piece, into a buffer
+// of its declared size: no more than the server's own read buffer of a
+// connection, so that a client declaring a body and stalling still holds
+// no more than that.
+const smallBody = 4 << 10
+
+// readSmall reads a body of a small declared length n, whose memory is
+// reserved, in one piece: few calls, all of them into the standard
+// library.
+func readSmall(r *http.Request, n, budget int64, sink io.Writer) (*spooledBody, *refusal) {
+	sb := &spooledBody{budget: budget, reserved: n, size: n, mem: make([]byte, n)}
+	got, err := io.ReadFull(r.Body, sb.mem)
+	if err == nil {
+		// Every declared byte is in: the body must end here.
+		var probe [1]byte
+		got, err = r.Body.Read(probe[:])
+		if got == 0 && (err == nil || err == io.EOF) {
+			r.Body.Close()
+			sink.Write(sb.mem)
+			if len(r.TransferEncoding) > 0 {
+				sb.install(r)
+			} else {
+				r.Body = io.NopCloser(bytes.NewReader(sb.mem))
+			}
+			return sb, nil
+		}
+		return nil, sb.refuseSmall(n, got, err, true)
+	}
+	return nil, sb.refuseSmall(n, got, err, false)
+}
+
+// refuseSmall is readSmall's refusal, with what the read of the declared
+// bytes or, once they were in (probed), the read past them returned.
+func (sb *spooledBody) refuseSmall(n int64, got int, err error, probed bool) *refusal {
+	closeBody(sb)
+	switch {
+	case probed && got > 0:
+		return longerThanDeclared(n)
+	case !probed && (err == io.ErrUnexpectedEOF || err == io.EOF):
+		return refuse(ReasonBodyUnreadable, shortBody(int64(got), n))
+	}
+	return bodyReadError(err)
+}
+
+// readStream reads a body of unknown or larger length (see readBody) in
+// chunks, spooling it to a file past limits.memory.
+func readStream(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
 	if r.ContentLength > limits.max {
 		return nil, refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(limits.max, 10))
 	}
@@ -93,56 +152,13 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody
 		sb.install(r)
 		return sb, nil
 	}
-	var no *refusal
-	if r.ContentLength > 0 && r.ContentLength <= smallBody && r.ContentLength <= limits.memory && bodyMemory.reserve(r.ContentLength, sb.budget) {
-		sb.reserved = r.ContentLength
-		no = sb.readSmall(r, sink)
-	} else {
-		no = sb.readStream(r, limits, sink)
-	}
-	if no != nil {
-		sb.Close()
+	if no := sb.readChunks(r, limits, sink); no != nil {
+		closeBody(sb)
 		return nil, no
 	}
 	r.Body.Close()
 	sb.install(r)
 	return sb, nil
-}
-
-// smallBody is the largest declared body read in one piece, into a buffer
-// of its declared size: no more than the server's own read buffer of a
-// connection, so that a client declaring a body and stalling still holds
-// no more than that.
-const smallBody = 4 << 10
-
-// readSmall reads a body of a small declared length, whose memory is
-// reserved, in one piece: few calls, all of them into the standard
-// library, which is what a request costs under Yaegi.
-func (sb *spooledBody) readSmall(r *http.Request, sink io.Writer) *refusal {
-	n := r.ContentLength
-	buf := make([]byte, n)
-	got, err := io.ReadFull(r.Body, buf)
-	if err == nil {
-		// Every declared byte is in: the body must end here.
-		var probe [1]byte
-		var extra int
-		extra, err = r.Body.Read(probe[:])
-		if extra > 0 {
-			return longerThanDeclared(n)
-		}
-		if err == io.EOF {
-			err = nil
-		}
-	} else if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return refuse(ReasonBodyUnreadable, shortBody(int64(got), n))
-	}
-	if err != nil {
-		return bodyReadError(err)
-	}
-	sb.size = n
-	sb.mem = buf
-	sink.Write(buf)
-	return nil
 }
 
 // bodyReadError is the refusal for an error reading the body.
@@ -153,11 +169,11 @@ func bodyReadError(err error) *refusal {
 	return refuse(ReasonBodyUnreadable, "reading the body: "+err.Error())
 }
 
-// readStream reads a body of any length as it arrives: in memory up to
+// readChunks reads a body of any length as it arrives: in memory up to
 // limits.memory, in chunks that double in size as bytes arrive (a full
 // chunk is kept as it is, never copied into a larger one), and spooled to
 // a temporary file past it.
-func (sb *spooledBody) readStream(r *http.Request, limits *bodyLimits, sink io.Writer) *refusal {
+func (sb *spooledBody) readChunks(r *http.Request, limits *bodyLimits, sink io.Writer) *refusal {
 	var buf []byte   // in memory: the chunk being filled; once spooled: the read buffer
 	var probe []byte // one byte, to find the end once every declared byte is in
 	for {
@@ -358,16 +374,21 @@ func (sb *spooledBody) bytes(max int64) ([]byte, bool) {
 
 // Close removes the temporary file, if any, and returns the body's memory
 // to the budget.
-func (sb *spooledBody) Close() {
+func closeBody(sb *spooledBody) {
 	if sb.reserved > 0 {
-		bodyMemory.release(sb.reserved)
+		atomic.AddInt64(&bodyMemory.held, -sb.reserved) // bodyMemory.release, inline
 		sb.reserved = 0
 	}
 	if sb.file != nil {
-		sb.file.Close()
-		os.Remove(sb.file.Name())
-		sb.file = nil
+		sb.removeFile()
 	}
+}
+
+// removeFile closes and removes the body's temporary file.
+func (sb *spooledBody) removeFile() {
+	sb.file.Close()
+	os.Remove(sb.file.Name())
+	sb.file = nil
 }
 
 // limitBody bounds a body that funcauth does not read itself (routes that

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -118,7 +119,5 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 
 // inUse returns the bytes held now.
 func (m *memoryBudget) inUse() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.held
+	return atomic.LoadInt64(&m.held)
 }

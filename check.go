@@ -19,7 +19,7 @@ import (
 // identical bytes with an exact Content-Length. The caller must Close the
 // Decision when the request ends.
 func (g *Guard) Check(r *http.Request, client string) *Decision {
-	return g.check(r, client, len(g.clients.trusted) > 0 && g.clients.peerTrusted(r))
+	return checkRequest(g, r, client, len(g.clients.trusted) > 0 && g.clients.peerTrusted(r))
 }
 
 // CheckBehindProxy is Check for a host that decides itself whether the
@@ -28,7 +28,7 @@ func (g *Guard) Check(r *http.Request, client string) *Decision {
 // client used (for Twilio without base_url and RFC 9421's @scheme and
 // @target-uri behind a TLS-terminating load balancer).
 func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer bool) *Decision {
-	return g.check(r, client, trustedPeer)
+	return checkRequest(g, r, client, trustedPeer)
 }
 
 // checkedRequest is one request on its way through a check: what every step
@@ -62,27 +62,27 @@ type checkedRequest struct {
 	decision Decision
 }
 
-func (g *Guard) check(r *http.Request, client string, trustedPeer bool) *Decision {
+func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *Decision {
 	q := &checkedRequest{r: r, now: g.now(), trustedPeer: trustedPeer}
 	q.d = &q.decision
 	q.d.Rule = -1
 	q.d.Client = client
-	if no := g.decide(q); no != nil {
-		g.refuse(q, no)
+	if no := decide(g, q); no != nil {
+		refuseRequest(g, q, no)
 	}
 	// The decision's last round trip to the store, if it needs one: the
 	// fleet's tokens no round trip took yet (an open route, a cached
 	// password), and the places in the fleet's checks in flight still
 	// held.
 	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
-		g.refuse(q, refuse(ReasonRateLimited, q.d.Detail))
+		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
 	}
 	return q.d
 }
 
 // decide runs the steps every request takes, then those of the rule that
 // matches it.
-func (g *Guard) decide(q *checkedRequest) *refusal {
+func decide(g *Guard, q *checkedRequest) *refusal {
 	r, d := q.r, q.d
 	removeIdentityHeaders(r.Header, g.upstream.UserHeader, g.upstream.SignatureHeader)
 	// An address without a colon (IPv4, or no address at all) is its
@@ -93,9 +93,9 @@ func (g *Guard) decide(q *checkedRequest) *refusal {
 	}
 
 	// A banned client costs a map lookup: no hash, no body.
-	q.exempt = !g.bans.enabled || g.bans.allowed(d.Client)
+	q.exempt = !g.bans.enabled || allowListed(g.bans, d.Client)
 	if !q.exempt {
-		if left := g.state.abuse.clients.bannedFor(q.group, q.now); left > 0 {
+		if left := bannedFor(g.state.abuse.clients, q.group, q.now); left > 0 {
 			d.RetryAfter = left
 			return refuse(ReasonBanned, "client address is banned")
 		}
@@ -110,36 +110,36 @@ func (g *Guard) decide(q *checkedRequest) *refusal {
 	}
 	q.fn, q.sub, q.hasFn = functionRoute(q.path)
 	if len(g.limits) > 0 {
-		if no := g.takeTokens(q, ""); no != nil {
+		if no := takeTokens(g, q, ""); no != nil {
 			return no
 		}
 	}
 
-	rl := g.match(q)
+	rl := matchRule(g, q)
 	if rl == nil {
 		return refuse(ReasonNoRule, "")
 	}
 	d.Rule, d.RulePath = rl.index, rl.path.raw
 	switch rl.require {
 	case requireOpen:
-		return g.allowUnread(q, ReasonOpen)
+		return allowUnread(g, q, ReasonOpen)
 	case requireDeny:
 		return refuse(ReasonDenied, "")
 	case requireBasic:
-		return g.checkBasic(q)
+		return checkBasic(g, q)
 	case requireBasicOrSignature:
 		if len(r.Header["Authorization"]) > 0 || !anySignaturePresent(rl, r.Header) {
-			return g.checkBasic(q)
+			return checkBasic(g, q)
 		}
 	}
-	return g.checkSignature(q, rl)
+	return checkSignature(g, q, rl)
 }
 
 // match returns the first rule that applies to the request. A rule that
 // names neither methods nor hosts is matched here, with the function the
 // path names already parsed, and a literal or a plain prefix without a
 // call: most rules are of these kinds (the whole OpenFaaS preset).
-func (g *Guard) match(q *checkedRequest) *rule {
+func matchRule(g *Guard, q *checkedRequest) *rule {
 	host := ""
 	if g.hostRules {
 		host = requestHost(q.r)
@@ -169,7 +169,18 @@ func (g *Guard) match(q *checkedRequest) *rule {
 
 func anySignaturePresent(rl *rule, h http.Header) bool {
 	for _, v := range rl.verifiers {
-		if v.scheme.present(h) {
+		if carriesSignature(v, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// carriesSignature reports whether a request with headers h carries v's
+// signature (see verifier.presence).
+func carriesSignature(v *verifier, h http.Header) bool {
+	for _, name := range v.presence {
+		if len(h[name]) > 0 {
 			return true
 		}
 	}
@@ -179,7 +190,7 @@ func anySignaturePresent(rl *rule, h http.Header) bool {
 // checkBasic checks Basic Auth; a locked-out user name is refused before
 // any hash is computed, and a hash is computed only within the client's
 // and the user's failure budgets and a free check slot.
-func (g *Guard) checkBasic(q *checkedRequest) *refusal {
+func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	d := q.d
 	d.Challenge = g.basic.challenge
 	user, password, no := g.basic.credentials(q.r)
@@ -192,14 +203,14 @@ func (g *Guard) checkBasic(q *checkedRequest) *refusal {
 	// clients' failures cannot lock it out.
 	lockout := !q.exempt && g.bans.userMaxFailures > 0 && !g.state.abuse.logins.has(q.group, user, q.now)
 	if lockout {
-		if left := g.state.abuse.users.bannedFor(user, q.now); left > 0 {
+		if left := bannedFor(g.state.abuse.users, user, q.now); left > 0 {
 			d.RetryAfter = left
 			return refuse(ReasonBanned, "user name is locked out")
 		}
 	}
 	// A remembered success costs no hash and needs no admission.
 	if !g.basic.cached(user, password, q.now) {
-		if no := g.verifyPassword(q, user, password, lockout); no != nil {
+		if no := verifyPassword(g, q, user, password, lockout); no != nil {
 			return no
 		}
 	}
@@ -207,7 +218,7 @@ func (g *Guard) checkBasic(q *checkedRequest) *refusal {
 		g.state.abuse.logins.add(q.group, user, q.now)
 	}
 	if len(g.limits) > 0 {
-		if no := g.takeTokens(q, "user:"+user); no != nil {
+		if no := takeTokens(g, q, "user:"+user); no != nil {
 			return no
 		}
 	}
@@ -215,24 +226,24 @@ func (g *Guard) checkBasic(q *checkedRequest) *refusal {
 		q.r.Header.Del("Authorization")
 	}
 	q.r.Header.Set(g.upstream.UserHeader, user)
-	return g.allowUnread(q, ReasonAuthenticated)
+	return allowUnread(g, q, ReasonAuthenticated)
 }
 
 // verifyPassword hashes a password that is not a remembered success, once
 // the fleet's bans and the failure budgets admit it.
-func (g *Guard) verifyPassword(q *checkedRequest, user, password string, lockout bool) *refusal {
+func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout bool) *refusal {
 	// Bans set by other replicas, in one round trip (none without a
 	// store): a password is hashed only where no replica banned.
 	if no := g.fleetBanned(q, user, lockout); no != nil {
 		return no
 	}
-	if no := g.admit(q, user, lockout); no != nil {
+	if no := admit(g, q, user, lockout); no != nil {
 		return no
 	}
 	if no := g.basic.verify(user, password, q.now, g.hashSlots); no != nil {
 		return no
 	}
-	g.release(q.d)
+	releaseHeld(g, q.d)
 	return nil
 }
 
@@ -241,10 +252,10 @@ func (g *Guard) verifyPassword(q *checkedRequest, user, password string, lockout
 // userBudget, in the user's, counting the checks still in flight: a check
 // past either budget is refused before it starts. The decision holds the
 // reservations until refuse counts them or release ends them.
-func (g *Guard) admit(q *checkedRequest, user string, userBudget bool) *refusal {
+func admit(g *Guard, q *checkedRequest, user string, userBudget bool) *refusal {
 	d := q.d
 	if !q.exempt {
-		ok, wait, banned := g.state.abuse.clients.reserve(q.group, q.now, g.bans.maxFailures, g.bans.window)
+		ok, wait, banned := reserveCheck(g.state.abuse.clients, q.group, q.now, g.bans.maxFailures, g.bans.window)
 		if !ok {
 			d.RetryAfter = wait
 			if banned {
@@ -255,7 +266,7 @@ func (g *Guard) admit(q *checkedRequest, user string, userBudget bool) *refusal 
 		d.heldClient, d.heldGroup = true, q.group
 	}
 	if userBudget {
-		ok, wait, banned := g.state.abuse.users.reserve(user, q.now, g.bans.userMaxFailures, g.bans.window)
+		ok, wait, banned := reserveCheck(g.state.abuse.users, user, q.now, g.bans.userMaxFailures, g.bans.window)
 		if !ok {
 			d.RetryAfter = wait
 			if banned {
@@ -269,7 +280,7 @@ func (g *Guard) admit(q *checkedRequest, user string, userBudget bool) *refusal 
 }
 
 // release ends the checks the decision holds without counting a failure.
-func (g *Guard) release(d *Decision) {
+func releaseHeld(g *Guard, d *Decision) {
 	if d.heldClient {
 		g.state.abuse.clients.release(d.heldGroup)
 	}
@@ -285,25 +296,27 @@ func (g *Guard) release(d *Decision) {
 // decoy key, so that such a function is refused at the same point, after
 // the same body read and with the same status, as one whose key does not
 // match: which functions have keys cannot be learned.
-func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
+func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	q.d.Challenge = g.sigChallenge
 	s := &signatureChecks{}
-	g.startChecks(q, rl, s)
+	startChecks(g, q, rl, s)
 	if len(s.checks) == 0 {
-		return s.none(q, rl)
+		return noCheck(s, q, rl)
 	}
 
 	// The body read is an expensive check too: within the failure budget.
 	if !q.exempt {
-		if no := g.admit(q, "", false); no != nil {
+		if no := admit(g, q, "", false); no != nil {
 			return no
 		}
 	}
 	var sink io.Writer
-	if len(s.checks) == 1 && s.digest == nil {
-		sink = s.checks[0].sink()
+	if len(s.checks) > 1 || s.digest != nil {
+		sink = checksSink(s)
+	} else if mc, ok := s.checks[0].(*macCheck); ok {
+		sink = mc.body
 	} else {
-		sink = s.sink()
+		sink = s.checks[0].sink()
 	}
 	body, no := readBody(q.r, &g.body, sink)
 	if no != nil {
@@ -322,19 +335,24 @@ func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
 		if body.size == 0 && v.refuseEmptyBody {
 			// Checked before the MAC, which would tell nothing new: every
 			// bodiless request of this scheme carries the same one.
-			s.emptyBody(v)
+			emptyBodyRefused(s, v)
 			continue
 		}
-		keyID, replayID, no := c.finish(body)
+		var keyID, replayID string
+		if mc, ok := c.(*macCheck); ok {
+			keyID, replayID, no = finishMAC(mc, body)
+		} else {
+			keyID, replayID, no = c.finish(body)
+		}
 		if s.problems[i] != "" {
-			s.keyUnavailable(v, q.fn, s.problems[i])
+			keyUnavailable(s, v, q.fn, s.problems[i])
 			continue
 		}
 		if no != nil {
-			s.failed(v, no)
+			verifierFailed(s, v, no)
 			continue
 		}
-		return g.acceptSigned(q, v, s.keys[i], keyID, replayID)
+		return acceptSigned(g, q, v, s.keys[i], keyID, replayID)
 	}
 	q.d.warnKey = s.warnKey
 	return s.refusal
@@ -345,8 +363,8 @@ func (g *Guard) checkSignature(q *checkedRequest, rl *rule) *refusal {
 // whichever branch runs, so the path a good request takes holds none of
 // them.
 
-// none is the refusal of a request that started no check.
-func (s *signatureChecks) none(q *checkedRequest, rl *rule) *refusal {
+// noCheck is the refusal of a request that started no check.
+func noCheck(s *signatureChecks, q *checkedRequest, rl *rule) *refusal {
 	if s.refusal == nil {
 		return refuse(ReasonMissingSignature, "no signature header of "+verifierNames(rl.verifiers))
 	}
@@ -354,13 +372,13 @@ func (s *signatureChecks) none(q *checkedRequest, rl *rule) *refusal {
 	return s.refusal
 }
 
-// emptyBody notes that v refuses an empty body.
-func (s *signatureChecks) emptyBody(v *verifier) {
+// emptyBodyRefused notes that v refuses an empty body.
+func emptyBodyRefused(s *signatureChecks, v *verifier) {
 	s.refusal = refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
 }
 
-// failed notes why v's check failed.
-func (s *signatureChecks) failed(v *verifier, no *refusal) {
+// verifierFailed notes why v's check failed.
+func verifierFailed(s *signatureChecks, v *verifier, no *refusal) {
 	s.refusal = refuse(no.reason, v.name+": "+no.detail)
 	s.warnKey = ""
 }
@@ -380,9 +398,17 @@ type signatureChecks struct {
 
 // startChecks starts a check for each verifier of rl whose signature the
 // request carries.
-func (g *Guard) startChecks(q *checkedRequest, rl *rule, s *signatureChecks) {
+func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
+	h := q.r.Header
 	for _, v := range rl.verifiers {
-		if !v.scheme.present(q.r.Header) {
+		present := false
+		for _, name := range v.presence { // carriesSignature, inline
+			if len(h[name]) > 0 {
+				present = true
+				break
+			}
+		}
+		if !present {
 			continue
 		}
 		keys, problem := v.keys.static, ""
@@ -396,9 +422,16 @@ func (g *Guard) startChecks(q *checkedRequest, rl *rule, s *signatureChecks) {
 				problem = "no key"
 			}
 		}
-		c, no := v.scheme.start(&sigInput{r: q.r, now: q.now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer})
+		in := &sigInput{r: q.r, now: q.now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer}
+		var c sigCheck
+		var no *refusal
+		if mac, ok := v.scheme.(*headerMAC); ok {
+			c, no = startHeaderMAC(mac, in)
+		} else {
+			c, no = v.scheme.start(in)
+		}
 		if no != nil {
-			s.cannotStart(v, q.fn, no, keyless, problem)
+			cannotStart(s, v, q.fn, no, keyless, problem)
 			continue
 		}
 		if !keyless {
@@ -417,10 +450,10 @@ func (g *Guard) startChecks(q *checkedRequest, rl *rule, s *signatureChecks) {
 }
 
 // cannotStart notes why v could not start a check.
-func (s *signatureChecks) cannotStart(v *verifier, fn functionRef, no *refusal, keyless bool, problem string) {
+func cannotStart(s *signatureChecks, v *verifier, fn functionRef, no *refusal, keyless bool, problem string) {
 	switch {
 	case keyless && no.reason.Status() == http.StatusUnauthorized:
-		s.keyUnavailable(v, fn, problem)
+		keyUnavailable(s, v, fn, problem)
 	case problem != "":
 		s.refusal = refuse(no.reason, v.name+": "+no.detail+" ("+problem+")")
 		s.warnKey = ""
@@ -431,7 +464,7 @@ func (s *signatureChecks) cannotStart(v *verifier, fn functionRef, no *refusal, 
 }
 
 // keyUnavailable notes that v has no usable key for fn.
-func (s *signatureChecks) keyUnavailable(v *verifier, fn functionRef, problem string) {
+func keyUnavailable(s *signatureChecks, v *verifier, fn functionRef, problem string) {
 	s.refusal = refuse(ReasonKeyUnavailable, v.name+": "+problem)
 	s.warnKey = v.name + "\x00" + fn.Name + "." + fn.Namespace
 }
@@ -439,10 +472,14 @@ func (s *signatureChecks) keyUnavailable(v *verifier, fn functionRef, problem st
 // sink is what the body is read into: the checks' writers, and the
 // body's digest when replay protection needs it, all of them standard
 // library writers.
-func (s *signatureChecks) sink() io.Writer {
+func checksSink(s *signatureChecks) io.Writer {
 	writers := make([]io.Writer, 0, len(s.checks)+1)
 	for _, c := range s.checks {
-		writers = append(writers, c.sink())
+		if mc, ok := c.(*macCheck); ok {
+			writers = append(writers, mc.body)
+		} else {
+			writers = append(writers, c.sink())
+		}
 	}
 	if s.digest != nil {
 		writers = append(writers, s.digest)
@@ -452,14 +489,15 @@ func (s *signatureChecks) sink() io.Writer {
 
 // acceptSigned accepts a message v verified with keyID, once the rate
 // limits of the key and replay protection let it through.
-func (g *Guard) acceptSigned(q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
+func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
 	d := q.d
+	// The signature verified: what may refuse the message now is no
+	// failure of the client's.
 	if d.heldClient || d.heldUser {
-		g.release(d)
+		releaseHeld(g, d)
 	}
-	principal := v.name + "/" + keyID
 	if len(g.limits) > 0 {
-		if no := g.takeTokens(q, "sig:"+principal); no != nil {
+		if no := takeTokens(g, q, "sig:"+v.name+"/"+keyID); no != nil {
 			return no
 		}
 	}
@@ -467,60 +505,74 @@ func (g *Guard) acceptSigned(q *checkedRequest, v *verifier, keys []key, keyID, 
 	// the upstream fails (Decision.Finish), so a sender's retry of a
 	// message the function did not take is not refused as a replay.
 	if replayID != "" && v.tolerance > 0 {
-		if no := g.remember(q, v, keys, keyID, replayID); no != nil {
+		if no := remember(g, q, v, keys, keyID, replayID); no != nil {
 			return no
 		}
 	}
 	d.Verifier, d.KeyID = v.name, keyID
-	q.r.Header.Set(g.upstream.SignatureHeader, principal)
-	g.allow(q, ReasonSigned)
+	q.r.Header.Set(g.upstream.SignatureHeader, v.name+"/"+keyID)
+	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK // allow, inline
 	return nil
 }
 
 // remember records a verified message in the replay memory, this
 // process's and the fleet's, or refuses it as a replay.
-func (g *Guard) remember(q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
-	d := q.d
+func remember(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
 	if v.keys.perFunction != nil {
-		if scope := keyScope(keys, keyID); scope != "" {
-			replayID = scope + "\x00" + replayID
-		}
+		replayID = scopedReplayID(keys, keyID, replayID)
 	}
-	// The share of the replay memory the message may use: the verifiers
-	// with replay protection divide max_entries equally, and each
-	// verifier's keys divide its share (see keyring.replaySlots).
-	quota := replayQuota{verifier: v.name, key: keyID, verifierMax: g.replayMax / g.replayVerifiers}
-	if quota.verifierMax < 1 {
-		quota.verifierMax = 1
-	}
-	quota.keyMax = quota.verifierMax / v.replaySlots
-	if quota.keyMax < 1 {
-		quota.keyMax = 1
-	}
-	why, retry, partition, entry := g.state.replay.check(quota, replayID, v.window, q.now)
+	// Within the verifier's share of the replay memory, and its key's (see
+	// verifier.setReplayShare).
+	why, retry, partition, entry := checkReplay(g.state.replay, &replayQuota{verifier: v.name, key: keyID, verifierMax: v.replayVerifierMax, keyMax: v.replayKeyMax}, replayID, v.window, q.now)
 	if why != "" {
-		d.RetryAfter = retry
-		if why == ReasonReplayCacheFull {
-			return refuse(why, v.name+"/"+keyID+": its share of the replay cache is full (replay.max_entries, divided between verifiers and their keys): size it for the peak rate of signed requests times the tolerance")
-		}
-		return refuse(why, v.name+": this message was already accepted")
+		return replayRefusal(v, keyID, why, retry)
 	}
 	// Then for the whole fleet, with the client's bans (no round trip
 	// without a store).
 	if g.store != nil {
-		if no := g.fleetClaim(q, entry, v.window); no != nil {
-			if no.reason != ReasonReplayed {
-				g.state.replay.forget(partition, entry)
-			}
-			no.detail = v.name + ": " + no.detail
+		if no := fleetRemember(g, q, v, partition, entry); no != nil {
 			return no
 		}
-
 	}
-	d.replayCache = g.state.replay
-	d.replayPartition = partition
-	d.replayDigest = entry
+	d := q.d
+	d.replayCache, d.replayPartition, d.replayDigest = g.state.replay, partition, entry
 	return nil
+}
+
+// scopedReplayID is the replay id of a message verified with a
+// function's own key: the key's scope keeps apart the messages of
+// functions that share a key value.
+func scopedReplayID(keys []key, keyID, replayID string) string {
+	if scope := keyScope(keys, keyID); scope != "" {
+		return scope + "\x00" + replayID
+	}
+	return replayID
+}
+
+// replayRefusal is remember's refusal of a message the replay memory
+// refused with why.
+func replayRefusal(v *verifier, keyID string, why Reason, retry time.Duration) *refusal {
+	if why == ReasonReplayCacheFull {
+		no := refuse(why, v.name+"/"+keyID+": its share of the replay cache is full (replay.max_entries, divided between verifiers and their keys): size it for the peak rate of signed requests times the tolerance")
+		no.retry = retry
+		return no
+	}
+	return refuse(why, v.name+": this message was already accepted")
+}
+
+// fleetRemember claims a message the replay memory of this process
+// accepted for the whole fleet, and forgets it here again when the fleet
+// refuses it for another reason than a replay.
+func fleetRemember(g *Guard, q *checkedRequest, v *verifier, partition int, entry replayKey) *refusal {
+	no := g.fleetClaim(q, entry, v.window)
+	if no == nil {
+		return nil
+	}
+	if no.reason != ReasonReplayed {
+		g.state.replay.forget(partition, entry)
+	}
+	no.detail = v.name + ": " + no.detail
+	return no
 }
 
 func verifierNames(vs []*verifier) string {
@@ -539,7 +591,7 @@ func verifierNames(vs []*verifier) string {
 // limits) and the authenticated user or key after it (user limits). It
 // returns the refusal of the first limit exhausted, and queues the
 // fleet's buckets for the request's round trip to the store.
-func (g *Guard) takeTokens(q *checkedRequest, principal string) *refusal {
+func takeTokens(g *Guard, q *checkedRequest, principal string) *refusal {
 	for _, l := range g.limits {
 		if (l.key == "user") != (principal != "") {
 			continue
@@ -580,7 +632,7 @@ func (g *Guard) takeTokens(q *checkedRequest, principal string) *refusal {
 // known length is bounded as the upstream reads it (the server already
 // holds the client to its Content-Length); one of unknown length (chunked)
 // is read first, so that one past the limit gets a 413 on every host.
-func (g *Guard) allowUnread(q *checkedRequest, reason Reason) *refusal {
+func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
 		body, no := readBody(r, &g.body, io.Discard)
@@ -597,15 +649,15 @@ func (g *Guard) allowUnread(q *checkedRequest, reason Reason) *refusal {
 		}
 		g.scrubTrailers(r)
 	}
-	g.allow(q, reason)
+	allow(g, q, reason)
 	return nil
 }
 
 // allow marks the decision allowed for reason.
-func (g *Guard) allow(q *checkedRequest, reason Reason) {
+func allow(g *Guard, q *checkedRequest, reason Reason) {
 	d := q.d
 	if d.heldClient || d.heldUser {
-		g.release(d)
+		releaseHeld(g, d)
 	}
 	d.Allowed = true
 	d.Reason = reason
@@ -616,7 +668,7 @@ func (g *Guard) allow(q *checkedRequest, reason Reason) {
 // a check the decision holds ends as a failure or is released. A signed
 // body that never arrives counts too (the decision holds its read), as it
 // does whether or not the function has a key.
-func (g *Guard) refuse(q *checkedRequest, no *refusal) {
+func refuseRequest(g *Guard, q *checkedRequest, no *refusal) {
 	d, reason, now := q.d, no.reason, q.now
 	d.Allowed = false
 	d.Reason = reason
@@ -629,7 +681,7 @@ func (g *Guard) refuse(q *checkedRequest, no *refusal) {
 		d.Challenge = ""
 	}
 	if d.body != nil {
-		d.body.Close()
+		closeBody(d.body)
 		d.body = nil
 	}
 	switch {
@@ -640,7 +692,7 @@ func (g *Guard) refuse(q *checkedRequest, no *refusal) {
 	}
 	if !g.bans.enabled || !countsAsFailure(reason) {
 		if d.heldClient || d.heldUser {
-			g.release(d)
+			releaseHeld(g, d)
 		}
 		return
 	}

@@ -78,17 +78,35 @@ func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
 // client's identity, as a short digest (unparsedHop). Falling back to the
 // proxy's own address instead would put every client behind it under one
 // ban key, so that one attacker could ban them all.
-func (c *clientAddressing) address(r *http.Request) string {
+func addressOf(c *clientAddressing, r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
+	}
+	if len(c.trusted) > 0 {
+		return c.addressBehind(r, host)
+	}
+	if strings.IndexByte(host, ':') < 0 {
+		// An IPv4 address is its canonical text (netip accepts no other),
+		// and what is no address at all is returned as it is: either way
+		// host, without parsing it (under Yaegi each call costs a frame).
+		return host
 	}
 	peer, err := netip.ParseAddr(host)
 	if err != nil {
 		return host
 	}
+	return peer.Unmap().WithZone("").String()
+}
+
+// addressBehind is address for a Guard with trusted proxies.
+func (c *clientAddressing) addressBehind(r *http.Request, host string) string {
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
 	peer = peer.Unmap().WithZone("")
-	if len(c.trusted) == 0 || !containsAddr(c.trusted, peer) {
+	if !containsAddr(c.trusted, peer) {
 		return peer.String()
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")

@@ -3,6 +3,7 @@ package funcauth
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,27 +121,43 @@ func (d *Decision) RemembersMessage() bool { return d.replayCache != nil }
 // Pass hands an allowed request to next and finishes the decision with the
 // status next answered (see Finish).
 func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	pass(d, w, r, next)
+}
+
+// pass is Pass (see calls.go).
+func pass(d *Decision, w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if body := d.body; body != nil {
+		d.body = nil
+		if body.file != nil {
+			defer closeBody(body)
+		} else if body.reserved > 0 {
+			// The body's memory goes back to the budget whatever next
+			// does, panics included, by a deferred call into the
+			// standard library (closeBody, inline: see calls.go).
+			defer atomic.AddInt64(&bodyMemory.held, -body.reserved)
+			body.reserved = 0
+		}
+	}
 	if d.replayCache == nil {
-		defer d.Close()
 		next.ServeHTTP(w, r)
 		return
 	}
 	rec := &StatusRecorder{ResponseWriter: w}
-	defer d.finishRecorded(rec) // status 0 if next panics: kept
 	next.ServeHTTP(rec, r)
+	// Not deferred: if next panics, the message stays remembered, as for
+	// a status of 0 (see Finish).
+	finishPass(d, rec)
 }
 
-// finishRecorded is Finish with the status rec recorded: Pass defers it
-// with the recorder, so that under Yaegi a passed request costs one call
-// to finish (see checkedRequest).
-func (d *Decision) finishRecorded(rec *StatusRecorder) {
+// finishPass is Finish with the status rec recorded.
+func finishPass(d *Decision, rec *StatusRecorder) {
 	if rec.status >= 500 && d.replayCache != nil {
 		d.replayCache.forget(d.replayPartition, d.replayDigest)
 		d.fleetForget()
 	}
 	d.replayCache = nil
 	if d.body != nil {
-		d.body.Close()
+		closeBody(d.body)
 		d.body = nil
 	}
 }
@@ -163,7 +180,7 @@ func (d *Decision) finishRecorded(rec *StatusRecorder) {
 // reached the function, and the message stays remembered: a replay of it
 // is refused.
 func (d *Decision) Finish(status int) {
-	d.finishRecorded(&StatusRecorder{status: status})
+	finishPass(d, &StatusRecorder{status: status})
 }
 
 // Close releases what the decision holds for the request, such as a spooled
@@ -171,7 +188,7 @@ func (d *Decision) Finish(status int) {
 // answered.
 func (d *Decision) Close() {
 	if d.body != nil {
-		d.body.Close()
+		closeBody(d.body)
 		d.body = nil
 	}
 }

@@ -351,7 +351,7 @@ func TestFleetAdmitsPasswordChecksFleetWide(t *testing.T) {
 	}
 	// Two of A's guesses fail, one ends without failing: one place frees.
 	for _, d := range held[:2] {
-		a.refuse(&checkedRequest{d: d, group: attacker, now: c.now()}, refuse(ReasonBadCredentials, ""))
+		refuseRequest(a, &checkedRequest{d: d, group: attacker, now: c.now()}, refuse(ReasonBadCredentials, ""))
 	}
 	a.fleetSettle(held[2])
 	if d := b.Check(basicRequest("admin", "guess"), attacker); d.Reason != ReasonBadCredentials || d.BannedClient != attacker {

@@ -120,6 +120,11 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		}
 	}
 	g.replayMax = replayCacheSize(cfg)
+	for _, v := range g.verifiers {
+		if v.tolerance > 0 {
+			v.setReplayShare(g.replayMax, g.replayVerifiers)
+		}
+	}
 
 	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
 		return nil, err
@@ -193,6 +198,10 @@ func compileBody(cfg *Body) (bodyLimits, error) {
 	if b.memory > b.max {
 		b.memory = b.max
 	}
+	b.small = smallBody
+	if b.small > b.memory {
+		b.small = b.memory
+	}
 	if cfg.TempDir != "" {
 		if info, err := os.Stat(cfg.TempDir); err != nil || !info.IsDir() {
 			return b, fieldError("body.temp_dir", "directory "+cfg.TempDir+" does not exist")
@@ -225,7 +234,7 @@ func compileUpstream(cfg *Upstream) (Upstream, error) {
 // X-Forwarded-For. Hosts with their own notion of the client (Caddy) pass
 // theirs to Check instead.
 func (g *Guard) ClientAddress(r *http.Request) string {
-	return g.clients.address(r)
+	return addressOf(g.clients, r)
 }
 
 // PeerIsTrustedProxy reports whether r comes straight from one of
@@ -240,19 +249,17 @@ func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
 // nil, sees every decision after it is made (for logs and metrics).
 func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// (Check and ClientAddress, without their calls: under Yaegi each
-		// call costs a frame.)
+		// (Check and ClientAddress, without their calls: see calls.go.)
 		trusted := len(g.clients.trusted) > 0 && g.clients.peerTrusted(r)
-		d := g.check(r, g.clients.address(r), trusted)
+		d := checkRequest(g, r, addressOf(g.clients, r), trusted)
 		if onDecision != nil {
 			onDecision(r, d)
 		}
 		if !d.Allowed {
-			d.Close()
-			g.WriteRefusal(w, d)
+			writeRefusal(w, d, g.statusOnly) // the refusal closed the body
 			return
 		}
-		d.Pass(w, r, next)
+		pass(d, w, r, next)
 	})
 }
 

@@ -131,7 +131,7 @@ func TestCanonicalPath(t *testing.T) {
 			t.Errorf("%q should be canonical", ok)
 		}
 	}
-	for _, bad := range []string{"", "a", "//", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a/..", "/a\\b", "/a\x00b", "/a\nb", "/a\x7fb"} {
+	for _, bad := range []string{"", "a", "//", "///", "/a//", "/a/./", "/a/../", "/./", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a/..", "/a\\b", "/a\x00b", "/a\nb", "/a\x7fb"} {
 		if canonicalPath(bad) {
 			t.Errorf("%q should not be canonical", bad)
 		}

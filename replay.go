@@ -85,15 +85,20 @@ type replayQuota struct {
 // already recorded it within the window, ReasonReplayCacheFull when its
 // share has no room, and "" for a new message, with the partition and
 // digest that forget takes. retry is when room frees up.
-func (c *replayCache) check(q replayQuota, id string, window time.Duration, now time.Time) (Reason, time.Duration, int, replayKey) {
-	// (One function with few calls: under Yaegi each call costs a frame.)
-	sum := sha256.Sum256([]byte(q.verifier + "\x00" + id))
+//
+// (The path of a new message makes few calls and holds few temporaries:
+// under Yaegi each call costs a frame of them. The rarer cases, a new
+// partition, a full share, an entry expired but not yet dropped, are
+// calls of their own.)
+func checkReplay(c *replayCache, q *replayQuota, id string, window time.Duration, now time.Time) (Reason, time.Duration, int, replayKey) {
 	var digest replayKey
+	sum := sha256.Sum256([]byte(q.verifier + "\x00" + id))
 	copy(digest[:], sum[:])
 	t := now.UnixNano()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.seen[digest]; ok && t < e.expires {
+	e, seen := c.seen[digest]
+	if seen && t < e.expires {
+		c.mu.Unlock()
 		return ReasonReplayed, 0, 0, digest
 	}
 	p, known := c.partitionIndex[q.verifier+"\x00"+q.key]
@@ -101,34 +106,55 @@ func (c *replayCache) check(q replayQuota, id string, window time.Duration, now 
 		p = c.addPartition(q.verifier, q.key)
 	}
 	if len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax {
-		c.expire(t)
-		if c.full(p, q) {
-			return ReasonReplayCacheFull, c.nextExpiry(p, t), 0, digest
+		if retry := c.makeRoom(p, q, t); retry > 0 {
+			c.mu.Unlock()
+			return ReasonReplayCacheFull, retry, 0, digest
 		}
 	}
+	queue := c.queues[queueKey{partition: p, window: window}]
+	if queue == nil || queue.head < len(queue.entries) && t >= queue.entries[queue.head].expires || seen {
+		queue = c.prepare(p, window, t, digest)
+	}
+	exp := t + int64(window)
+	c.seen[digest] = replayEntry{expires: exp, partition: int32(p)}
+	c.partitions[p].entries++
+	c.verifiers[q.verifier]++
+	queue.entries = append(queue.entries, queued{key: digest, expires: exp})
+	c.mu.Unlock()
+	return "", 0, p, digest
+}
+
+// makeRoom drops the expired entries of a cache whose partition p, its
+// verifier or the whole has no room for q, and returns 0 when room was
+// made, else how long until some frees up. c.mu is held.
+func (c *replayCache) makeRoom(p int, q *replayQuota, t int64) time.Duration {
+	c.expire(t)
+	if c.full(p, q) {
+		return c.nextExpiry(p, t)
+	}
+	return 0
+}
+
+// prepare returns the expiry queue of partition p and window, made if
+// new, with its expired entries popped, and drops digest's own entry if
+// it expired without being popped yet. c.mu is held.
+func (c *replayCache) prepare(p int, window time.Duration, t int64, digest replayKey) *expiryQueue {
 	qk := queueKey{partition: p, window: window}
 	queue := c.queues[qk]
 	if queue == nil {
 		queue = &expiryQueue{}
 		c.queues[qk] = queue
 	}
-	if queue.head < len(queue.entries) && t >= queue.entries[queue.head].expires {
-		c.popExpired(queue, t)
-	}
-	exp := t + int64(window)
+	c.popExpired(queue, t)
 	if old, ok := c.seen[digest]; ok {
 		c.drop(digest, old) // expired, not yet popped
 	}
-	c.seen[digest] = replayEntry{expires: exp, partition: int32(p)}
-	c.partitions[p].entries++
-	c.verifiers[q.verifier]++
-	queue.entries = append(queue.entries, queued{key: digest, expires: exp})
-	return "", 0, p, digest
+	return queue
 }
 
 // full reports whether partition p, its verifier or the whole cache has no
 // room left.
-func (c *replayCache) full(p int, q replayQuota) bool {
+func (c *replayCache) full(p int, q *replayQuota) bool {
 	return len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax
 }
 

@@ -16,39 +16,39 @@ import (
 )
 
 // quota is a replay quota with the whole cache for one key.
-func quota(verifier string, max int) replayQuota {
-	return replayQuota{verifier: verifier, key: "k", verifierMax: max, keyMax: max}
+func quota(verifier string, max int) *replayQuota {
+	return &replayQuota{verifier: verifier, key: "k", verifierMax: max, keyMax: max}
 }
 
 func TestReplayCacheRefusesWhenFullAndExpires(t *testing.T) {
 	c := newReplayCache(3)
 	now := testNow
 	for i, id := range []string{"a", "b", "c"} {
-		if r, _, _, _ := c.check(quota("v", 3), id, time.Minute, now.Add(time.Duration(i)*time.Second)); r != "" {
+		if r, _, _, _ := checkReplay(c, quota("v", 3), id, time.Minute, now.Add(time.Duration(i)*time.Second)); r != "" {
 			t.Fatalf("%s: %s", id, r)
 		}
 	}
-	if r, _, _, _ := c.check(quota("v", 3), "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayed {
+	if r, _, _, _ := checkReplay(c, quota("v", 3), "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayed {
 		t.Fatalf("replay of a: %s", r)
 	}
-	if r, _, _, _ := c.check(quota("w", 3), "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayCacheFull {
+	if r, _, _, _ := checkReplay(c, quota("w", 3), "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayCacheFull {
 		t.Fatalf("the same id for another verifier, cache full: %s", r)
 	}
-	r, retry, _, _ := c.check(quota("v", 3), "d", time.Minute, now.Add(30*time.Second))
+	r, retry, _, _ := checkReplay(c, quota("v", 3), "d", time.Minute, now.Add(30*time.Second))
 	if r != ReasonReplayCacheFull || retry != 30*time.Second {
 		t.Fatalf("full: %s, retry %v (the oldest expires at 60 s)", r, retry)
 	}
-	if r, _, _, _ := c.check(quota("v", 3), "d", time.Minute, now.Add(time.Minute)); r != "" {
+	if r, _, _, _ := checkReplay(c, quota("v", 3), "d", time.Minute, now.Add(time.Minute)); r != "" {
 		t.Fatalf("after the oldest expired: %s", r)
 	}
-	if r, _, _, _ := c.check(quota("v", 3), "a", time.Minute, now.Add(time.Minute+time.Second)); r != "" {
+	if r, _, _, _ := checkReplay(c, quota("v", 3), "a", time.Minute, now.Add(time.Minute+time.Second)); r != "" {
 		t.Fatalf("a, once its window passed, is new again: %s", r)
 	}
 	// Windows of different lengths expire independently.
 	c = newReplayCache(2)
-	c.check(quota("long", 2), "x", time.Hour, now)
-	c.check(quota("short", 2), "y", time.Second, now)
-	if r, _, _, _ := c.check(quota("short", 2), "z", time.Second, now.Add(2*time.Second)); r != "" {
+	checkReplay(c, quota("long", 2), "x", time.Hour, now)
+	checkReplay(c, quota("short", 2), "y", time.Second, now)
+	if r, _, _, _ := checkReplay(c, quota("short", 2), "z", time.Second, now.Add(2*time.Second)); r != "" {
 		t.Fatalf("the short window's entry should have made room: %s", r)
 	}
 	if c.len() != 2 {
@@ -60,15 +60,15 @@ func TestReplayCacheRefusesWhenFullAndExpires(t *testing.T) {
 // together never exceed the verifier's share; forgetting gives room back.
 func TestReplayCachePartitions(t *testing.T) {
 	c := newReplayCache(100)
-	a1 := replayQuota{verifier: "a", key: "1", verifierMax: 50, keyMax: 25}
-	a2 := replayQuota{verifier: "a", key: "2", verifierMax: 50, keyMax: 25}
-	a3 := replayQuota{verifier: "a", key: "3", verifierMax: 50, keyMax: 25}
-	b := replayQuota{verifier: "b", key: "1", verifierMax: 50, keyMax: 50}
-	fill := func(q replayQuota, n int) (int, replayKey) {
+	a1 := &replayQuota{verifier: "a", key: "1", verifierMax: 50, keyMax: 25}
+	a2 := &replayQuota{verifier: "a", key: "2", verifierMax: 50, keyMax: 25}
+	a3 := &replayQuota{verifier: "a", key: "3", verifierMax: 50, keyMax: 25}
+	b := &replayQuota{verifier: "b", key: "1", verifierMax: 50, keyMax: 50}
+	fill := func(q *replayQuota, n int) (int, replayKey) {
 		var last replayKey
 		var part int
 		for i := 0; i < n; i++ {
-			r, _, p, d := c.check(q, q.key+"-"+strconv.Itoa(i), time.Minute, testNow)
+			r, _, p, d := checkReplay(c, q, q.key+"-"+strconv.Itoa(i), time.Minute, testNow)
 			if r != "" {
 				t.Fatalf("%s/%s #%d: %s", q.verifier, q.key, i, r)
 			}
@@ -77,11 +77,11 @@ func TestReplayCachePartitions(t *testing.T) {
 		return part, last
 	}
 	part, last := fill(a1, 25)
-	if r, retry, _, _ := c.check(a1, "one more", time.Minute, testNow); r != ReasonReplayCacheFull || retry != time.Minute {
+	if r, retry, _, _ := checkReplay(c, a1, "one more", time.Minute, testNow); r != ReasonReplayCacheFull || retry != time.Minute {
 		t.Fatalf("key 1 past its share: %s, retry %v", r, retry)
 	}
 	fill(a2, 25)
-	if r, _, _, _ := c.check(a3, "x", time.Minute, testNow); r != ReasonReplayCacheFull {
+	if r, _, _, _ := checkReplay(c, a3, "x", time.Minute, testNow); r != ReasonReplayCacheFull {
 		t.Fatalf("verifier a past its share through a third key: %s", r)
 	}
 	fill(b, 50)
@@ -89,10 +89,10 @@ func TestReplayCachePartitions(t *testing.T) {
 		t.Fatalf("%d entries", c.len())
 	}
 	c.forget(part, last)
-	if r, _, _, _ := c.check(a1, "after forget", time.Minute, testNow); r != "" {
+	if r, _, _, _ := checkReplay(c, a1, "after forget", time.Minute, testNow); r != "" {
 		t.Fatalf("a forgotten message gives its room back: %s", r)
 	}
-	if r, _, _, _ := c.check(b, "1-0", time.Minute, testNow); r != ReasonReplayed {
+	if r, _, _, _ := checkReplay(c, b, "1-0", time.Minute, testNow); r != ReasonReplayed {
 		t.Fatalf("a full share still recognises replays: %s", r)
 	}
 }
@@ -426,7 +426,7 @@ func TestReplayQueueDoesNotGrowWithReusedIDs(t *testing.T) {
 	c := newReplayCache(100)
 	now := testNow
 	for i := 0; i < 200000; i++ {
-		c.check(quota("v", 100), "same", time.Second, now)
+		checkReplay(c, quota("v", 100), "same", time.Second, now)
 		now = now.Add(2 * time.Second)
 	}
 	n := 0

@@ -67,7 +67,7 @@ func TestRetryBeforeFuncauthIsNotABadSignature(t *testing.T) {
 			t.Fatalf("decision %d: %s, want %s (all: %v)", i, reason, want, reasons)
 		}
 	}
-	if left := g.state.abuse.clients.bannedFor("192.0.2.7", testNow); left > 0 {
+	if left := bannedFor(g.state.abuse.clients, "192.0.2.7", testNow); left > 0 {
 		t.Fatal("the sender was banned")
 	}
 }

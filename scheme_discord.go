@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"io"
-	"net/http"
 )
 
 // maxEd25519Message bounds what an Ed25519 signature over a whole body is
@@ -19,8 +18,6 @@ const maxEd25519Message = 1 << 20
 type discord struct{}
 
 func newDiscordScheme(_ *Signature) (scheme, error) { return discord{}, nil }
-
-func (discord) present(h http.Header) bool { return len(h["X-Signature-Ed25519"]) > 0 }
 
 func (discord) headers() []string { return []string{"X-Signature-Ed25519"} }
 

@@ -58,10 +58,6 @@ func derivedComponent(name string) bool {
 
 func (s *httpMessageSignatures) headers() []string { return []string{"Signature"} }
 
-func (s *httpMessageSignatures) present(h http.Header) bool {
-	return len(h["Signature"]) > 0 || len(h["Signature-Input"]) > 0
-}
-
 // messageSignature is one verified signature awaiting the body.
 type messageSignature struct {
 	keyID    string

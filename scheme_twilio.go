@@ -45,8 +45,6 @@ func newTwilioScheme(cfg *Signature) (scheme, error) {
 	return t, nil
 }
 
-func (t *twilio) present(h http.Header) bool { return len(h["X-Twilio-Signature"]) > 0 }
-
 func (t *twilio) headers() []string { return []string{"X-Twilio-Signature"} }
 
 func (t *twilio) start(in *sigInput) (sigCheck, *refusal) {

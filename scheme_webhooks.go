@@ -37,15 +37,6 @@ func (s *standardWebhooks) headers() []string {
 	return names
 }
 
-func (s *standardWebhooks) present(h http.Header) bool {
-	for _, p := range s.prefixes {
-		if len(h[p+"Signature"]) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *standardWebhooks) start(in *sigInput) (sigCheck, *refusal) {
 	h := in.r.Header
 	prefix := ""
@@ -115,8 +106,6 @@ type stripe struct{}
 
 func newStripeScheme(_ *Signature) (scheme, error) { return stripe{}, nil }
 
-func (stripe) present(h http.Header) bool { return len(h["Stripe-Signature"]) > 0 }
-
 func (stripe) headers() []string { return []string{"Stripe-Signature"} }
 
 func (stripe) start(in *sigInput) (sigCheck, *refusal) {
@@ -170,8 +159,6 @@ type slack struct{}
 
 func newSlackScheme(_ *Signature) (scheme, error) { return slack{}, nil }
 
-func (slack) present(h http.Header) bool { return len(h["X-Slack-Signature"]) > 0 }
-
 func (slack) headers() []string { return []string{"X-Slack-Signature"} }
 
 func (slack) start(in *sigInput) (sigCheck, *refusal) {
@@ -207,8 +194,6 @@ func (slack) start(in *sigInput) (sigCheck, *refusal) {
 type gitlab struct{}
 
 func newGitLabScheme(_ *Signature) (scheme, error) { return gitlab{}, nil }
-
-func (gitlab) present(h http.Header) bool { return len(h["X-Gitlab-Token"]) > 0 }
 
 func (gitlab) headers() []string { return []string{"X-Gitlab-Token"} }
 

@@ -112,6 +112,10 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if v.name == "" {
 		v.name = cfg.Scheme
 	}
+	v.presence = s.headers()
+	if _, ok := s.(*httpMessageSignatures); ok {
+		v.presence = append(v.presence, "Signature-Input")
+	}
 	if cfg.Tolerance != "" {
 		d, err := parseDuration(cfg.Tolerance)
 		if err != nil {

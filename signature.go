@@ -11,13 +11,10 @@ import (
 
 // scheme verifies one signature format.
 type scheme interface {
-	// present reports whether the request carries this scheme's signature,
-	// so that a request carrying none is "missing_signature" rather than
-	// "bad_signature".
-	present(h http.Header) bool
-
 	// headers lists the canonical names of the request headers that carry
-	// the signature or token, which must stay out of logs.
+	// the signature or token, which must stay out of logs. A request
+	// carrying any of them carries this scheme's signature (see
+	// verifier.presence).
 	headers() []string
 
 	// start reads the signature headers and returns the check that the
@@ -59,9 +56,14 @@ type sigCheck interface {
 
 // verifier is one configured, named signature verifier.
 type verifier struct {
-	name      string
-	scheme    scheme
-	keys      *keyring
+	name   string
+	scheme scheme
+	keys   *keyring
+	// presence lists the headers whose presence says a request carries
+	// the scheme's signature, so that one carrying none is
+	// "missing_signature" rather than "bad_signature": its headers, and
+	// for RFC 9421 Signature-Input too.
+	presence  []string
 	tolerance time.Duration // for timestamps and the replay window; 0: no replay protection
 	// timestamped verifiers remember messages for twice the tolerance: a
 	// message stamped up to the tolerance ahead stays valid that long.
@@ -72,9 +74,28 @@ type verifier struct {
 	// replaySlots is keys.replaySlots(): the shares its keys divide its
 	// part of the replay memory into.
 	replaySlots int
+	// replayVerifierMax and replayKeyMax are the most entries of the replay
+	// memory the verifier's messages, and those of one of its keys, may
+	// hold (see setReplayShare).
+	replayVerifierMax, replayKeyMax int
 	// window is how long an accepted message is remembered: the
 	// tolerance, twice it for timestamped schemes.
 	window time.Duration
+}
+
+// setReplayShare sets the verifier's share of a replay memory of max
+// entries: the verifiers with replay protection (verifiers of them)
+// divide max equally, and each verifier's keys divide its share (see
+// keyring.replaySlots).
+func (v *verifier) setReplayShare(max, verifiers int) {
+	v.replayVerifierMax = max / verifiers
+	if v.replayVerifierMax < 1 {
+		v.replayVerifierMax = 1
+	}
+	v.replayKeyMax = v.replayVerifierMax / v.replaySlots
+	if v.replayKeyMax < 1 {
+		v.replayKeyMax = 1
+	}
 }
 
 // replayWindow is how long an accepted message is remembered.
@@ -115,7 +136,11 @@ func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]b
 
 func (c *macCheck) sink() io.Writer { return c.body }
 
-func (c *macCheck) finish(body *spooledBody) (string, string, *refusal) {
+func (c *macCheck) finish(body *spooledBody) (string, string, *refusal) { return finishMAC(c, body) }
+
+// finishMAC is macCheck's finish, which the request path calls without
+// the interface (see calls.go).
+func finishMAC(c *macCheck, body *spooledBody) (string, string, *refusal) {
 	for i, mac := range c.macs {
 		sum := mac.Sum(nil)
 		for _, w := range c.want {

@@ -73,7 +73,7 @@ func TestStateShrinks(t *testing.T) {
 	}
 	banned := 0
 	for k := range tbl.entries {
-		if tbl.bannedFor(k, c.now()) > 0 {
+		if bannedFor(tbl, k, c.now()) > 0 {
 			banned++
 		}
 	}

@@ -1,0 +1,31 @@
+package funcauth
+
+// How the request path is written, and why.
+//
+// Traefik runs this package in Yaegi v0.16.1, where what a request costs
+// is the interpreter's work per call, not the bytes it handles (see
+// docs/benchmarks.md, "What a request costs under Yaegi"):
+//
+//   - A call of an interpreted function allocates a frame holding one
+//     value for every parameter, variable and temporary of the function,
+//     whichever branch runs: a step's rare branches (refusals and their
+//     messages) live in functions of their own, off the path of a good
+//     request.
+//   - A method call on an interpreted type costs three to four times a
+//     function call: Yaegi wraps the method in a reflect.MakeFunc at every
+//     call (24 allocations against 6, and 1.7 µs against 0.6 µs in one
+//     run of BenchmarkYaegiCallKinds in integration/traefik). So the steps of a
+//     request are functions that take their receiver first
+//     (decide(g, q), checkReplay(c, ...), closeBody(sb)), and the
+//     exported methods hosts call (Guard.Check, Decision.Pass) are thin
+//     doors onto them. A call through an interface costs as much as a
+//     method call: the schemes' common case (a MAC in one header) is
+//     reached without one.
+//   - A deferred interpreted call is wrapped the same way; a deferred call
+//     into the standard library (atomic.AddInt64) is not.
+//   - Calls into the standard library cost a few allocations each and no
+//     frame: the request's bytes (the body, its MACs and digest) go
+//     through standard library calls only.
+//
+// integration/traefik's TestInterpretedCallsPerRequest counts the
+// interpreted calls of each kind of request and holds them to a budget.
