@@ -105,17 +105,26 @@ func decide(g *Guard, q *checkedRequest) *refusal {
 	if q.path == "" {
 		q.path = "/"
 	}
-	if !canonicalPath(q.path) {
-		return refuse(ReasonBadRequest, "the path is not canonical (empty, dot or dot-dot segments, backslashes or control characters)")
+	var rt *route
+	if g.routes != nil {
+		if v, ok := g.routes.paths.Load(q.path); ok {
+			rt = v.(*route)
+			q.fn, q.sub, q.hasFn = rt.fn, rt.sub, rt.hasFn
+		}
 	}
-	q.fn, q.sub, q.hasFn = functionRoute(q.path)
+	if rt == nil {
+		var no *refusal
+		if rt, no = resolveRoute(g, q); no != nil {
+			return no
+		}
+	}
 	if len(g.limits) > 0 {
 		if no := takeTokens(g, q, ""); no != nil {
 			return no
 		}
 	}
 
-	rl := matchRule(g, q)
+	rl := rt.rule
 	if rl == nil {
 		return refuse(ReasonNoRule, "")
 	}

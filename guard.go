@@ -37,6 +37,7 @@ type Options struct {
 type Guard struct {
 	rules        []*rule
 	hostRules    bool                // some rule matches hosts
+	routes       *routeCache         // nil when some rule names methods or hosts
 	basic        *basicAuthenticator // nil without users
 	verifiers    []*verifier
 	sigChallenge string
@@ -129,8 +130,13 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	if g.rules, err = compileRules(cfg, g.verifiers, hasUsers); err != nil {
 		return nil, err
 	}
+	pathOnly := true
 	for _, rl := range g.rules {
 		g.hostRules = g.hostRules || len(rl.hosts) > 0
+		pathOnly = pathOnly && len(rl.hosts) == 0 && len(rl.methods) == 0
+	}
+	if pathOnly {
+		g.routes = &routeCache{}
 	}
 	if g.body, err = compileBody(cfg.Body); err != nil {
 		return nil, err
