@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,6 +77,10 @@ func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *D
 	// held.
 	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
 		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
+	}
+	if sec := q.now.Unix(); sec != atomic.LoadInt64(&g.state.usedSecond) {
+		atomic.StoreInt64(&g.state.usedSecond, sec)
+		q.d.firstOfSecond = true
 	}
 	return q.d
 }

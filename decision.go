@@ -48,6 +48,10 @@ type Decision struct {
 
 	body *spooledBody
 
+	// firstOfSecond marks the first decision of a second for the Guard's
+	// State (see Guard.Handler).
+	firstOfSecond bool
+
 	// The admissions the decision holds in the failure tables while its
 	// password check or signed body read runs (see failureTable.reserve).
 	heldClient bool

@@ -251,14 +251,27 @@ func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
 
 // Handler wraps next with the Guard: refused requests get their status, a
 // challenge or Retry-After where it applies and the body RefusalBody asks
-// for (see WriteRefusal); accepted ones reach next. onDecision, when not
-// nil, sees every decision after it is made (for logs and metrics).
+// for (see WriteRefusal); accepted ones reach next.
+//
+// onDecision, when not nil, sees the decisions a host may have to act on,
+// after they are made: every refusal, every event of the shared store
+// (Decision.StoreEvent), every request from a trusted proxy that sent no
+// X-Forwarded-For, and the first decision of each second for the
+// Guard's State, which tells that the State is in use. (Not every
+// decision: under Yaegi, calling a function value costs as much as a
+// third of an allowed request.)
 func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
+	return g.handler(next, onDecision, false)
+}
+
+// handler is Handler, whose onDecision sees every decision when every is
+// set (as tests need).
+func (g *Guard) handler(next http.Handler, onDecision func(*http.Request, *Decision), every bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// (Check and ClientAddress, without their calls: see calls.go.)
 		trusted := len(g.clients.trusted) > 0 && g.clients.peerTrusted(r)
 		d := checkRequest(g, r, addressOf(g.clients, r), trusted)
-		if onDecision != nil {
+		if onDecision != nil && (every || !d.Allowed || d.StoreEvent != "" || d.firstOfSecond || trusted && len(r.Header["X-Forwarded-For"]) == 0) {
 			onDecision(r, d)
 		}
 		if !d.Allowed {

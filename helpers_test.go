@@ -69,7 +69,7 @@ func serve(g *Guard, r *http.Request) (*httptest.ResponseRecorder, *Decision, *u
 		w.WriteHeader(http.StatusOK)
 	})
 	rec := httptest.NewRecorder()
-	g.Handler(next, func(_ *http.Request, d *Decision) { decision = d }).ServeHTTP(rec, r)
+	g.handler(next, func(_ *http.Request, d *Decision) { decision = d }, true).ServeHTTP(rec, r)
 	return rec, decision, up
 }
 

@@ -27,6 +27,10 @@ type State struct {
 	// carry over while its settings do not change.
 	mu    sync.Mutex
 	store *sharedStore
+
+	// usedSecond is the Unix second of the State's last check (atomic):
+	// the first decision of each second says so (see Guard.Handler).
+	usedSecond int64
 }
 
 // useStore returns the store the State already uses when s has the same
