@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"net/http"
 	"os"
@@ -72,7 +73,8 @@ type spooledBody struct {
 }
 
 // readBody reads r's body once, bounded by limits.max, writing every byte
-// to sink (the signature checks) and keeping it for the upstream. On
+// to sink (the signature checks) and keeping it for the upstream, with its
+// SHA-256 in the spooledBody's digest when digest is set. On
 // success r.Body is replaced by the kept bytes and r.ContentLength set to
 // their length; the caller must Close the spooledBody when the request ends.
 //
@@ -81,17 +83,25 @@ type spooledBody struct {
 // A body that ends before its Content-Length is body_unreadable, whatever
 // the reason (the client went away, or something before funcauth had
 // already read it), and never reaches the signature checks' verdict.
-func readBody(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
+func readBody(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool) (*spooledBody, *refusal) {
 	// A small body of known length takes the short way: the calls of a
 	// request are what it costs under Yaegi. (bodyMemory.reserve, inline.)
 	n := r.ContentLength
 	if n > 0 && n <= limits.small && r.Body != nil && r.Body != http.NoBody {
 		if atomic.AddInt64(&bodyMemory.held, n) <= limits.budget {
-			return readSmall(r, n, limits.budget, sink)
+			return readSmall(r, n, limits.budget, sink, digest)
 		}
 		atomic.AddInt64(&bodyMemory.held, -n)
 	}
-	return readStream(r, limits, sink)
+	if !digest {
+		return readStream(r, limits, sink)
+	}
+	h := sha256.New()
+	sb, no := readStream(r, limits, io.MultiWriter(sink, h))
+	if no == nil {
+		sb.digest = h.Sum(nil)
+	}
+	return sb, no
 }
 
 // smallBody is the largest declared body read in one piece, into a buffer
@@ -103,7 +113,7 @@ const smallBody = 4 << 10
 // readSmall reads a body of a small declared length n, whose memory is
 // reserved, in one piece: few calls, all of them into the standard
 // library.
-func readSmall(r *http.Request, n, budget int64, sink io.Writer) (*spooledBody, *refusal) {
+func readSmall(r *http.Request, n, budget int64, sink io.Writer, digest bool) (*spooledBody, *refusal) {
 	sb := &spooledBody{budget: budget, reserved: n, size: n, mem: make([]byte, n)}
 	got, err := io.ReadFull(r.Body, sb.mem)
 	if err == nil {
@@ -113,6 +123,10 @@ func readSmall(r *http.Request, n, budget int64, sink io.Writer) (*spooledBody, 
 		if got == 0 && (err == nil || err == io.EOF) {
 			r.Body.Close()
 			sink.Write(sb.mem)
+			if digest {
+				sum := sha256.Sum256(sb.mem)
+				sb.digest = sum[:]
+			}
 			if len(r.TransferEncoding) > 0 {
 				sb.install(r)
 			} else {

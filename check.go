@@ -1,8 +1,6 @@
 package funcauth
 
 import (
-	"crypto/sha256"
-	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -325,23 +323,20 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 		}
 	}
 	var sink io.Writer
-	if len(s.checks) > 1 || s.digest != nil {
+	if len(s.checks) > 1 {
 		sink = checksSink(s)
 	} else if mc, ok := s.checks[0].(*macCheck); ok {
 		sink = mc.body
 	} else {
 		sink = s.checks[0].sink()
 	}
-	body, no := readBody(q.r, &g.body, sink)
+	body, no := readBody(q.r, &g.body, sink, s.digest)
 	if no != nil {
 		return no
 	}
 	// The body has been read to its end: the trailers are all in.
 	if len(q.r.Trailer) > 0 {
 		removeIdentityHeaders(q.r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
-	}
-	if s.digest != nil {
-		body.digest = s.digest.Sum(nil)
 	}
 	q.d.body = body
 	for i, c := range s.checks {
@@ -405,7 +400,7 @@ type signatureChecks struct {
 	keys      [][]key
 	checks    []sigCheck
 	problems  []string // why a verifier has only the decoy key, "" if it has keys
-	digest    hash.Hash
+	digest    bool // the body's SHA-256 is needed: it identifies the message for replay protection
 	refusal   *refusal
 	warnKey   string
 }
@@ -455,11 +450,7 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		s.keys = append(s.keys, keys)
 		s.checks = append(s.checks, c)
 		s.problems = append(s.problems, problem)
-		if v.tolerance > 0 && s.digest == nil {
-			// The body's SHA-256 identifies the message for replay
-			// protection.
-			s.digest = sha256.New()
-		}
+		s.digest = s.digest || v.tolerance > 0
 	}
 }
 
@@ -483,20 +474,16 @@ func keyUnavailable(s *signatureChecks, v *verifier, fn functionRef, problem str
 	s.warnKey = v.name + "\x00" + fn.Name + "." + fn.Namespace
 }
 
-// sink is what the body is read into: the checks' writers, and the
-// body's digest when replay protection needs it, all of them standard
-// library writers.
+// checksSink is what the body is read into when several checks started:
+// their writers, all of them standard library writers.
 func checksSink(s *signatureChecks) io.Writer {
-	writers := make([]io.Writer, 0, len(s.checks)+1)
+	writers := make([]io.Writer, 0, len(s.checks))
 	for _, c := range s.checks {
 		if mc, ok := c.(*macCheck); ok {
 			writers = append(writers, mc.body)
 		} else {
 			writers = append(writers, c.sink())
 		}
-	}
-	if s.digest != nil {
-		writers = append(writers, s.digest)
 	}
 	return io.MultiWriter(writers...)
 }
@@ -524,7 +511,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 		}
 	}
 	d.Verifier, d.KeyID = v.name, keyID
-	q.r.Header.Set(g.upstream.SignatureHeader, v.name+"/"+keyID)
+	q.r.Header[g.upstream.SignatureHeader] = []string{v.name + "/" + keyID} // Header.Set, without the call: the name is canonical
 	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK // allow, inline
 	return nil
 }
@@ -649,7 +636,7 @@ func takeTokens(g *Guard, q *checkedRequest, principal string) *refusal {
 func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		body, no := readBody(r, &g.body, io.Discard)
+		body, no := readBody(r, &g.body, io.Discard, false)
 		if no != nil {
 			return no
 		}
@@ -746,11 +733,16 @@ func refuseRequest(g *Guard, q *checkedRequest, no *refusal) {
 // removeIdentityHeaders removes the headers the client must not set, also
 // in the spellings with underscores that CGI-style upstreams read as the
 // same variable (X_Funcauth_User for X-Funcauth-User).
+//
+// user and signature are canonical, as the keys of a header a server
+// parsed are: the builtin delete does what Header.Del would, and only
+// keys of their lengths are looked at for underscores (without a call
+// into the standard library for every header: see calls.go).
 func removeIdentityHeaders(h http.Header, user, signature string) {
-	h.Del(user)
-	h.Del(signature)
+	delete(h, user)
+	delete(h, signature)
 	for k := range h {
-		if strings.IndexByte(k, '_') < 0 {
+		if len(k) != len(user) && len(k) != len(signature) || strings.IndexByte(k, '_') < 0 {
 			continue
 		}
 		dashed := strings.ReplaceAll(k, "_", "-")

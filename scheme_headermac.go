@@ -81,7 +81,7 @@ func startHeaderMAC(s *headerMAC, in *sigInput) (sigCheck, *refusal) {
 			text := "repeated " + v.header + " header"
 			return nil, refuse(ReasonBadSignature, text)
 		}
-		if len(value) < len(v.prefix) || !strings.EqualFold(value[:len(v.prefix)], v.prefix) {
+		if len(value) < len(v.prefix) || value[:len(v.prefix)] != v.prefix && !strings.EqualFold(value[:len(v.prefix)], v.prefix) {
 			continue
 		}
 		mac, valid := decodeMAC(value[len(v.prefix):], v.base64, v.size)

@@ -119,7 +119,9 @@ func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]b
 	c := &macCheck{want: want, signed: prefix, keys: keys, macs: make([]hash.Hash, len(keys))}
 	for i, k := range keys {
 		mac := hmac.New(newHash, k.secret)
-		mac.Write(prefix)
+		if len(prefix) > 0 {
+			mac.Write(prefix)
+		}
 		c.macs[i] = mac
 	}
 	if len(keys) == 1 {
