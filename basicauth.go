@@ -189,9 +189,9 @@ func (b *basicAuthenticator) decoy(t *userTable, name string) *account {
 	return t.accounts[int(n%uint32(len(t.accounts)))]
 }
 
-// credentials extracts the Basic credentials of r, or why there are none
-// usable.
-func (b *basicAuthenticator) credentials(r *http.Request) (string, string, *refusal) {
+// basicCredentials extracts the Basic credentials of r, or why there are
+// none usable.
+func basicCredentials(r *http.Request) (string, string, *refusal) {
 	values := r.Header["Authorization"]
 	if len(values) == 0 {
 		return "", "", refuse(ReasonMissingCredentials, "")
@@ -209,15 +209,23 @@ func (b *basicAuthenticator) credentials(r *http.Request) (string, string, *refu
 	return user, password, nil
 }
 
-// cached reports whether user and password are a remembered success, a
-// check that costs no hash.
-func (b *basicAuthenticator) cached(user, password string, now time.Time) bool {
+// cachedLogin reports whether user and password are a remembered success,
+// a check that costs no hash.
+func cachedLogin(b *basicAuthenticator, user, password string, now time.Time) bool {
 	table := b.fixed
 	if table == nil {
 		table = b.users(now)
 	}
 	acct := table.byName[user]
-	return acct != nil && b.cache.has(b.cache.key(user, password), acct.stored)
+	if acct == nil {
+		return false
+	}
+	c := b.cache
+	key := credentialKey(c, user, password)
+	c.mu.Lock()
+	stored, ok := c.entries[key]
+	c.mu.Unlock()
+	return ok && stored == acct.stored
 }
 
 // verify checks a user name and password that are not a remembered
@@ -229,7 +237,7 @@ func (b *basicAuthenticator) cached(user, password string, now time.Time) bool {
 func (b *basicAuthenticator) verify(user, password string, now time.Time, slots *checkSlots) *refusal {
 	table := b.users(now)
 	acct := table.byName[user]
-	key := b.cache.key(user, password)
+	key := credentialKey(b.cache, user, password)
 	target := acct
 	if target == nil {
 		target = b.decoy(table, user)

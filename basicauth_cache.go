@@ -3,7 +3,7 @@ package funcauth
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
+	"strconv"
 	"sync"
 )
 
@@ -24,23 +24,13 @@ func newCredentialCache(secret []byte, max int) *credentialCache {
 	return &credentialCache{secret: secret, entries: make(map[string]string), max: max}
 }
 
-// key derives the cache key of a user name and password.
-func (c *credentialCache) key(user, password string) string {
+// credentialKey derives the cache key of a user name and password: the
+// HMAC of "<length of the user name>:<user name><password>", which tells
+// every pair apart.
+func credentialKey(c *credentialCache, user, password string) string {
 	mac := hmac.New(sha256.New, c.secret)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(user)))
-	mac.Write(n[:])
-	mac.Write([]byte(user))
-	mac.Write([]byte(password))
+	mac.Write([]byte(strconv.Itoa(len(user)) + ":" + user + password))
 	return string(mac.Sum(nil))
-}
-
-// has reports whether key was seen to match the stored hash stored.
-func (c *credentialCache) has(key, stored string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.entries[key]
-	return ok && s == stored
 }
 
 func (c *credentialCache) add(key, stored string) {

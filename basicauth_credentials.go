@@ -12,19 +12,27 @@ const (
 	maxPasswordLength = 1024
 )
 
+// maxEncodedCredentials is the longest base64 encoding of credentials
+// within the limits.
+const maxEncodedCredentials = (maxUserNameLength + 1 + maxPasswordLength + 2) / 3 * 4
+
 // parseBasicAuth parses the value of an Authorization header of the Basic
 // scheme (RFC 7617). scheme is false when the header uses another scheme;
 // ok is false when it is Basic but malformed.
+//
+// (The usual spelling, "Basic " and one space, costs no call: see
+// calls.go.)
 func parseBasicAuth(header string) (user, password string, scheme, ok bool) {
-	const prefix = "basic "
-	if strings.EqualFold(strings.TrimSpace(header), "basic") {
-		return "", "", true, false // the Basic scheme without credentials
+	const prefix = "Basic "
+	if len(header) < len(prefix) || header[:len(prefix)] != prefix && !strings.EqualFold(header[:len(prefix)], prefix) {
+		// "Basic" alone is the Basic scheme without credentials.
+		return "", "", strings.EqualFold(strings.TrimSpace(header), "basic"), false
 	}
-	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
-		return "", "", false, false
+	encoded := header[len(prefix):]
+	if encoded != "" && encoded[0] == ' ' {
+		encoded = strings.TrimLeft(encoded, " ")
 	}
-	encoded := strings.TrimLeft(header[len(prefix):], " ")
-	if len(encoded) > base64.StdEncoding.EncodedLen(maxUserNameLength+1+maxPasswordLength) {
+	if len(encoded) > maxEncodedCredentials {
 		return "", "", true, false
 	}
 	decoded, err := base64.StdEncoding.DecodeString(encoded)

@@ -205,7 +205,7 @@ func carriesSignature(v *verifier, h http.Header) bool {
 func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	d := q.d
 	d.Challenge = g.basic.challenge
-	user, password, no := g.basic.credentials(q.r)
+	user, password, no := basicCredentials(q.r)
 	d.User = user
 	if no != nil {
 		return no
@@ -221,7 +221,7 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 		}
 	}
 	// A remembered success costs no hash and needs no admission.
-	if !g.basic.cached(user, password, q.now) {
+	if !cachedLogin(g.basic, user, password, q.now) {
 		if no := verifyPassword(g, q, user, password, lockout); no != nil {
 			return no
 		}
@@ -234,10 +234,11 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 			return no
 		}
 	}
+	// (Header.Del and Set, without their calls: the names are canonical.)
 	if g.upstream.StripAuthorization {
-		q.r.Header.Del("Authorization")
+		delete(q.r.Header, "Authorization")
 	}
-	q.r.Header.Set(g.upstream.UserHeader, user)
+	q.r.Header[g.upstream.UserHeader] = []string{user}
 	return allowUnread(g, q, ReasonAuthenticated)
 }
 
@@ -400,7 +401,7 @@ type signatureChecks struct {
 	keys      [][]key
 	checks    []sigCheck
 	problems  []string // why a verifier has only the decoy key, "" if it has keys
-	digest    bool // the body's SHA-256 is needed: it identifies the message for replay protection
+	digest    bool     // the body's SHA-256 is needed: it identifies the message for replay protection
 	refusal   *refusal
 	warnKey   string
 }
@@ -512,7 +513,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 	}
 	d.Verifier, d.KeyID = v.name, keyID
 	q.r.Header[g.upstream.SignatureHeader] = []string{v.name + "/" + keyID} // Header.Set, without the call: the name is canonical
-	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK // allow, inline
+	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK       // allow, inline
 	return nil
 }
 
@@ -635,6 +636,23 @@ func takeTokens(g *Guard, q *checkedRequest, principal string) *refusal {
 // is read first, so that one past the limit gets a 413 on every host.
 func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 	r := q.r
+	if r.ContentLength != 0 || r.Body != nil && r.Body != http.NoBody || r.Trailer != nil {
+		if no := boundUnreadBody(g, q); no != nil {
+			return no
+		}
+	}
+	d := q.d // (allowing, inline)
+	if d.heldClient || d.heldUser {
+		releaseHeld(g, d)
+	}
+	d.Allowed, d.Reason, d.Status = true, reason, http.StatusOK
+	return nil
+}
+
+// boundUnreadBody bounds the body of a request allowUnread allows (see
+// there), and removes the identity headers from its trailers.
+func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
+	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
 		body, no := readBody(r, &g.body, io.Discard, false)
 		if no != nil {
@@ -650,19 +668,7 @@ func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 		}
 		g.scrubTrailers(r)
 	}
-	allow(g, q, reason)
 	return nil
-}
-
-// allow marks the decision allowed for reason.
-func allow(g *Guard, q *checkedRequest, reason Reason) {
-	d := q.d
-	if d.heldClient || d.heldUser {
-		releaseHeld(g, d)
-	}
-	d.Allowed = true
-	d.Reason = reason
-	d.Status = http.StatusOK
 }
 
 // refuse fills in the refusal and counts it towards a ban where it counts:
