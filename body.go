@@ -93,9 +93,14 @@ func readBody(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool) 
 		}
 		atomic.AddInt64(&bodyMemory.held, -n)
 	}
-	if !digest {
-		return readStream(r, limits, sink)
+	if digest {
+		return readStreamDigest(r, limits, sink)
 	}
+	return readStream(r, limits, sink)
+}
+
+// readStreamDigest is readStream, with the body's SHA-256.
+func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
 	h := sha256.New()
 	sb, no := readStream(r, limits, io.MultiWriter(sink, h))
 	if no == nil {
@@ -163,14 +168,13 @@ func readStream(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBo
 		if r.ContentLength > 0 {
 			return nil, refuse(ReasonBodyUnreadable, shortBody(0, r.ContentLength))
 		}
-		sb.install(r)
-		return sb, nil
+	} else {
+		if no := sb.readChunks(r, limits, sink); no != nil {
+			closeBody(sb)
+			return nil, no
+		}
+		r.Body.Close()
 	}
-	if no := sb.readChunks(r, limits, sink); no != nil {
-		closeBody(sb)
-		return nil, no
-	}
-	r.Body.Close()
 	sb.install(r)
 	return sb, nil
 }

@@ -69,18 +69,24 @@ func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *D
 	if no := decide(g, q); no != nil {
 		refuseRequest(g, q, no)
 	}
-	// The decision's last round trip to the store, if it needs one: the
-	// fleet's tokens no round trip took yet (an open route, a cached
-	// password), and the places in the fleet's checks in flight still
-	// held.
-	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
-		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
+	if g.store != nil {
+		settleFleet(g, q)
 	}
 	if sec := q.now.Unix(); sec != atomic.LoadInt64(&g.state.usedSecond) {
 		atomic.StoreInt64(&g.state.usedSecond, sec)
 		q.d.firstOfSecond = true
 	}
 	return q.d
+}
+
+// settleFleet takes the decision's last round trip to the store, if it
+// needs one: the fleet's tokens no round trip took yet (an open route, a
+// cached password), and the places in the fleet's checks in flight still
+// held.
+func settleFleet(g *Guard, q *checkedRequest) {
+	if (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
+		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
+	}
 }
 
 // decide runs the steps every request takes, then those of the rule that
@@ -95,12 +101,10 @@ func decide(g *Guard, q *checkedRequest) *refusal {
 		q.group = g.clients.group(d.Client)
 	}
 
-	// A banned client costs a map lookup: no hash, no body.
-	q.exempt = !g.bans.enabled || allowListed(g.bans, d.Client)
-	if !q.exempt {
-		if left := bannedFor(g.state.abuse.clients, q.group, q.now); left > 0 {
-			d.RetryAfter = left
-			return refuse(ReasonBanned, "client address is banned")
+	q.exempt = true
+	if g.bans.enabled {
+		if no := checkClientBan(g, q); no != nil {
+			return no
 		}
 	}
 
@@ -140,11 +144,31 @@ func decide(g *Guard, q *checkedRequest) *refusal {
 	case requireBasic:
 		return checkBasic(g, q)
 	case requireBasicOrSignature:
-		if len(r.Header["Authorization"]) > 0 || !anySignaturePresent(rl, r.Header) {
+		if prefersBasic(rl, r.Header) {
 			return checkBasic(g, q)
 		}
 	}
 	return checkSignature(g, q, rl)
+}
+
+// checkClientBan refuses a banned client, at the cost of a map lookup: no
+// hash, no body. A client on the bans' allow list is exempt from them.
+func checkClientBan(g *Guard, q *checkedRequest) *refusal {
+	q.exempt = allowListed(g.bans, q.d.Client)
+	if !q.exempt {
+		if left := bannedFor(g.state.abuse.clients, q.group, q.now); left > 0 {
+			q.d.RetryAfter = left
+			return refuse(ReasonBanned, "client address is banned")
+		}
+	}
+	return nil
+}
+
+// prefersBasic reports whether a request on a basic_or_signature rule is
+// checked for Basic Auth: when it carries an Authorization header or none
+// of the rule's signatures.
+func prefersBasic(rl *rule, h http.Header) bool {
+	return len(h["Authorization"]) > 0 || !anySignaturePresent(rl, h)
 }
 
 // match returns the first rule that applies to the request. A rule that
@@ -313,7 +337,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	q.d.Challenge = g.sigChallenge
 	s := &signatureChecks{}
 	startChecks(g, q, rl, s)
-	if len(s.checks) == 0 {
+	if len(s.started) == 0 {
 		return noCheck(s, q, rl)
 	}
 
@@ -324,12 +348,12 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 		}
 	}
 	var sink io.Writer
-	if len(s.checks) > 1 {
+	if len(s.started) > 1 {
 		sink = checksSink(s)
-	} else if mc, ok := s.checks[0].(*macCheck); ok {
-		sink = mc.body
+	} else if s.started[0].mac != nil {
+		sink = s.started[0].mac.body
 	} else {
-		sink = s.checks[0].sink()
+		sink = s.started[0].check.sink()
 	}
 	body, no := readBody(q.r, &g.body, sink, s.digest)
 	if no != nil {
@@ -340,29 +364,29 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 		removeIdentityHeaders(q.r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
 	}
 	q.d.body = body
-	for i, c := range s.checks {
-		v := s.verifiers[i]
-		if body.size == 0 && v.refuseEmptyBody {
+	for i := range s.started {
+		sc := &s.started[i]
+		if body.size == 0 && sc.v.refuseEmptyBody {
 			// Checked before the MAC, which would tell nothing new: every
 			// bodiless request of this scheme carries the same one.
-			emptyBodyRefused(s, v)
+			emptyBodyRefused(s, sc.v)
 			continue
 		}
 		var keyID, replayID string
-		if mc, ok := c.(*macCheck); ok {
-			keyID, replayID, no = finishMAC(mc, body)
+		if sc.mac != nil {
+			keyID, replayID, no = finishMAC(sc.mac, body)
 		} else {
-			keyID, replayID, no = c.finish(body)
+			keyID, replayID, no = sc.check.finish(body)
 		}
-		if s.problems[i] != "" {
-			keyUnavailable(s, v, q.fn, s.problems[i])
+		if sc.problem != "" {
+			keyUnavailable(s, sc.v, q.fn, sc.problem)
 			continue
 		}
 		if no != nil {
-			verifierFailed(s, v, no)
+			verifierFailed(s, sc.v, no)
 			continue
 		}
-		return acceptSigned(g, q, v, s.keys[i], keyID, replayID)
+		return acceptSigned(g, q, sc.v, sc.keys, keyID, replayID)
 	}
 	q.d.warnKey = s.warnKey
 	return s.refusal
@@ -397,13 +421,21 @@ func verifierFailed(s *signatureChecks, v *verifier, no *refusal) {
 // signature a request carries: the checks the body is read through, and
 // the refusal to give if none verifies.
 type signatureChecks struct {
-	verifiers []*verifier
-	keys      [][]key
-	checks    []sigCheck
-	problems  []string // why a verifier has only the decoy key, "" if it has keys
-	digest    bool     // the body's SHA-256 is needed: it identifies the message for replay protection
-	refusal   *refusal
-	warnKey   string
+	started []startedCheck
+	digest  bool // the body's SHA-256 is needed: it identifies the message for replay protection
+	refusal *refusal
+	warnKey string
+}
+
+// startedCheck is the check of one verifier.
+type startedCheck struct {
+	v    *verifier
+	keys []key
+	// mac is the check when it is a MAC check (most are), reached
+	// without the sigCheck interface (see calls.go); check is any other.
+	mac     *macCheck
+	check   sigCheck
+	problem string // why the verifier has only the decoy key; "" when it has keys
 }
 
 // startChecks starts a check for each verifier of rl whose signature the
@@ -421,36 +453,36 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		if !present {
 			continue
 		}
-		keys, problem := v.keys.static, ""
+		sc := startedCheck{v: v, keys: v.keys.static}
 		if len(v.keys.files) > 0 || v.keys.perFunction != nil {
-			keys, problem = v.keys.keysFor(q.fn, q.hasFn, q.now)
+			sc.keys, sc.problem = v.keys.keysFor(q.fn, q.hasFn, q.now)
 		}
-		keyless := len(keys) == 0
+		keyless := len(sc.keys) == 0
 		if keyless {
-			keys = g.decoyKeys
-			if problem == "" {
-				problem = "no key"
+			sc.keys = g.decoyKeys
+			if sc.problem == "" {
+				sc.problem = "no key"
 			}
 		}
-		in := &sigInput{r: q.r, now: q.now, keys: keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer}
-		var c sigCheck
+		in := &sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer}
 		var no *refusal
 		if mac, ok := v.scheme.(*headerMAC); ok {
-			c, no = startHeaderMAC(mac, in)
+			sc.mac, no = startHeaderMAC(mac, in)
 		} else {
-			c, no = v.scheme.start(in)
+			sc.check, no = v.scheme.start(in)
+			if mc, ok := sc.check.(*macCheck); ok && no == nil {
+				sc.mac = mc
+				sc.check = nil // (not in one assignment with mc: Yaegi cannot give an untyped nil a type there)
+			}
 		}
 		if no != nil {
-			cannotStart(s, v, q.fn, no, keyless, problem)
+			cannotStart(s, v, q.fn, no, keyless, sc.problem)
 			continue
 		}
 		if !keyless {
-			problem = ""
+			sc.problem = ""
 		}
-		s.verifiers = append(s.verifiers, v)
-		s.keys = append(s.keys, keys)
-		s.checks = append(s.checks, c)
-		s.problems = append(s.problems, problem)
+		s.started = append(s.started, sc)
 		s.digest = s.digest || v.tolerance > 0
 	}
 }
@@ -478,12 +510,12 @@ func keyUnavailable(s *signatureChecks, v *verifier, fn functionRef, problem str
 // checksSink is what the body is read into when several checks started:
 // their writers, all of them standard library writers.
 func checksSink(s *signatureChecks) io.Writer {
-	writers := make([]io.Writer, 0, len(s.checks))
-	for _, c := range s.checks {
-		if mc, ok := c.(*macCheck); ok {
-			writers = append(writers, mc.body)
+	writers := make([]io.Writer, 0, len(s.started))
+	for i := range s.started {
+		if sc := &s.started[i]; sc.mac != nil {
+			writers = append(writers, sc.mac.body)
 		} else {
-			writers = append(writers, c.sink())
+			writers = append(writers, sc.check.sink())
 		}
 	}
 	return io.MultiWriter(writers...)
@@ -505,39 +537,27 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 	}
 	// Remembered once everything else has passed, and forgotten again if
 	// the upstream fails (Decision.Finish), so a sender's retry of a
-	// message the function did not take is not refused as a replay.
+	// message the function did not take is not refused as a replay: in
+	// this process's replay memory, within the verifier's share and its
+	// key's (see verifier.setReplayShare), then in the fleet's.
 	if replayID != "" && v.tolerance > 0 {
-		if no := remember(g, q, v, keys, keyID, replayID); no != nil {
-			return no
+		if v.keys.perFunction != nil {
+			replayID = scopedReplayID(keys, keyID, replayID)
 		}
+		why, retry, partition, entry := checkReplay(g.state.replay, &replayQuota{verifier: v.name, key: keyID, verifierMax: v.replayVerifierMax, keyMax: v.replayKeyMax}, replayID, v.window, q.now)
+		if why != "" {
+			return replayRefusal(v, keyID, why, retry)
+		}
+		if g.store != nil {
+			if no := fleetRemember(g, q, v, partition, entry); no != nil {
+				return no
+			}
+		}
+		d.replayCache, d.replayPartition, d.replayDigest = g.state.replay, partition, entry
 	}
 	d.Verifier, d.KeyID = v.name, keyID
 	q.r.Header[g.upstream.SignatureHeader] = []string{v.name + "/" + keyID} // Header.Set, without the call: the name is canonical
-	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK       // allow, inline
-	return nil
-}
-
-// remember records a verified message in the replay memory, this
-// process's and the fleet's, or refuses it as a replay.
-func remember(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
-	if v.keys.perFunction != nil {
-		replayID = scopedReplayID(keys, keyID, replayID)
-	}
-	// Within the verifier's share of the replay memory, and its key's (see
-	// verifier.setReplayShare).
-	why, retry, partition, entry := checkReplay(g.state.replay, &replayQuota{verifier: v.name, key: keyID, verifierMax: v.replayVerifierMax, keyMax: v.replayKeyMax}, replayID, v.window, q.now)
-	if why != "" {
-		return replayRefusal(v, keyID, why, retry)
-	}
-	// Then for the whole fleet, with the client's bans (no round trip
-	// without a store).
-	if g.store != nil {
-		if no := fleetRemember(g, q, v, partition, entry); no != nil {
-			return no
-		}
-	}
-	d := q.d
-	d.replayCache, d.replayPartition, d.replayDigest = g.state.replay, partition, entry
+	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK
 	return nil
 }
 
@@ -551,7 +571,7 @@ func scopedReplayID(keys []key, keyID, replayID string) string {
 	return replayID
 }
 
-// replayRefusal is remember's refusal of a message the replay memory
+// replayRefusal is acceptSigned's refusal of a message the replay memory
 // refused with why.
 func replayRefusal(v *verifier, keyID string, why Reason, retry time.Duration) *refusal {
 	if why == ReasonReplayCacheFull {

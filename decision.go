@@ -149,8 +149,13 @@ func pass(d *Decision, w http.ResponseWriter, r *http.Request, next http.Handler
 	rec := &StatusRecorder{ResponseWriter: w}
 	next.ServeHTTP(rec, r)
 	// Not deferred: if next panics, the message stays remembered, as for
-	// a status of 0 (see Finish).
-	finishPass(d, rec)
+	// a status of 0 (see Finish). (finishPass, inline: the body is done
+	// with already.)
+	if rec.status >= 500 {
+		d.replayCache.forget(d.replayPartition, d.replayDigest)
+		d.fleetForget()
+	}
+	d.replayCache = nil
 }
 
 // finishPass is Finish with the status rec recorded.

@@ -41,7 +41,8 @@ func resolveRoute(g *Guard, q *checkedRequest) (*route, *refusal) {
 		return nil, refuse(ReasonBadRequest, "the path is not canonical (empty, dot or dot-dot segments, backslashes or control characters)")
 	}
 	q.fn, q.sub, q.hasFn = functionRoute(q.path)
-	rt := &route{fn: q.fn, sub: q.sub, hasFn: q.hasFn, rule: matchRule(g, q)}
+	rt := &route{sub: q.sub, hasFn: q.hasFn, rule: matchRule(g, q)}
+	rt.fn = q.fn // (not in the literal: Yaegi would lose its fields)
 	if g.routes != nil && len(q.path) <= routeCachePathMax {
 		storeRoute(g.routes, q.path, rt)
 	}

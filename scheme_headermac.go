@@ -66,11 +66,17 @@ func (s *headerMAC) headers() []string {
 	return names
 }
 
-func (s *headerMAC) start(in *sigInput) (sigCheck, *refusal) { return startHeaderMAC(s, in) }
+func (s *headerMAC) start(in *sigInput) (sigCheck, *refusal) {
+	c, no := startHeaderMAC(s, in)
+	if no != nil {
+		return nil, no
+	}
+	return c, nil
+}
 
 // startHeaderMAC is headerMAC's start, which the request path calls
 // without the interface (see calls.go).
-func startHeaderMAC(s *headerMAC, in *sigInput) (sigCheck, *refusal) {
+func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
 	for _, v := range s.variants {
 		values := in.r.Header[v.header] // singleHeader, without the call
 		if len(values) == 0 {

@@ -1,6 +1,7 @@
 package traefik
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,5 +22,29 @@ func TestRouteCacheStartsOverUnderYaegi(t *testing.T) {
 			serve(t, h, httptest.NewRequest("GET", "/system/p"+strconv.Itoa(i), nil), http.StatusUnauthorized)
 			serve(t, h, httptest.NewRequest("POST", "/function/env", nil), http.StatusUnauthorized)
 		}
+	}
+}
+
+// TestCachedRouteNamesItsFunctionUnderYaegi: a path's second request takes
+// its route from the cache, which must still name the function (a struct
+// value Yaegi v0.16.1 would lose in a composite literal): a rate limit of
+// one request per function a minute refuses the second request to a
+// function and lets another function's first through.
+func TestCachedRouteNamesItsFunctionUnderYaegi(t *testing.T) {
+	options := benchOptions()
+	options["rateLimits"] = []interface{}{map[string]interface{}{"name": "fn", "key": "function", "rate": "1/1m"}}
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	h, err := loaded(t).NewMiddleware(context.Background(), next, options, "routes@file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := benchCases()[0].request
+	for _, c := range []struct {
+		path string
+		want int
+	}{{"/function/a", http.StatusOK}, {"/function/a", http.StatusTooManyRequests}, {"/function/b", http.StatusOK}, {"/function/b", http.StatusTooManyRequests}} {
+		r := signed(0)
+		r.URL.Path = c.path
+		serve(t, h, r, c.want)
 	}
 }
