@@ -122,7 +122,7 @@ func reserveCheck(t *failureTable, key string, now time.Time, limit int, window 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := now.UnixNano()
-	e := t.entry(key, n, int64(window))
+	e := failureEntryOf(t, key, n, int64(window))
 	if e.bannedUntil > n {
 		left := time.Duration(e.bannedUntil - n)
 		return false, left, true
@@ -149,7 +149,7 @@ func (t *failureTable) commit(key string, now time.Time, limit int, window, dura
 }
 
 // release ends an admitted check of key that did not fail.
-func (t *failureTable) release(key string) {
+func releaseCheck(t *failureTable, key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e := t.entries[key]; e != nil && e.inflight > 0 {
@@ -158,7 +158,7 @@ func (t *failureTable) release(key string) {
 }
 
 // entry returns key's entry, making room for a new one when the table is full.
-func (t *failureTable) entry(key string, now, window int64) *failureEntry {
+func failureEntryOf(t *failureTable, key string, now, window int64) *failureEntry {
 	e := t.entries[key]
 	if e == nil {
 		if len(t.entries) >= t.max {
@@ -171,7 +171,7 @@ func (t *failureTable) entry(key string, now, window int64) *failureEntry {
 }
 
 func (t *failureTable) failLocked(key string, n int64, limit int, window, duration time.Duration) bool {
-	e := t.entry(key, n, int64(window))
+	e := failureEntryOf(t, key, n, int64(window))
 	if e.bannedUntil > n {
 		return false
 	}

@@ -234,14 +234,11 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	if no != nil {
 		return no
 	}
-	// The lockout of user applies to this client unless it is
-	// allow-listed or recently authenticated as that user, so that other
-	// clients' failures cannot lock it out.
-	lockout := !q.exempt && g.bans.userMaxFailures > 0 && !g.state.abuse.logins.has(q.group, user, q.now)
-	if lockout {
-		if left := bannedFor(g.state.abuse.users, user, q.now); left > 0 {
-			d.RetryAfter = left
-			return refuse(ReasonBanned, "user name is locked out")
+	lockout := false
+	if !q.exempt && g.bans.userMaxFailures > 0 {
+		lockout, no = checkUserLockout(g, q, user)
+		if no != nil {
+			return no
 		}
 	}
 	// A remembered success costs no hash and needs no admission.
@@ -251,7 +248,7 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 		}
 	}
 	if g.bans.enabled && g.bans.userMaxFailures > 0 {
-		g.state.abuse.logins.add(q.group, user, q.now)
+		rememberLogin(g.state.abuse.logins, q.group, user, q.now)
 	}
 	if len(g.limits) > 0 {
 		if no := takeTokens(g, q, "user:"+user); no != nil {
@@ -264,6 +261,21 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	}
 	q.r.Header[g.upstream.UserHeader] = []string{user}
 	return allowUnread(g, q, ReasonAuthenticated)
+}
+
+// checkUserLockout reports whether the lockout of user applies to this
+// client, and refuses a locked-out user it applies to. It applies unless
+// the client is allow-listed or recently authenticated as that user, so
+// that other clients' failures cannot lock it out.
+func checkUserLockout(g *Guard, q *checkedRequest, user string) (bool, *refusal) {
+	if recentLogin(g.state.abuse.logins, q.group, user, q.now) {
+		return false, nil
+	}
+	if left := bannedFor(g.state.abuse.users, user, q.now); left > 0 {
+		q.d.RetryAfter = left
+		return true, refuse(ReasonBanned, "user name is locked out")
+	}
+	return true, nil
 }
 
 // verifyPassword hashes a password that is not a remembered success, once
@@ -319,10 +331,10 @@ func admit(g *Guard, q *checkedRequest, user string, userBudget bool) *refusal {
 // release ends the checks the decision holds without counting a failure.
 func releaseHeld(g *Guard, d *Decision) {
 	if d.heldClient {
-		g.state.abuse.clients.release(d.heldGroup)
+		releaseCheck(g.state.abuse.clients, d.heldGroup)
 	}
 	if d.heldUser {
-		g.state.abuse.users.release(d.User)
+		releaseCheck(g.state.abuse.users, d.User)
 	}
 	d.heldClient, d.heldUser = false, false
 }
@@ -741,7 +753,7 @@ func refuseRequest(g *Guard, q *checkedRequest, no *refusal) {
 	if d.heldUser {
 		d.heldUser = false
 		if reason != ReasonBadCredentials {
-			g.state.abuse.users.release(d.User)
+			releaseCheck(g.state.abuse.users, d.User)
 		} else if g.state.abuse.users.commit(d.User, now, g.bans.userMaxFailures, g.bans.window, g.bans.duration) {
 			d.BannedUser = d.User
 		}

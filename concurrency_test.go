@@ -246,7 +246,7 @@ func TestUserLockoutSparesAllowListAndRecentLogins(t *testing.T) {
 	// Bounded: only successes add entries, and at most max of them.
 	logins := newLoginTable(100)
 	for i := 0; i < 1000; i++ {
-		logins.add(fmt.Sprintf("192.0.2.%d", i%250), fmt.Sprintf("user%d", i), testNow.Add(time.Duration(i)*time.Second))
+		rememberLogin(logins, fmt.Sprintf("192.0.2.%d", i%250), fmt.Sprintf("user%d", i), testNow.Add(time.Duration(i)*time.Second))
 	}
 	if n := logins.len(); n > 100 {
 		t.Errorf("%d logins remembered, bound 100", n)

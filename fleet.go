@@ -313,7 +313,7 @@ func (t *failureTable) banFor(key string, now time.Time, left time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := now.UnixNano()
-	e := t.entry(key, n, 0)
+	e := failureEntryOf(t, key, n, 0)
 	if until := n + int64(left); until > e.bannedUntil {
 		e.bannedUntil = until
 		e.failures = 0

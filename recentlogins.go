@@ -26,7 +26,7 @@ func newLoginTable(max int) *loginTable {
 }
 
 // add records that group authenticated as user at now.
-func (t *loginTable) add(group, user string, now time.Time) {
+func rememberLogin(t *loginTable, group, user string, now time.Time) {
 	key := group + "\x00" + user
 	n := now.UnixNano()
 	t.mu.Lock()
@@ -38,7 +38,7 @@ func (t *loginTable) add(group, user string, now time.Time) {
 }
 
 // has reports whether group authenticated as user within recentLoginMemory.
-func (t *loginTable) has(group, user string, now time.Time) bool {
+func recentLogin(t *loginTable, group, user string, now time.Time) bool {
 	key := group + "\x00" + user
 	n := now.UnixNano()
 	t.mu.Lock()
