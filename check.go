@@ -598,7 +598,7 @@ func replayRefusal(v *verifier, keyID string, why Reason, retry time.Duration) *
 // accepted for the whole fleet, and forgets it here again when the fleet
 // refuses it for another reason than a replay.
 func fleetRemember(g *Guard, q *checkedRequest, v *verifier, partition int, entry replayKey) *refusal {
-	no := g.fleetClaim(q, entry, v.window)
+	no := fleetClaim(g, q, entry, v.windowArg)
 	if no == nil {
 		return nil
 	}

@@ -3,7 +3,6 @@ package funcauth
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"strconv"
 	"time"
 )
 
@@ -233,53 +232,78 @@ func (g *Guard) fleetSettle(d *Decision) bool {
 // decides: "deny" (the default) refuses with 429, so that no message can
 // be accepted twice while the replicas cannot agree; "local" relies on this
 // process's memory, which the caller has already checked.
-func (g *Guard) fleetClaim(q *checkedRequest, digest replayKey, window time.Duration) *refusal {
-	d, group, now := q.d, q.group, q.now
-	s := g.store
-	if s == nil {
-		return nil
-	}
+func fleetClaim(g *Guard, q *checkedRequest, digest replayKey, windowArg string) *refusal {
+	s, d := g.store, q.d
 	// Written for Yaegi (see redisDo): the command is one concatenation
-	// of parts made beforehand, the call one function call.
+	// of parts made beforehand, the call one function call. windowArg is
+	// the replay window in milliseconds as a RESP argument (see
+	// verifier.windowArg).
 	claim := s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
-	ms := strconv.FormatInt(int64((window+time.Millisecond-1)/time.Millisecond), 10)
-	ms = "$" + strconv.Itoa(len(ms)) + "\r\n" + ms + "\r\n"
 	// A plain SET NX PX where no ban applies (bans off, an allow-listed
 	// client): the server runs no script. Otherwise the claim script,
 	// which claims nothing for a banned client.
-	cmd := "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + ms
-	if !q.exempt {
-		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", group) + "\r\n" + ms
-	}
-	takes := len(d.fleetTakes)
-	var replies []respValue
-	if takes == 0 {
-		replies = storeExec(s, d, []string{cmd}, now)
+	var cmd string
+	if q.exempt {
+		cmd = "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + windowArg
 	} else {
-		replies = storeExec(s, d, append(d.fleetTakes, cmd), now)
-		if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
-			if r := replies[takes]; r.kind == ':' && r.num == 1 {
-				s.exec([]string{s.forgetCommand(claim)}, now) // not accepted after all
-			}
-			return refuse(ReasonRateLimited, d.Detail)
-		}
-		d.fleetTakes = nil
-		d.fleetTakeNames = nil
+		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", q.group) + "\r\n" + windowArg
 	}
+	if len(d.fleetTakes) > 0 {
+		return claimWithTokens(g, q, claim, cmd)
+	}
+	replies := storeExec(s, d, []string{cmd}, q.now)
 	if replies == nil {
-		if s.replayOnError == storeDeny {
-			d.RetryAfter = time.Second
-			return refuse(ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new")
-		}
-		return nil
+		return claimUnanswered(s, d)
 	}
-	r := replies[takes]
-	if r.kind == '+' || (r.kind == ':' && r.num == 1) { // SET's OK, the script's 1
+	if r := &replies[0]; r.kind == '+' || r.kind == ':' && r.num == 1 { // SET's OK, the script's 1
 		d.store = s
 		d.storeClaim = claim
 		d.clock = g.now
 		return nil
 	}
+	return claimRefused(g, q, &replies[0])
+}
+
+// claimWithTokens is fleetClaim for a request whose fleet rate limits ride
+// in the same round trip.
+func claimWithTokens(g *Guard, q *checkedRequest, claim, cmd string) *refusal {
+	s, d := g.store, q.d
+	takes := len(d.fleetTakes)
+	replies := storeExec(s, d, append(d.fleetTakes, cmd), q.now)
+	if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
+		if r := replies[takes]; r.kind == ':' && r.num == 1 {
+			s.exec([]string{s.forgetCommand(claim)}, q.now) // not accepted after all
+		}
+		return refuse(ReasonRateLimited, d.Detail)
+	}
+	d.fleetTakes = nil
+	d.fleetTakeNames = nil
+	if replies == nil {
+		return claimUnanswered(s, d)
+	}
+	if r := &replies[takes]; r.kind == '+' || r.kind == ':' && r.num == 1 {
+		d.store = s
+		d.storeClaim = claim
+		d.clock = g.now
+		return nil
+	}
+	return claimRefused(g, q, &replies[takes])
+}
+
+// claimUnanswered is what a claim the store did not answer gets, as
+// store.replay_on_error says.
+func claimUnanswered(s *sharedStore, d *Decision) *refusal {
+	if s.replayOnError == storeDeny {
+		d.RetryAfter = time.Second
+		return refuse(ReasonStoreUnavailable, "store unreachable and store.replay_on_error is deny: no replica can tell whether the message is new")
+	}
+	return nil
+}
+
+// claimRefused is the refusal of a claim the store answered with r: the
+// message is known, the client banned (by the fleet), or the store failed.
+func claimRefused(g *Guard, q *checkedRequest, r *respValue) *refusal {
+	s, d := g.store, q.d
 	switch {
 	case r.kind == '$' && r.null: // SET found the key
 		return refuse(ReasonReplayed, "this message was already accepted (by the fleet)")
@@ -293,7 +317,7 @@ func (g *Guard) fleetClaim(q *checkedRequest, digest replayKey, window time.Dura
 		return refuse(ReasonReplayed, "this message was already accepted (by the fleet)")
 	}
 	left := time.Duration(-r.num) * time.Millisecond
-	g.state.abuse.clients.banFor(group, now, left)
+	g.state.abuse.clients.banFor(q.group, q.now, left)
 	d.RetryAfter = left
 	return refuse(ReasonBanned, "client address is banned (by the fleet)")
 }

@@ -138,5 +138,7 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if v.timestamped {
 		v.window = 2 * v.tolerance
 	}
+	ms := strconv.FormatInt(int64((v.window+time.Millisecond-1)/time.Millisecond), 10)
+	v.windowArg = "$" + strconv.Itoa(len(ms)) + "\r\n" + ms + "\r\n"
 	return v, nil
 }

@@ -79,8 +79,10 @@ type verifier struct {
 	// hold (see setReplayShare).
 	replayVerifierMax, replayKeyMax int
 	// window is how long an accepted message is remembered: the
-	// tolerance, twice it for timestamped schemes.
-	window time.Duration
+	// tolerance, twice it for timestamped schemes; windowArg is it in
+	// milliseconds as a RESP bulk string, for the store's claim.
+	window    time.Duration
+	windowArg string
 }
 
 // setReplayShare sets the verifier's share of a replay memory of max
