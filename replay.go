@@ -28,7 +28,7 @@ type replayCache struct {
 	// finds them. Their number is bounded by the keys that verify.
 	partitions     []replayPartition
 	partitionIndex map[string]int
-	verifiers      map[string]int // entries per verifier
+	verifiers      map[string]*int // entries per verifier, which its partitions count in
 }
 
 // replayKey is the fixed-size digest of a verifier's message id.
@@ -42,6 +42,13 @@ type replayEntry struct {
 type replayPartition struct {
 	verifier string
 	entries  int
+	// counted is the entries of the verifier (in c.verifiers).
+	counted *int
+	// queue is the partition's expiry queue for window (also in
+	// c.queues): the one its messages take unless its verifier's window
+	// changed with a configuration. nil until the first message.
+	queue  *expiryQueue
+	window time.Duration
 }
 
 // queueKey names the queue of one partition and window.
@@ -67,7 +74,7 @@ func newReplayCache(max int) *replayCache {
 		queues:         make(map[queueKey]*expiryQueue),
 		max:            max,
 		partitionIndex: make(map[string]int),
-		verifiers:      make(map[string]int),
+		verifiers:      make(map[string]*int),
 	}
 }
 
@@ -105,20 +112,21 @@ func checkReplay(c *replayCache, q *replayQuota, id string, window time.Duration
 	if !known {
 		p = c.addPartition(q.verifier, q.key)
 	}
-	if len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax {
+	part := &c.partitions[p]
+	if len(c.seen) >= c.max || part.entries >= q.keyMax || *part.counted >= q.verifierMax {
 		if retry := c.makeRoom(p, q, t); retry > 0 {
 			c.mu.Unlock()
 			return ReasonReplayCacheFull, retry, 0, digest
 		}
 	}
-	queue := c.queues[queueKey{partition: p, window: window}]
-	if queue == nil || queue.head < len(queue.entries) && t >= queue.entries[queue.head].expires || seen {
+	queue := part.queue
+	if queue == nil || part.window != window || queue.head < len(queue.entries) && t >= queue.entries[queue.head].expires || seen {
 		queue = c.prepare(p, window, t, digest)
 	}
 	exp := t + int64(window)
 	c.seen[digest] = replayEntry{expires: exp, partition: int32(p)}
-	c.partitions[p].entries++
-	c.verifiers[q.verifier]++
+	part.entries++
+	*part.counted++
 	queue.entries = append(queue.entries, queued{key: digest, expires: exp})
 	c.mu.Unlock()
 	return "", 0, p, digest
@@ -136,8 +144,9 @@ func (c *replayCache) makeRoom(p int, q *replayQuota, t int64) time.Duration {
 }
 
 // prepare returns the expiry queue of partition p and window, made if
-// new, with its expired entries popped, and drops digest's own entry if
-// it expired without being popped yet. c.mu is held.
+// new and made the partition's, with its expired entries popped, and
+// drops digest's own entry if it expired without being popped yet. c.mu
+// is held.
 func (c *replayCache) prepare(p int, window time.Duration, t int64, digest replayKey) *expiryQueue {
 	qk := queueKey{partition: p, window: window}
 	queue := c.queues[qk]
@@ -145,6 +154,8 @@ func (c *replayCache) prepare(p int, window time.Duration, t int64, digest repla
 		queue = &expiryQueue{}
 		c.queues[qk] = queue
 	}
+	part := &c.partitions[p]
+	part.queue, part.window = queue, window
 	c.popExpired(queue, t)
 	if old, ok := c.seen[digest]; ok {
 		c.drop(digest, old) // expired, not yet popped
@@ -155,13 +166,18 @@ func (c *replayCache) prepare(p int, window time.Duration, t int64, digest repla
 // full reports whether partition p, its verifier or the whole cache has no
 // room left.
 func (c *replayCache) full(p int, q *replayQuota) bool {
-	return len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || c.verifiers[q.verifier] >= q.verifierMax
+	return len(c.seen) >= c.max || c.partitions[p].entries >= q.keyMax || *c.partitions[p].counted >= q.verifierMax
 }
 
 // addPartition adds the (verifier, key) partition and returns its index.
 func (c *replayCache) addPartition(verifier, key string) int {
 	p := len(c.partitions)
-	c.partitions = append(c.partitions, replayPartition{verifier: verifier})
+	counted := c.verifiers[verifier]
+	if counted == nil {
+		counted = new(int)
+		c.verifiers[verifier] = counted
+	}
+	c.partitions = append(c.partitions, replayPartition{verifier: verifier, counted: counted})
 	c.partitionIndex[verifier+"\x00"+key] = p
 	return p
 }
@@ -180,7 +196,7 @@ func (c *replayCache) drop(digest replayKey, e replayEntry) {
 	delete(c.seen, digest)
 	part := &c.partitions[e.partition]
 	part.entries--
-	c.verifiers[part.verifier]--
+	*part.counted--
 }
 
 // expire drops every entry whose window has passed.
@@ -189,6 +205,9 @@ func (c *replayCache) expire(t int64) {
 		c.popExpired(q, t)
 		if q.head == len(q.entries) {
 			delete(c.queues, k)
+			if part := &c.partitions[k.partition]; part.queue == q {
+				part.queue = nil
+			}
 		}
 	}
 }

@@ -56,6 +56,33 @@ func TestReplayCacheRefusesWhenFullAndExpires(t *testing.T) {
 	}
 }
 
+// TestReplayCacheKeepsExpiringAfterAQueueEmpties: a partition whose queue
+// emptied and was dropped (by making room in a full cache) gets a new one,
+// whose entries expire in turn: none is left counted for ever.
+func TestReplayCacheKeepsExpiringAfterAQueueEmpties(t *testing.T) {
+	c := newReplayCache(2)
+	now := testNow
+	for round := 0; round < 4; round++ {
+		at := now.Add(time.Duration(round) * time.Hour)
+		for i, id := range []string{"a", "b"} {
+			if r, _, _, _ := checkReplay(c, quota("v", 2), id+strconv.Itoa(round), time.Minute, at.Add(time.Duration(i)*time.Second)); r != "" {
+				t.Fatalf("round %d, %s: %s", round, id, r)
+			}
+		}
+		// The cache is full: a third message makes room only once the
+		// first two expired, which empties and drops their queue.
+		if r, _, _, _ := checkReplay(c, quota("v", 2), "c"+strconv.Itoa(round), time.Minute, at.Add(30*time.Second)); r != ReasonReplayCacheFull {
+			t.Fatalf("round %d: a third message while full: %s", round, r)
+		}
+	}
+	if n := c.len(); n > 2 {
+		t.Fatalf("%d entries held", n)
+	}
+	if n := *c.partitions[0].counted; n != c.len() {
+		t.Fatalf("the verifier counts %d entries, the cache holds %d", n, c.len())
+	}
+}
+
 // Filling one key's share refuses that key only; a verifier's keys
 // together never exceed the verifier's share; forgetting gives room back.
 func TestReplayCachePartitions(t *testing.T) {
