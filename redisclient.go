@@ -312,7 +312,19 @@ func makeRESPBulkHeads() []string {
 
 // readRESP reads one reply.
 func readRESP(r *bufio.Reader, depth int) (respValue, error) {
+	// A status or error reply (SET's +OK) takes the short way: under
+	// Yaegi every temporary of a function costs at each call (see the
+	// core's calls.go), and the other kinds hold many.
 	line, err := r.ReadSlice('\n')
+	if err == nil && len(line) >= 3 && line[len(line)-2] == '\r' && (line[0] == '+' || line[0] == '-') {
+		return respValue{kind: line[0], str: string(line[1 : len(line)-2])}, nil
+	}
+	return readRESPLine(r, line, err, depth)
+}
+
+// readRESPLine is readRESP for a reply whose first line is line, as
+// ReadSlice returned it with err.
+func readRESPLine(r *bufio.Reader, line []byte, err error, depth int) (respValue, error) {
 	if err != nil {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return respValue{}, errors.New("protocol error: reply line too long")
