@@ -43,7 +43,7 @@ func (c *coreTarget) ReportsReasons() bool { return true }
 
 func (c *coreTarget) Do(t testing.TB, req *http.Request, client string) (*http.Response, string) {
 	var reason Reason
-	h := c.guard.handler(conformance.Upstream, func(_ *http.Request, d *Decision) { reason = d.Reason }, true)
+	h := seeingAll(c.guard, conformance.Upstream, func(d *Decision) { reason = d.Reason })
 	resp := conformance.ServeDirect(t, h, req, client)
 	return resp, string(reason)
 }

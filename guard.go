@@ -261,17 +261,11 @@ func (g *Guard) PeerIsTrustedProxy(r *http.Request) bool {
 // decision: under Yaegi, calling a function value costs as much as a
 // third of an allowed request.)
 func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decision)) http.Handler {
-	return g.handler(next, onDecision, false)
-}
-
-// handler is Handler, whose onDecision sees every decision when every is
-// set (as tests need).
-func (g *Guard) handler(next http.Handler, onDecision func(*http.Request, *Decision), every bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// (Check and ClientAddress, without their calls: see calls.go.)
 		trusted := len(g.clients.trusted) > 0 && g.clients.peerTrusted(r)
 		d := checkRequest(g, r, addressOf(g.clients, r), trusted)
-		if onDecision != nil && (every || !d.Allowed || d.StoreEvent != "" || d.firstOfSecond || trusted && len(r.Header["X-Forwarded-For"]) == 0) {
+		if onDecision != nil && (!d.Allowed || d.StoreEvent != "" || d.firstOfSecond || trusted && len(r.Header["X-Forwarded-For"]) == 0) {
 			onDecision(r, d)
 		}
 		if !d.Allowed {

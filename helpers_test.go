@@ -69,8 +69,22 @@ func serve(g *Guard, r *http.Request) (*httptest.ResponseRecorder, *Decision, *u
 		w.WriteHeader(http.StatusOK)
 	})
 	rec := httptest.NewRecorder()
-	g.handler(next, func(_ *http.Request, d *Decision) { decision = d }, true).ServeHTTP(rec, r)
+	seeingAll(g, next, func(d *Decision) { decision = d }).ServeHTTP(rec, r)
 	return rec, decision, up
+}
+
+// seeingAll is what Guard.Handler does, with see shown every decision
+// (Handler's onDecision sees only those a host acts on).
+func seeingAll(g *Guard, next http.Handler, see func(*Decision)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := g.Check(r, g.ClientAddress(r))
+		see(d)
+		if !d.Allowed {
+			g.WriteRefusal(w, d)
+			return
+		}
+		d.Pass(w, r, next)
+	})
 }
 
 func request(method, path, body string, header http.Header) *http.Request {

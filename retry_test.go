@@ -48,7 +48,7 @@ func TestRetryBeforeFuncauthIsNotABadSignature(t *testing.T) {
 	upstreamDown := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadGateway)
 	})
-	chain := retryInFront(3, g.handler(upstreamDown, func(_ *http.Request, d *Decision) { reasons = append(reasons, d.Reason) }, true))
+	chain := retryInFront(3, seeingAll(g, upstreamDown, func(d *Decision) { reasons = append(reasons, d.Reason) }))
 	for i := 0; i < 3; i++ {
 		r := signedRequest("/function/env", "the payload", "k")
 		r.RemoteAddr = "192.0.2.7:1234"
