@@ -56,7 +56,7 @@ func compileBans(cfg *Bans) (*banPolicy, error) {
 	return p, nil
 }
 
-// allowed reports whether addr is on the allow-list.
+// allowListed reports whether addr is on the allow-list.
 func allowListed(p *banPolicy, addr string) bool {
 	if len(p.allow) == 0 {
 		return false
@@ -112,7 +112,7 @@ func (t *failureTable) fail(key string, now time.Time, limit int, window, durati
 	return t.failLocked(key, now.UnixNano(), limit, window, duration)
 }
 
-// reserve admits one expensive check of key (a password hash, a signed
+// reserveCheck admits one expensive check of key (a password hash, a signed
 // body read) when the failures in the window and the checks still in
 // flight stay below limit, so that concurrent guesses cannot outrun the
 // count. An admitted check ends in commit (it failed) or release. When it
@@ -148,7 +148,7 @@ func (t *failureTable) commit(key string, now time.Time, limit int, window, dura
 	return t.failLocked(key, now.UnixNano(), limit, window, duration)
 }
 
-// release ends an admitted check of key that did not fail.
+// releaseCheck ends an admitted check of key that did not fail.
 func releaseCheck(t *failureTable, key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -157,7 +157,7 @@ func releaseCheck(t *failureTable, key string) {
 	}
 }
 
-// entry returns key's entry, making room for a new one when the table is full.
+// failureEntryOf returns key's entry, making room for a new one when the table is full.
 func failureEntryOf(t *failureTable, key string, now, window int64) *failureEntry {
 	e := t.entries[key]
 	if e == nil {

@@ -76,7 +76,7 @@ type spooledBody struct {
 // to sink (the signature checks) and keeping it for the upstream, with its
 // SHA-256 in the spooledBody's digest when digest is set. On
 // success r.Body is replaced by the kept bytes and r.ContentLength set to
-// their length; the caller must Close the spooledBody when the request ends.
+// their length; the caller must closeBody it when the request ends.
 //
 // Memory follows the bytes received, never what Content-Length claims: a
 // client that declares a large body and stalls holds one small buffer.
@@ -390,7 +390,7 @@ func (sb *spooledBody) bytes(max int64) ([]byte, bool) {
 	return data, true
 }
 
-// Close removes the temporary file, if any, and returns the body's memory
+// closeBody removes the temporary file, if any, and returns the body's memory
 // to the budget.
 func closeBody(sb *spooledBody) {
 	if sb.reserved > 0 {

@@ -61,6 +61,8 @@ type checkedRequest struct {
 	decision Decision
 }
 
+// checkRequest is Check, with trustedPeer (the peer is a trusted proxy)
+// worked out by the caller.
 func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *Decision {
 	q := &checkedRequest{r: r, now: g.now(), trustedPeer: trustedPeer}
 	q.d = &q.decision
@@ -171,7 +173,7 @@ func prefersBasic(rl *rule, h http.Header) bool {
 	return len(h["Authorization"]) > 0 || !anySignaturePresent(rl, h)
 }
 
-// match returns the first rule that applies to the request. A rule that
+// matchRule returns the first rule that applies to the request. A rule that
 // names neither methods nor hosts is matched here, with the function the
 // path names already parsed, and a literal or a plain prefix without a
 // call: most rules are of these kinds (the whole OpenFaaS preset).
@@ -328,7 +330,7 @@ func admit(g *Guard, q *checkedRequest, user string, userBudget bool) *refusal {
 	return nil
 }
 
-// release ends the checks the decision holds without counting a failure.
+// releaseHeld ends the checks the decision holds without counting a failure.
 func releaseHeld(g *Guard, d *Decision) {
 	if d.heldClient {
 		releaseCheck(g.state.abuse.clients, d.heldGroup)
@@ -703,7 +705,7 @@ func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
 	return nil
 }
 
-// refuse fills in the refusal and counts it towards a ban where it counts:
+// refuseRequest fills in the refusal and counts it towards a ban where it counts:
 // a check the decision holds ends as a failure or is released. A signed
 // body that never arrives counts too (the decision holds its read), as it
 // does whether or not the function has a key.

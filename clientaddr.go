@@ -67,7 +67,7 @@ func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-// address returns the client's address: the peer's, or, when the peer is a
+// addressOf returns the client's address: the peer's, or, when the peer is a
 // trusted proxy, the right-most X-Forwarded-For hop that is not itself a
 // trusted proxy. Hops are read as Caddy reads them: an address with or
 // without a port, brackets or an IPv6 zone ("203.0.113.7:51234",

@@ -25,7 +25,7 @@ func newLoginTable(max int) *loginTable {
 	return &loginTable{entries: make(map[string]int64), max: max}
 }
 
-// add records that group authenticated as user at now.
+// rememberLogin records that group authenticated as user at now.
 func rememberLogin(t *loginTable, group, user string, now time.Time) {
 	key := group + "\x00" + user
 	n := now.UnixNano()
@@ -37,7 +37,7 @@ func rememberLogin(t *loginTable, group, user string, now time.Time) {
 	t.entries[key] = n
 }
 
-// has reports whether group authenticated as user within recentLoginMemory.
+// recentLogin reports whether group authenticated as user within recentLoginMemory.
 func recentLogin(t *loginTable, group, user string, now time.Time) bool {
 	key := group + "\x00" + user
 	n := now.UnixNano()

@@ -43,12 +43,12 @@ type rule struct {
 	require   requirement
 	verifiers []*verifier // for signature requirements
 	// plain says the rule names neither methods nor hosts and its path
-	// is a literal, a plain prefix or a function route, which Guard.match
+	// is a literal, a plain prefix or a function route, which matchRule
 	// matches without calling matches.
 	plain plainPath
 }
 
-// plainPath is the kind of a rule Guard.match matches without a call.
+// plainPath is the kind of a rule matchRule matches without a call.
 type plainPath int
 
 const (
@@ -58,7 +58,7 @@ const (
 	plainFunction           // path.fn matches the function route, or matchPath the path
 )
 
-// plainKind returns the kind of r for Guard.match.
+// plainKind returns the kind of r for matchRule.
 func plainKind(r *rule) plainPath {
 	p := r.path
 	switch {
