@@ -262,12 +262,19 @@ func countCalls(t testing.TB, root string) (map[string]map[string]int, error) {
 		if _, err := p.CallCounts(); err != nil {
 			return nil, err
 		}
-		serve(t, h, c.request(1), c.want)
-		m, err := p.CallCounts()
-		if err != nil {
-			return nil, err
+		// Of three requests in a row, the one with the fewest calls: the
+		// first decision of each second also tells the plugin its State
+		// is in use (Guard.Handler), once a second, not once a request.
+		for i := 1; i <= 3; i++ {
+			serve(t, h, c.request(i), c.want)
+			m, err := p.CallCounts()
+			if err != nil {
+				return nil, err
+			}
+			if prev, ok := out[c.name]; !ok || total(m) < total(prev) {
+				out[c.name] = m
+			}
 		}
-		out[c.name] = m
 	}
 	return out, nil
 }
