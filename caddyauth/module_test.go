@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -44,7 +45,18 @@ func readAll(t *testing.T, url string) string {
 // error Caddy answers with ("" if it loaded).
 func loadError(t *testing.T, cfg string) string {
 	t.Helper()
-	resp, err := http.Post(adminURL+"/load", "application/json", strings.NewReader(cfg))
+	// Caddy restarts its admin endpoint with each configuration it loads:
+	// a load sent while the last one's endpoint restarts may find the
+	// connection reset, and is sent again (a load that fails changes
+	// nothing).
+	var resp *http.Response
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if resp, err = http.Post(adminURL+"/load", "application/json", strings.NewReader(cfg)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
