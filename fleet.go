@@ -248,10 +248,16 @@ func fleetClaim(g *Guard, q *checkedRequest, digest replayKey, windowArg string)
 	} else {
 		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", q.group) + "\r\n" + windowArg
 	}
+	var replies []respValue
 	if len(d.fleetTakes) > 0 {
-		return claimWithTokens(g, q, claim, cmd)
+		var no *refusal
+		replies, no = claimWithTokens(g, q, claim, cmd)
+		if no != nil {
+			return no
+		}
+	} else {
+		replies = storeExec(s, d, []string{cmd}, q.now)
 	}
-	replies := storeExec(s, d, []string{cmd}, q.now)
 	if replies == nil {
 		return claimUnanswered(s, d)
 	}
@@ -264,9 +270,10 @@ func fleetClaim(g *Guard, q *checkedRequest, digest replayKey, windowArg string)
 	return claimRefused(g, q, &replies[0])
 }
 
-// claimWithTokens is fleetClaim for a request whose fleet rate limits ride
-// in the same round trip.
-func claimWithTokens(g *Guard, q *checkedRequest, claim, cmd string) *refusal {
+// claimWithTokens sends the claim cmd after the request's fleet rate-limit
+// tokens, in the same round trip, and returns the claim's reply (none when
+// the store did not answer), or the refusal of an exhausted limit.
+func claimWithTokens(g *Guard, q *checkedRequest, claim, cmd string) ([]respValue, *refusal) {
 	s, d := g.store, q.d
 	takes := len(d.fleetTakes)
 	replies := storeExec(s, d, append(d.fleetTakes, cmd), q.now)
@@ -274,20 +281,14 @@ func claimWithTokens(g *Guard, q *checkedRequest, claim, cmd string) *refusal {
 		if r := replies[takes]; r.kind == ':' && r.num == 1 {
 			s.exec([]string{s.forgetCommand(claim)}, q.now) // not accepted after all
 		}
-		return refuse(ReasonRateLimited, d.Detail)
+		return nil, refuse(ReasonRateLimited, d.Detail)
 	}
 	d.fleetTakes = nil
 	d.fleetTakeNames = nil
 	if replies == nil {
-		return claimUnanswered(s, d)
+		return nil, nil
 	}
-	if r := &replies[takes]; r.kind == '+' || r.kind == ':' && r.num == 1 {
-		d.store = s
-		d.storeClaim = claim
-		d.clock = g.now
-		return nil
-	}
-	return claimRefused(g, q, &replies[takes])
+	return replies[takes:], nil
 }
 
 // claimUnanswered is what a claim the store did not answer gets, as

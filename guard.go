@@ -52,12 +52,6 @@ type Guard struct {
 	store        *sharedStore // nil: this process's memory only
 	hashSlots    *checkSlots  // bounds concurrent password hashes
 	decoyKeys    []key        // stand in for a function's missing key
-
-	// replayVerifiers is how many verifiers share the replay memory, and
-	// replayMax its size in this Guard's configuration (replay.max_entries):
-	// the State may be shared with other Guards and sized for the largest.
-	replayVerifiers int
-	replayMax       int
 }
 
 // New validates cfg and compiles it. Its errors name the field at fault and
@@ -105,6 +99,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	g.sigChallenge = `Signature realm="` + realm + `"`
 
 	names := make(map[string]bool)
+	replayVerifiers := 0 // the verifiers that share the replay memory
 	for i := range cfg.Signatures {
 		field := "signatures[" + strconv.Itoa(i) + "]"
 		v, err := newVerifier(&cfg.Signatures[i], field, lookupEnv, g.now())
@@ -117,13 +112,16 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		names[v.name] = true
 		g.verifiers = append(g.verifiers, v)
 		if v.tolerance > 0 {
-			g.replayVerifiers++
+			replayVerifiers++
 		}
 	}
-	g.replayMax = replayCacheSize(cfg)
+	// The replay memory's size in this Guard's configuration
+	// (replay.max_entries): the State may be shared with other Guards and
+	// sized for the largest.
+	replayMax := replayCacheSize(cfg)
 	for _, v := range g.verifiers {
 		if v.tolerance > 0 {
-			v.setReplayShare(g.replayMax, g.replayVerifiers)
+			v.setReplayShare(replayMax, replayVerifiers)
 		}
 	}
 

@@ -133,12 +133,10 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if err != nil {
 		return nil, err
 	}
-	v.replaySlots = v.keys.replaySlots()
 	v.window = v.tolerance
 	if v.timestamped {
 		v.window = 2 * v.tolerance
 	}
-	ms := strconv.FormatInt(int64((v.window+time.Millisecond-1)/time.Millisecond), 10)
-	v.windowArg = "$" + strconv.Itoa(len(ms)) + "\r\n" + ms + "\r\n"
+	v.windowArg = respBulk(strconv.FormatInt(int64((v.window+time.Millisecond-1)/time.Millisecond), 10))
 	return v, nil
 }

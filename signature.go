@@ -71,9 +71,6 @@ type verifier struct {
 	// refuseEmptyBody refuses bodiless requests: the scheme signs the body
 	// alone, so their signature is one constant per key.
 	refuseEmptyBody bool
-	// replaySlots is keys.replaySlots(): the shares its keys divide its
-	// part of the replay memory into.
-	replaySlots int
 	// replayVerifierMax and replayKeyMax are the most entries of the replay
 	// memory the verifier's messages, and those of one of its keys, may
 	// hold (see setReplayShare).
@@ -94,7 +91,7 @@ func (v *verifier) setReplayShare(max, verifiers int) {
 	if v.replayVerifierMax < 1 {
 		v.replayVerifierMax = 1
 	}
-	v.replayKeyMax = v.replayVerifierMax / v.replaySlots
+	v.replayKeyMax = v.replayVerifierMax / v.keys.replaySlots()
 	if v.replayKeyMax < 1 {
 		v.replayKeyMax = 1
 	}

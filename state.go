@@ -114,11 +114,11 @@ func (c *credentialCache) resize(max int) {
 
 // resize makes room for max entries. A replay cache only grows: a State
 // may serve several Guards at once (in Caddy, the sites whose rules, users
-// and verifiers are the same share one), and each Guard's own quota
-// (Guard.replayMax, divided between its verifiers and keys) bounds what
-// its messages take, so the smaller configuration cannot shrink the
-// larger one's room, nor the larger one lend the smaller more than its
-// own.
+// and verifiers are the same share one), and each Guard's own quota (its
+// replay.max_entries, divided between its verifiers and keys: see
+// verifier.setReplayShare) bounds what its messages take, so the smaller
+// configuration cannot shrink the larger one's room, nor the larger one
+// lend the smaller more than its own.
 func (c *replayCache) resize(max int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

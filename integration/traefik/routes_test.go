@@ -26,10 +26,9 @@ func TestRouteCacheStartsOverUnderYaegi(t *testing.T) {
 }
 
 // TestCachedRouteNamesItsFunctionUnderYaegi: a path's second request takes
-// its route from the cache, which must still name the function (a struct
-// value Yaegi v0.16.1 would lose in a composite literal): a rate limit of
-// one request per function a minute refuses the second request to a
-// function and lets another function's first through.
+// its route from the cache, which must still name the function: a rate
+// limit of one request per function a minute refuses the second request
+// to a function and lets another function's first through.
 func TestCachedRouteNamesItsFunctionUnderYaegi(t *testing.T) {
 	options := benchOptions()
 	options["rateLimits"] = []interface{}{map[string]interface{}{"name": "fn", "key": "function", "rate": "1/1m"}}
