@@ -378,11 +378,16 @@ type Store struct {
 	// keep tenants or environments that share a server apart.
 	KeyPrefix string `json:"key_prefix,omitempty"`
 
-	// Timeout bounds each call to the store, the wait for a connection
-	// included (default "250ms"). A call past it follows the OnError policy.
+	// Timeout bounds each call to the store: the wait for the round trip
+	// in flight, then its own round trip (default "250ms"). A call past
+	// it follows the OnError policy.
 	Timeout string `json:"timeout,omitempty"`
 
-	// PoolSize bounds the connections each proxy process opens (default 16).
+	// PoolSize bounds the connections each proxy process opens (default
+	// 16). Requests share round trips: one that finds a round trip in
+	// flight waits for it and rides in the next with every request
+	// waiting meanwhile, up to 64; another connection opens only when 64
+	// wait, or one fails.
 	PoolSize int `json:"pool_size,omitempty"`
 
 	// TLS configures TLS ("rediss://" turns it on with the defaults).

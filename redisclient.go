@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -18,9 +19,18 @@ import (
 // demand, reused, and closed when they fail or idle too long, so nothing
 // is left running after Traefik replaces a middleware.
 //
-// Every call is bounded by the timeout: waiting for a pool slot, dialling,
-// writing and reading all count against one deadline. Its errors name the
-// server's address and never the password.
+// A call that finds a round trip in flight waits for it to end, and its
+// commands ride in the next round trip with those of every other call
+// waiting meanwhile (up to maxBatch calls): under load, one write and one
+// read on each side serve many requests, where a round trip each would
+// cost system calls in the proxy and in Redis, and Redis runs commands
+// one at a time whatever the connections they come on. A second
+// connection opens only when maxBatch calls wait, or the one in flight
+// fails; pool_size bounds them.
+//
+// Every call is bounded by the timeout: waiting for its turn, then
+// dialling, writing and reading. Its errors name the server's address
+// and never the password.
 type redisClient struct {
 	network, addr string
 	username      string
@@ -30,11 +40,40 @@ type redisClient struct {
 	timeout       time.Duration
 	idleTimeout   time.Duration
 
-	// conns holds one entry per connection the pool may have: an idle
-	// connection, or nil for a place free to dial one. A call takes an
-	// entry and puts one back; a busy pool is an empty channel.
-	conns chan *redisConn
+	// mu guards the pool. Calls wait only while a round trip is in
+	// flight: the connection it used, or its place to dial one if it
+	// failed, goes to the oldest waiting call when it ends (see handOn).
+	mu       sync.Mutex
+	idle     []*redisConn // idle connections, the most recently used last
+	dialable int          // connections the pool may still open
+	inFlight int          // round trips under way (connections taken)
+	waiting  []*redisCall // calls waiting for a round trip, oldest first
 }
+
+// redisCall is a call that found a round trip in flight. It waits until a
+// round trip answers its commands (it was taken into another call's
+// batch), or until a connection, or a place to dial one, is handed to
+// it: it then leads the next round trip, taking the calls waiting then
+// as its batch. (It holds no redisCall: Yaegi cannot build a type that
+// refers to itself.)
+type redisCall struct {
+	cmds    []string
+	replies []respValue
+	err     error
+	state   int           // callWaiting, callTaken or callHanded; under the client's mu
+	conn    *redisConn    // handed: the connection, nil for a place to dial one
+	done    chan struct{} // receives once: answered, or handed
+}
+
+// The states of a redisCall.
+const (
+	callWaiting = iota
+	callTaken
+	callHanded
+)
+
+// maxBatch bounds the waiting calls one round trip takes along.
+const maxBatch = 64
 
 // redisConn is one connection with its buffers, and its timer: armed for
 // each round trip, it fails the connection's I/O when the round trip
@@ -68,18 +107,14 @@ const (
 	maxRESPDepth = 4
 )
 
-var errRedisPoolExhausted = errors.New("every connection of the pool is busy (store.pool_size): the store is slow or the pool too small")
+var errRedisPoolExhausted = errors.New("waited the whole timeout for the round trips in flight (store.timeout, store.pool_size): the store is slow or overloaded")
 
 func newRedisClient(network, addr, username, password string, db int, tlsConfig *tls.Config, timeout time.Duration, poolSize int) *redisClient {
-	c := &redisClient{
+	return &redisClient{
 		network: network, addr: addr, username: username, password: password, db: db,
 		tls: tlsConfig, timeout: timeout, idleTimeout: 60 * time.Second,
-		conns: make(chan *redisConn, poolSize),
+		dialable: poolSize,
 	}
-	for i := 0; i < poolSize; i++ {
-		c.conns <- nil
-	}
-	return c
 }
 
 // do sends the commands (each RESP-encoded, see respCommand) in one
@@ -90,38 +125,57 @@ func newRedisClient(network, addr, username, password string, db int, tlsConfig 
 // The hot path is written for Yaegi, where each interpreted call and
 // statement costs far more than the compiled work it does: plain functions
 // rather than methods (a method call costs about four function calls
-// there), no closure, no defer, one channel operation each way for the
-// pool, and one write of commands encoded beforehand.
+// there), no closure, no defer, one lock each way for the pool, and one
+// write of commands encoded beforehand.
 func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 	return redisDo(c, cmds, now)
 }
 
 func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) {
 	var rc *redisConn
-	select {
-	case got := <-c.conns: // not "case rc = <-": Yaegi panics on it
-		rc = got
-	default:
-		var ok bool
-		if rc, ok = waitConn(c); !ok {
+	var batch []*redisCall
+	c.mu.Lock()
+	n := len(c.idle)
+	if c.inFlight > 0 && len(c.waiting) < maxBatch || n == 0 && c.dialable == 0 {
+		call := &redisCall{cmds: cmds, done: make(chan struct{}, 1)}
+		c.waiting = append(c.waiting, call)
+		c.mu.Unlock()
+		if !waitTurn(c, call) {
 			return nil, c.wrap(errRedisPoolExhausted)
 		}
-	}
-	if rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
-		rc.close()
-		rc = nil
+		if call.state == callTaken {
+			return call.replies, call.err
+		}
+		rc = call.conn
+		batch = takeWaiting(c)
+	} else {
+		c.inFlight++
+		if n > 0 {
+			rc = c.idle[n-1]
+			c.idle[n-1] = nil
+			c.idle = c.idle[:n-1]
+		} else {
+			c.dialable--
+		}
+		c.mu.Unlock()
+		if rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
+			rc.close()
+			rc = nil
+		}
 	}
 	if rc == nil {
 		var err error
 		if rc, err = c.dial(); err != nil {
-			c.conns <- nil
-			return nil, c.wrap(err)
+			return nil, dialFailed(c, batch, err)
 		}
 	}
-	replies, err := redisRoundTrip(rc, cmds, c.timeout)
+	replies, err := redisRoundTrip(rc, cmds, batch, c.timeout)
+	if len(batch) > 0 {
+		answer(c, batch, replies, len(cmds), err)
+	}
 	if err != nil || rc.expired {
 		rc.close()
-		c.conns <- nil
+		rc = nil
 		if err != nil {
 			// The server may have restarted: its other idle connections
 			// would fail one call each (one probe each in an outage).
@@ -129,42 +183,144 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		}
 	} else {
 		rc.idleAt = now
-		c.conns <- rc
 	}
+	releaseConn(c, rc)
 	if err != nil {
 		return nil, c.wrap(err)
 	}
-	return replies, nil
+	return replies[:len(cmds)], nil
 }
 
-// waitConn waits up to the timeout for an entry of the pool.
-func waitConn(c *redisClient) (*redisConn, bool) {
+// releaseConn ends a round trip on rc: the connection, or its place when
+// rc is nil (it failed), goes to the oldest waiting call, else back to
+// the pool.
+func releaseConn(c *redisClient, rc *redisConn) {
+	c.mu.Lock()
+	if len(c.waiting) > 0 {
+		handOn(c, rc)
+		return
+	}
+	c.inFlight--
+	if rc != nil {
+		c.idle = append(c.idle, rc)
+	} else {
+		c.dialable++
+	}
+	c.mu.Unlock()
+}
+
+// waitTurn waits up to the timeout for call to be answered or handed a
+// connection; false when it was neither, and it no longer waits.
+func waitTurn(c *redisClient, call *redisCall) bool {
 	timer := time.NewTimer(c.timeout)
 	select {
-	case rc := <-c.conns:
+	case <-call.done:
 		timer.Stop()
-		return rc, true
+		return true
 	case <-timer.C:
-		return nil, false
 	}
+	c.mu.Lock()
+	if call.state == callWaiting {
+		for i, w := range c.waiting {
+			if w == call {
+				copy(c.waiting[i:], c.waiting[i+1:])
+				c.waiting[len(c.waiting)-1] = nil
+				c.waiting = c.waiting[:len(c.waiting)-1]
+				break
+			}
+		}
+		c.mu.Unlock()
+		return false
+	}
+	c.mu.Unlock()
+	// Taken into a round trip already under way, bounded by its timer,
+	// or handed a connection (with calls of its own to lead).
+	<-call.done
+	return true
+}
+
+// handOn hands a connection whose round trip ended, or (nil) the place
+// of one that failed, to the oldest waiting call, which leads the next
+// round trip with the calls waiting after it (see takeWaiting). c.mu is
+// held; handOn releases it.
+func handOn(c *redisClient, rc *redisConn) {
+	next := c.waiting[0]
+	copy(c.waiting, c.waiting[1:])
+	c.waiting[len(c.waiting)-1] = nil
+	c.waiting = c.waiting[:len(c.waiting)-1]
+	next.state = callHanded
+	next.conn = rc
+	c.mu.Unlock()
+	next.done <- struct{}{}
+}
+
+// takeWaiting takes up to maxBatch waiting calls into the round trip of
+// a call that was handed a connection.
+func takeWaiting(c *redisClient) []*redisCall {
+	c.mu.Lock()
+	n := len(c.waiting)
+	if n > maxBatch {
+		n = maxBatch
+	}
+	batch := make([]*redisCall, n)
+	copy(batch, c.waiting)
+	for _, call := range batch {
+		call.state = callTaken
+	}
+	left := copy(c.waiting, c.waiting[n:])
+	for i := left; i < len(c.waiting); i++ {
+		c.waiting[i] = nil
+	}
+	c.waiting = c.waiting[:left]
+	c.mu.Unlock()
+	return batch
+}
+
+// answer gives each call of a round trip's batch its replies (those from
+// replies[at] on, in order) or the round trip's error.
+func answer(c *redisClient, batch []*redisCall, replies []respValue, at int, err error) {
+	if err != nil {
+		err = c.wrap(err)
+	}
+	for _, call := range batch {
+		if err != nil {
+			call.err = err
+		} else {
+			call.replies = replies[at : at+len(call.cmds)]
+		}
+		at += len(call.cmds)
+		call.done <- struct{}{}
+	}
+}
+
+// dialFailed answers a call that could not dial: its batch and every call
+// still waiting get the same error at once (they would dial the same
+// unreachable server one after the other), and the place to dial goes
+// back to the pool.
+func dialFailed(c *redisClient, batch []*redisCall, err error) error {
+	c.mu.Lock()
+	batch = append(batch, c.waiting...)
+	for _, call := range c.waiting {
+		call.state = callTaken
+	}
+	c.waiting = nil
+	c.dialable++
+	c.inFlight--
+	c.mu.Unlock()
+	answer(c, batch, nil, 0, err)
+	return c.wrap(err)
 }
 
 // close closes the idle connections, leaving their places free to dial
 // new ones. Calls in flight finish on their own.
 func (c *redisClient) close() {
-	taken := 0
-	for i := 0; i < cap(c.conns); i++ {
-		select {
-		case rc := <-c.conns:
-			if rc != nil {
-				rc.close()
-			}
-			taken++
-		default:
-		}
-	}
-	for i := 0; i < taken; i++ {
-		c.conns <- nil
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	c.dialable += len(idle)
+	c.mu.Unlock()
+	for _, rc := range idle {
+		rc.close()
 	}
 }
 
@@ -206,7 +362,7 @@ func (c *redisClient) dial() (*redisConn, error) {
 	if len(setup) == 0 {
 		return rc, nil
 	}
-	replies, err := redisRoundTrip(rc, setup, c.timeout)
+	replies, err := redisRoundTrip(rc, setup, nil, c.timeout)
 	if err != nil || rc.expired {
 		rc.close()
 		if err == nil {
@@ -229,20 +385,28 @@ func (c *redisClient) wrap(err error) error {
 	return errors.New("redis " + c.addr + ": " + err.Error())
 }
 
-// redisRoundTrip writes the commands and reads one reply for each, within
-// the timeout. A round trip that ends as the timer fires may have its
-// replies but marks the connection expired.
-func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]respValue, error) {
+// redisRoundTrip writes the commands, then those of each call of batch,
+// and reads one reply for each, within the timeout: the replies of cmds
+// first, then those of the batch in order. A round trip that ends as the
+// timer fires may have its replies but marks the connection expired.
+func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout time.Duration) ([]respValue, error) {
 	b := rc.scratch[:0]
 	for _, cmd := range cmds {
 		b = append(b, cmd...)
+	}
+	total := len(cmds)
+	for _, call := range batch {
+		for _, cmd := range call.cmds {
+			b = append(b, cmd...)
+		}
+		total += len(call.cmds)
 	}
 	rc.scratch = b
 	rc.timer.Reset(timeout)
 	_, err := rc.conn.Write(b)
 	var replies []respValue
 	if err == nil {
-		replies = make([]respValue, len(cmds))
+		replies = make([]respValue, total)
 		for i := range replies {
 			v, e := readRESP(rc.r, 0)
 			if e != nil {

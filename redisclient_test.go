@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"bufio"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,15 +136,202 @@ func TestRedisClientPoolIsBounded(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 1)
 	defer c.close()
-	busy := <-c.conns // the one connection is busy
+	busy := takeConn(t, c) // the one connection is busy
+	start := time.Now()
 	_, err := c.do([]string{str("PING")}, testNow)
-	c.conns <- busy
 	if err == nil || !strings.Contains(err.Error(), "pool") {
 		t.Fatalf("a full pool gave %v, want an error naming the pool", err)
 	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the call waited %v for its 300ms timeout", took)
+	}
+	if n := waitingCalls(c); n != 0 {
+		t.Fatalf("%d calls still wait after their timeout", n)
+	}
+	giveBack(c, busy)
 	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Calls that find a round trip in flight wait for it, though the pool
+// could open more connections, and share the next round trip; each gets
+// its own replies.
+func TestRedisClientBatchesWaitingCalls(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 4)
+	defer c.close()
+	busy := takeConn(t, c)
+	const calls = 10
+	type result struct {
+		i       int
+		replies []respValue
+		err     error
+	}
+	results := make(chan result, calls)
+	for i := 0; i < calls; i++ {
+		i := i
+		go func() {
+			replies, err := c.do([]string{str("ECHO", "call "+strconv.Itoa(i)), str("INCRBY", "sum", strconv.Itoa(i+1))}, testNow)
+			results <- result{i, replies, err}
+		}()
+	}
+	for waitingCalls(c) < calls {
+		time.Sleep(time.Millisecond)
+	}
+	info := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 1)
+	defer info.close()
+	before := readsProcessed(t, info)
+	giveBack(c, busy)
+	sums := map[int64]bool{}
+	for j := 0; j < calls; j++ {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if len(r.replies) != 2 || r.replies[0].str != "call "+strconv.Itoa(r.i) {
+			t.Fatalf("call %d got %+v", r.i, r.replies)
+		}
+		sums[r.replies[1].num] = true
+	}
+	if len(sums) != calls {
+		t.Errorf("INCRBY replies %v: each call should see its own", sums)
+	}
+	// The second INFO is one more read event.
+	if trips := readsProcessed(t, info) - before - 1; trips != 1 {
+		t.Errorf("%d calls took %d round trips, want 1", calls, trips)
+	}
+}
+
+// Once a batch's worth of calls wait, the next call opens another
+// connection rather than wait too.
+func TestRedisClientOpensAnotherConnectionForAFullBatch(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 2)
+	defer c.close()
+	busy := takeConn(t, c)
+	errs := waitingPings(c, maxBatch)
+	// The busy connection is still taken: this call's round trip is on
+	// another. Its connection then serves the calls waiting.
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+		t.Fatalf("the call after a full batch: %v", err)
+	}
+	giveBack(c, busy)
+	for i := 0; i < maxBatch; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A call that cannot dial fails the calls waiting behind it at once,
+// rather than leaving each to dial the unreachable server in turn.
+func TestRedisClientFailedDialFailsTheWaitingCalls(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 1)
+	defer c.close()
+	busy := takeConn(t, c)
+	srv.Kill(t)
+	errs := waitingPings(c, 3)
+	busy.close()
+	start := time.Now()
+	giveBack(c, nil) // the connection failed: its place to dial goes on
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), "cannot connect") {
+			t.Fatalf("call %d: %v, want cannot connect", i, err)
+		}
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the waiting calls failed after %v", took)
+	}
+	srv.Restart(t)
+	var lastErr error
+	for i := 0; i < 100; i++ {
+		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no recovery after the server restarted: %v", lastErr)
+}
+
+// takeConn takes a connection from c's pool, as a call does, dialling one
+// where the pool has a place for it.
+func takeConn(t *testing.T, c *redisClient) *redisConn {
+	t.Helper()
+	c.mu.Lock()
+	if n := len(c.idle); n > 0 {
+		rc := c.idle[n-1]
+		c.idle = c.idle[:n-1]
+		c.inFlight++
+		c.mu.Unlock()
+		return rc
+	}
+	if c.dialable == 0 {
+		c.mu.Unlock()
+		t.Fatal("the pool has no connection to take")
+	}
+	c.dialable--
+	c.inFlight++
+	c.mu.Unlock()
+	rc, err := c.dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// giveBack returns a connection taken by takeConn (nil: its place), as a
+// call does at its end.
+func giveBack(c *redisClient, rc *redisConn) {
+	if rc != nil {
+		rc.idleAt = testNow
+	}
+	releaseConn(c, rc)
+}
+
+// waitingPings starts n PINGs and returns once they all wait, with the
+// channel their errors come on.
+func waitingPings(c *redisClient, n int) chan error {
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := c.do([]string{str("PING")}, testNow)
+			errs <- err
+		}()
+	}
+	for waitingCalls(c) < n {
+		time.Sleep(time.Millisecond)
+	}
+	return errs
+}
+
+func waitingCalls(c *redisClient) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiting)
+}
+
+// readsProcessed is the server's total_reads_processed: its read events,
+// one per round trip of a client however many commands it pipelines (this
+// one's included), asked through info, a client of its own.
+func readsProcessed(t *testing.T, info *redisClient) int {
+	t.Helper()
+	r, err := info.do([]string{str("INFO", "stats")}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(r[0].str, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "total_reads_processed:"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no total_reads_processed in INFO stats")
+	return 0
 }
 
 // A server that misbehaves cannot make the client allocate without bound
@@ -174,18 +362,10 @@ func TestRedisClientDropsStaleConnectionsAfterARestart(t *testing.T) {
 	defer c.close()
 	var conns []*redisConn
 	for i := 0; i < 4; i++ {
-		rc := <-c.conns
-		if rc == nil {
-			var err error
-			if rc, err = c.dial(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		conns = append(conns, rc)
+		conns = append(conns, takeConn(t, c))
 	}
 	for _, rc := range conns {
-		rc.idleAt = testNow
-		c.conns <- rc
+		giveBack(c, rc)
 	}
 	srv.Kill(t)
 	srv.Restart(t)

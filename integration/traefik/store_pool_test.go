@@ -1,0 +1,93 @@
+package traefik
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/funcauth/funcauth/internal/redistest"
+)
+
+// Under Yaegi as under Go, requests that find every connection of the
+// store's pool busy wait and share the next round trip: with a pool of
+// one connection and many requests at once, every signed message is
+// claimed once, and each request gets its own answer.
+func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
+	p := loaded(t)
+	srv := redistest.Start(t)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	options := map[string]interface{}{
+		"rules":      []interface{}{map[string]interface{}{"path": "/function/*", "require": "signature"}},
+		"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"cookie"}}},
+		"store":      map[string]interface{}{"address": srv.Addr, "timeout": "5s", "poolSize": 1},
+	}
+	h, err := p.NewMiddleware(context.Background(), next, options, "store-pool@file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := func(body []byte) *http.Request {
+		mac := hmac.New(sha256.New, []byte("cookie"))
+		mac.Write(body)
+		r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(body))
+		r.Header.Set("Hmac", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		return r
+	}
+	const senders, each = 16, 20
+	answers := make([][]string, senders)
+	var wg sync.WaitGroup
+	for s := 0; s < senders; s++ {
+		s := s
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				// Every second message is the same for all senders: one
+				// of them may have it.
+				// (The server's address keeps each run's messages new to
+				// the plugin's State, which outlives the middleware.)
+				body := []byte(srv.Addr + " message " + strconv.Itoa(s) + "/" + strconv.Itoa(i))
+				if i%2 == 1 {
+					body = []byte(srv.Addr + " shared message " + strconv.Itoa(i))
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, signed(body))
+				answers[s] = append(answers[s], strconv.Itoa(rec.Code)+" "+refusalCode(rec.Body.Bytes()))
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < each; i++ {
+		accepted := 0
+		for s := 0; s < senders; s++ {
+			switch a := answers[s][i]; {
+			case a == "200 ":
+				accepted++
+			case a == "401 replayed" && i%2 == 1:
+			default:
+				t.Errorf("sender %d, message %d: %s", s, i, a)
+			}
+		}
+		if i%2 == 1 && accepted != 1 {
+			t.Errorf("shared message %d accepted %d times, want once", i, accepted)
+		}
+	}
+}
+
+// refusalCode is the reason code of a refusal's JSON body, "" for another
+// body.
+func refusalCode(body []byte) string {
+	var refusal struct {
+		Error string `json:"error"`
+	}
+	json.Unmarshal(body, &refusal)
+	return refusal.Error
+}
