@@ -60,16 +60,17 @@ type redisCall struct {
 	cmds    []string
 	replies []respValue
 	err     error
-	state   int           // callWaiting, callTaken or callHanded; under the client's mu
+	state   int           // callWaiting, callTaken, callHanded or callExpired; under the client's mu
 	conn    *redisConn    // handed: the connection, nil for a place to dial one
-	done    chan struct{} // receives once: answered, or handed
+	done    chan struct{} // receives once: answered, handed or expired
 }
 
 // The states of a redisCall.
 const (
 	callWaiting = iota
-	callTaken
-	callHanded
+	callTaken   // in a round trip's batch: answered when it ends
+	callHanded  // given a connection or a place to dial one
+	callExpired // its timeout passed while it waited
 )
 
 // maxBatch bounds the waiting calls one round trip takes along.
@@ -209,35 +210,43 @@ func releaseConn(c *redisClient, rc *redisConn) {
 	c.mu.Unlock()
 }
 
-// waitTurn waits up to the timeout for call to be answered or handed a
-// connection; false when it was neither, and it no longer waits.
+// waitTurn waits until call is answered or handed a connection, or its
+// timeout passes first (see expireCall); false then, and it no longer
+// waits. A call taken into a round trip is answered when that round trip
+// ends, which its connection's timer bounds.
+//
+// No select: Yaegi v0.16.1 keeps one set of cases per select statement,
+// shared by every goroutine running it, so concurrent waits would take
+// each other's channels and wake-ups. The timer ends the wait through the
+// call's own channel instead.
 func waitTurn(c *redisClient, call *redisCall) bool {
-	timer := time.NewTimer(c.timeout)
-	select {
-	case <-call.done:
-		timer.Stop()
-		return true
-	case <-timer.C:
-	}
-	c.mu.Lock()
-	if call.state == callWaiting {
-		for i, w := range c.waiting {
-			if w == call {
-				copy(c.waiting[i:], c.waiting[i+1:])
-				c.waiting[len(c.waiting)-1] = nil
-				c.waiting = c.waiting[:len(c.waiting)-1]
-				break
-			}
-		}
-		c.mu.Unlock()
-		return false
-	}
-	c.mu.Unlock()
-	// Taken into a round trip already under way, bounded by its timer,
-	// or handed a connection (with calls of its own to lead).
+	timer := time.AfterFunc(c.timeout, func() { expireCall(c, call) })
 	<-call.done
-	return true
+	timer.Stop()
+	return call.state != callExpired
 }
+
+// expireCall ends the wait of call if it is still waiting: its timeout
+// has passed.
+func expireCall(c *redisClient, call *redisCall) {
+	c.mu.Lock()
+	if call.state != callWaiting {
+		c.mu.Unlock()
+		return
+	}
+	for i, w := range c.waiting {
+		if w == call {
+			copy(c.waiting[i:], c.waiting[i+1:])
+			c.waiting[len(c.waiting)-1] = nil
+			c.waiting = c.waiting[:len(c.waiting)-1]
+			break
+		}
+	}
+	call.state = callExpired
+	c.mu.Unlock()
+	call.done <- struct{}{}
+}
+
 
 // handOn hands a connection whose round trip ended, or (nil) the place
 // of one that failed, to the oldest waiting call, which leads the next

@@ -147,6 +147,7 @@ func (c *checker) file(f *ast.File) {
 			if n.TypeParams != nil {
 				c.errorf(n.Pos(), "generic type %s: keep generics out of interpreted code", n.Name.Name)
 			}
+			c.selfReference(n)
 		case *ast.AssignStmt:
 			c.assign(n)
 		case *ast.CompositeLit:
@@ -155,6 +156,8 @@ func (c *checker) file(f *ast.File) {
 			c.returnStmt(n)
 		case *ast.GoStmt:
 			c.errorf(n.Pos(), "go statement: Traefik rebuilds every instance on each reload, so a goroutine started here outlives its configuration")
+		case *ast.SelectStmt:
+			c.errorf(n.Pos(), "select statement: Yaegi v0.16.1 keeps one set of cases per select statement, shared by every goroutine running it, so concurrent selects wait on each other's channels and take each other's wake-ups; receive from one channel, and end a wait with time.AfterFunc")
 		case *ast.RangeStmt:
 			c.rangeStmt(n)
 		case *ast.ForStmt:
@@ -168,6 +171,42 @@ func (c *checker) file(f *ast.File) {
 		}
 		return true
 	})
+}
+
+// selfReference: a struct type with a field of a slice, pointer or map of
+// itself (type call struct{ batch []*call }) cannot be assigned to under
+// Yaegi v0.16.1 (reflect.Set: value of type []*struct{...} is not
+// assignable to type []*unsafe2.dummy). A value of itself in a slice field
+// (type respValue struct{ elems []respValue }) is read and written whole,
+// and works.
+func (c *checker) selfReference(n *ast.TypeSpec) {
+	st, ok := n.Type.(*ast.StructType)
+	if !ok {
+		return
+	}
+	for _, field := range st.Fields.List {
+		if refersTo(field.Type, n.Name.Name, false) {
+			c.errorf(field.Pos(), "type %s refers to itself through a pointer: Yaegi v0.16.1 cannot assign such a field (reflect.Set to unsafe2.dummy); keep the reference elsewhere", n.Name.Name)
+		}
+	}
+}
+
+// refersTo says whether the type expression holds a pointer to the named
+// type (through slices, arrays, maps and channels too).
+func refersTo(e ast.Expr, name string, pointer bool) bool {
+	switch t := e.(type) {
+	case *ast.Ident:
+		return pointer && t.Name == name
+	case *ast.StarExpr:
+		return refersTo(t.X, name, true)
+	case *ast.ArrayType:
+		return refersTo(t.Elt, name, pointer)
+	case *ast.MapType:
+		return refersTo(t.Key, name, pointer) || refersTo(t.Value, name, pointer)
+	case *ast.ChanType:
+		return refersTo(t.Value, name, pointer)
+	}
+	return false
 }
 
 // assign: "a, b = x, f()" loses every value but the call's under Yaegi
