@@ -62,7 +62,8 @@ XDG_DATA_HOME="$state" XDG_CONFIG_HOME="$state" "$bin/caddy" run --config "$stat
 caddy_pid=$!
 pids+=($caddy_pid)
 
-# Traefik: the plugin's options are the Go field names.
+# Traefik: the plugin's options are the Go field names; the Redis
+# middleware is the memory one (a YAML merge) with a store.
 cat > "$state/dynamic.yml" <<YAML
 http:
   routers:
@@ -71,7 +72,7 @@ http:
   middlewares:
     funcauth-memory:
       plugin:
-        funcauth:
+        funcauth: &funcauth
           preset: openfaas
           basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
           signatures: [{scheme: faas-cli, keys: [cookie]}]
@@ -80,11 +81,7 @@ http:
     funcauth-redis:
       plugin:
         funcauth:
-          preset: openfaas
-          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
-          signatures: [{scheme: faas-cli, keys: [cookie]}]
-          bans: {allowList: [127.0.0.1]}
-          replay: {maxEntries: 2000000}
+          <<: *funcauth
           store: {address: '$store', timeout: '$timeout'}
   services:
     fn:
