@@ -1,7 +1,6 @@
 package caddyauth
 
 import (
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/funcauth/funcauth"
+	"github.com/funcauth/funcauth/internal/cfgcopy"
 )
 
 // expandPlaceholders returns a copy of cfg with {env.NAME} and
@@ -24,12 +24,8 @@ import (
 // the secret is put in a file and given as {file./path}, whose content is
 // taken as it is). function_key_file keeps its {function} and {namespace}.
 func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.Config, error) {
-	data, err := json.Marshal(cfg)
+	cp, err := cfgcopy.Copy(cfg)
 	if err != nil {
-		return nil, err
-	}
-	cp := &funcauth.Config{}
-	if err := json.Unmarshal(data, cp); err != nil {
 		return nil, err
 	}
 	// secret says whether the field's text must not appear in an error.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/funcauth/funcauth"
+	"github.com/funcauth/funcauth/internal/cfgcopy"
 )
 
 // compileBlock compiles b's configuration as its host would, with files
@@ -19,7 +19,7 @@ func compileBlock(b *configBlock) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := copyConfig(b.cfg)
+	cfg, err := cfgcopy.Copy(b.cfg)
 	if err != nil {
 		return err
 	}
@@ -56,22 +56,6 @@ func compileBlock(b *configBlock) error {
 	}
 	_, err = funcauth.New(cfg, opts)
 	return err
-}
-
-func copyConfig(cfg *funcauth.Config) (*funcauth.Config, error) {
-	// UnknownOptions are json:"-": keep them by hand.
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cp := &funcauth.Config{}
-	if err := json.Unmarshal(data, cp); err != nil {
-		return nil, err
-	}
-	if funcauth.UnknownOption(cfg) != "" {
-		return cfg, nil // New refuses it before looking at anything else
-	}
-	return cp, nil
 }
 
 // standInKey returns a key of the form scheme's keys take.
