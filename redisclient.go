@@ -126,8 +126,9 @@ func newRedisClient(network, addr, username, password string, db int, tlsConfig 
 // The hot path is written for Yaegi, where each interpreted call and
 // statement costs far more than the compiled work it does: plain functions
 // rather than methods (a method call costs about four function calls
-// there), no closure, no defer, one lock each way for the pool, and one
-// write of commands encoded beforehand.
+// there), no defer, one lock each way for the pool, and one write of
+// commands encoded beforehand. Only a call that waits makes a closure
+// (its timer's, see waitTurn).
 func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 	return redisDo(c, cmds, now)
 }
@@ -246,7 +247,6 @@ func expireCall(c *redisClient, call *redisCall) {
 	c.mu.Unlock()
 	call.done <- struct{}{}
 }
-
 
 // handOn hands a connection whose round trip ended, or (nil) the place
 // of one that failed, to the oldest waiting call, which leads the next
