@@ -26,6 +26,12 @@ package funcauth
 //   - Calls into the standard library cost a few allocations each and no
 //     frame: the request's bytes (the body, its MACs and digest) go
 //     through standard library calls only.
+//   - Correctness, not cost: a select statement is shared state (Yaegi
+//     keeps one set of cases per select, for every goroutine running it,
+//     so concurrent selects take each other's channels and wake-ups), and
+//     a struct type cannot hold a pointer to itself (assigning the field
+//     panics). The store client waits on one channel per call, which a
+//     timer ends (see waitTurn); yaegicheck refuses both.
 //
 // integration/traefik's TestInterpretedCallsPerRequest counts the
 // interpreted calls of each kind of request and holds them to a budget.
