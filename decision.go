@@ -149,26 +149,13 @@ func pass(d *Decision, w http.ResponseWriter, r *http.Request, next http.Handler
 	rec := &StatusRecorder{ResponseWriter: w}
 	next.ServeHTTP(rec, r)
 	// Not deferred: if next panics, the message stays remembered, as for
-	// a status of 0 (see Finish). (finishPass, inline: the body is done
-	// with already.)
+	// a status of 0 (see Finish). (Finish, inline: the body is done with
+	// already.)
 	if rec.status >= 500 {
 		d.replayCache.forget(d.replayPartition, d.replayDigest)
 		d.fleetForget()
 	}
 	d.replayCache = nil
-}
-
-// finishPass is Finish with the status rec recorded.
-func finishPass(d *Decision, rec *StatusRecorder) {
-	if rec.status >= 500 && d.replayCache != nil {
-		d.replayCache.forget(d.replayPartition, d.replayDigest)
-		d.fleetForget()
-	}
-	d.replayCache = nil
-	if d.body != nil {
-		closeBody(d.body)
-		d.body = nil
-	}
 }
 
 // Finish ends an allowed request with the status the upstream answered
@@ -189,7 +176,15 @@ func finishPass(d *Decision, rec *StatusRecorder) {
 // reached the function, and the message stays remembered: a replay of it
 // is refused.
 func (d *Decision) Finish(status int) {
-	finishPass(d, &StatusRecorder{status: status})
+	if status >= 500 && d.replayCache != nil {
+		d.replayCache.forget(d.replayPartition, d.replayDigest)
+		d.fleetForget()
+	}
+	d.replayCache = nil
+	if d.body != nil {
+		closeBody(d.body)
+		d.body = nil
+	}
 }
 
 // Close releases what the decision holds for the request, such as a spooled

@@ -237,9 +237,7 @@ func expireCall(c *redisClient, call *redisCall) {
 	}
 	for i, w := range c.waiting {
 		if w == call {
-			copy(c.waiting[i:], c.waiting[i+1:])
-			c.waiting[len(c.waiting)-1] = nil
-			c.waiting = c.waiting[:len(c.waiting)-1]
+			dropWaiting(c, i, 1)
 			break
 		}
 	}
@@ -254,9 +252,7 @@ func expireCall(c *redisClient, call *redisCall) {
 // held; handOn releases it.
 func handOn(c *redisClient, rc *redisConn) {
 	next := c.waiting[0]
-	copy(c.waiting, c.waiting[1:])
-	c.waiting[len(c.waiting)-1] = nil
-	c.waiting = c.waiting[:len(c.waiting)-1]
+	dropWaiting(c, 0, 1)
 	next.state = callHanded
 	next.conn = rc
 	c.mu.Unlock()
@@ -276,13 +272,20 @@ func takeWaiting(c *redisClient) []*redisCall {
 	for _, call := range batch {
 		call.state = callTaken
 	}
-	left := copy(c.waiting, c.waiting[n:])
-	for i := left; i < len(c.waiting); i++ {
-		c.waiting[i] = nil
-	}
-	c.waiting = c.waiting[:left]
+	dropWaiting(c, 0, n)
 	c.mu.Unlock()
 	return batch
+}
+
+// dropWaiting removes n calls from the waiting ones, from index i on,
+// keeping the others in order and no reference to those removed. c.mu is
+// held.
+func dropWaiting(c *redisClient, i, n int) {
+	left := i + copy(c.waiting[i:], c.waiting[i+n:])
+	for j := left; j < len(c.waiting); j++ {
+		c.waiting[j] = nil
+	}
+	c.waiting = c.waiting[:left]
 }
 
 // answer gives each call of a round trip's batch its replies (those from

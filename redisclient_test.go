@@ -133,10 +133,7 @@ func TestRedisClientStoppedServerAndRestart(t *testing.T) {
 }
 
 func TestRedisClientPoolIsBounded(t *testing.T) {
-	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 1)
-	defer c.close()
-	busy := takeConn(t, c) // the one connection is busy
+	_, c, busy := busyClient(t, 300*time.Millisecond, 1) // the one connection is busy
 	start := time.Now()
 	_, err := c.do([]string{str("PING")}, testNow)
 	if err == nil || !strings.Contains(err.Error(), "pool") {
@@ -158,10 +155,7 @@ func TestRedisClientPoolIsBounded(t *testing.T) {
 // could open more connections, and share the next round trip; each gets
 // its own replies.
 func TestRedisClientBatchesWaitingCalls(t *testing.T) {
-	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 4)
-	defer c.close()
-	busy := takeConn(t, c)
+	srv, c, busy := busyClient(t, 5*time.Second, 4)
 	const calls = 10
 	type result struct {
 		i       int
@@ -176,9 +170,7 @@ func TestRedisClientBatchesWaitingCalls(t *testing.T) {
 			results <- result{i, replies, err}
 		}()
 	}
-	for waitingCalls(c) < calls {
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(c, calls)
 	info := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 1)
 	defer info.close()
 	before := readsProcessed(t, info)
@@ -206,10 +198,7 @@ func TestRedisClientBatchesWaitingCalls(t *testing.T) {
 // Once a batch's worth of calls wait, the next call opens another
 // connection rather than wait too.
 func TestRedisClientOpensAnotherConnectionForAFullBatch(t *testing.T) {
-	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 2)
-	defer c.close()
-	busy := takeConn(t, c)
+	_, c, busy := busyClient(t, 5*time.Second, 2)
 	errs := waitingPings(c, maxBatch)
 	// The busy connection is still taken: this call's round trip is on
 	// another. Its connection then serves the calls waiting.
@@ -227,10 +216,7 @@ func TestRedisClientOpensAnotherConnectionForAFullBatch(t *testing.T) {
 // A call that cannot dial fails the calls waiting behind it at once,
 // rather than leaving each to dial the unreachable server in turn.
 func TestRedisClientFailedDialFailsTheWaitingCalls(t *testing.T) {
-	srv := startRedis(t)
-	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 1)
-	defer c.close()
-	busy := takeConn(t, c)
+	srv, c, busy := busyClient(t, 5*time.Second, 1)
 	srv.Kill(t)
 	errs := waitingPings(c, 3)
 	busy.close()
@@ -253,6 +239,17 @@ func TestRedisClientFailedDialFailsTheWaitingCalls(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("no recovery after the server restarted: %v", lastErr)
+}
+
+// busyClient starts a server and a client of it with the given timeout
+// and pool size, one of whose connections is taken (busy), as a round
+// trip in flight holds it.
+func busyClient(t *testing.T, timeout time.Duration, poolSize int) (*redistest.Redis, *redisClient, *redisConn) {
+	t.Helper()
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, timeout, poolSize)
+	t.Cleanup(c.close)
+	return srv, c, takeConn(t, c)
 }
 
 // takeConn takes a connection from c's pool, as a call does, dialling one
@@ -300,10 +297,15 @@ func waitingPings(c *redisClient, n int) chan error {
 			errs <- err
 		}()
 	}
+	awaitWaiting(c, n)
+	return errs
+}
+
+// awaitWaiting returns once n calls wait for a round trip.
+func awaitWaiting(c *redisClient, n int) {
 	for waitingCalls(c) < n {
 		time.Sleep(time.Millisecond)
 	}
-	return errs
 }
 
 func waitingCalls(c *redisClient) int {

@@ -3,9 +3,6 @@ package traefik
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -50,11 +47,7 @@ func benchCases() []benchCase {
 		// remembered by the replay memory.
 		body := bytes.Repeat([]byte("a"), 1024)
 		copy(body, strconv.FormatInt(bodySeq.Add(1), 10))
-		mac := hmac.New(sha256.New, []byte("cookie"))
-		mac.Write(body)
-		r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(body))
-		r.Header.Set("Hmac", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		return r
+		return faasSigned(body)
 	}
 	basic := func(password string) func(int) *http.Request {
 		return func(i int) *http.Request {

@@ -3,9 +3,6 @@ package traefik
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/funcauth/funcauth/internal/redistest"
+	"github.com/funcauth/funcauth/internal/sign"
 )
 
 // BenchmarkStoreUnderYaegi measures what the shared store costs a signed
@@ -35,14 +33,8 @@ func BenchmarkStoreUnderYaegi(b *testing.B) {
 		{"memory", nil},
 		{"redis", map[string]interface{}{"address": srv.Addr, "timeout": "1s"}},
 	} {
-		options := map[string]interface{}{
-			"rules":      []interface{}{map[string]interface{}{"path": "/function/*", "require": "signature"}},
-			"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"cookie"}}},
-			"replay":     map[string]interface{}{"maxEntries": 2000000},
-		}
-		if c.store != nil {
-			options["store"] = c.store
-		}
+		options := signedFunctions(c.store)
+		options["replay"] = map[string]interface{}{"maxEntries": 2000000}
 		h, err := p.NewMiddleware(context.Background(), next, options, "store-"+c.name+"@file")
 		if err != nil {
 			b.Fatal(err)
@@ -51,13 +43,8 @@ func BenchmarkStoreUnderYaegi(b *testing.B) {
 			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				sent++
-				m := append(strconv.AppendInt(nil, int64(sent), 10), body...)
-				mac := hmac.New(sha256.New, []byte("cookie"))
-				mac.Write(m)
-				r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(m))
-				r.Header.Set("Hmac", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, r)
+				h.ServeHTTP(rec, faasSigned(append(strconv.AppendInt(nil, int64(sent), 10), body...)))
 				if rec.Code != http.StatusOK {
 					b.Fatal(rec.Code, rec.Body.String())
 				}
@@ -74,4 +61,32 @@ func processCPU() int64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// signedFunctions is a middleware's options for faas-cli signatures under
+// the key "cookie" on /function/*, with store (nil for none) as its
+// shared store.
+func signedFunctions(store interface{}) map[string]interface{} {
+	options := map[string]interface{}{
+		"rules":      []interface{}{map[string]interface{}{"path": "/function/*", "require": "signature"}},
+		"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"cookie"}}},
+	}
+	if store != nil {
+		options["store"] = store
+	}
+	return options
+}
+
+// faasSigned is a POST of body to /function/env signed as faas-cli signs
+// it (internal/sign), under the key "cookie".
+func faasSigned(body []byte) *http.Request {
+	h, err := sign.Headers("faas-cli", "cookie", sign.Options{}, sign.Message{Body: body})
+	if err != nil {
+		panic(err) // faas-cli's scheme with its defaults always signs
+	}
+	r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(body))
+	for name, values := range h {
+		r.Header[name] = values
+	}
+	return r
 }

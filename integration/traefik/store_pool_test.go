@@ -1,11 +1,7 @@
 package traefik
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -25,21 +21,10 @@ func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
 	p := loaded(t)
 	srv := redistest.Start(t)
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
-	options := map[string]interface{}{
-		"rules":      []interface{}{map[string]interface{}{"path": "/function/*", "require": "signature"}},
-		"signatures": []interface{}{map[string]interface{}{"scheme": "faas-cli", "keys": []interface{}{"cookie"}}},
-		"store":      map[string]interface{}{"address": srv.Addr, "timeout": "5s", "poolSize": 1},
-	}
+	options := signedFunctions(map[string]interface{}{"address": srv.Addr, "timeout": "5s", "poolSize": 1})
 	h, err := p.NewMiddleware(context.Background(), next, options, "store-pool@file")
 	if err != nil {
 		t.Fatal(err)
-	}
-	signed := func(body []byte) *http.Request {
-		mac := hmac.New(sha256.New, []byte("cookie"))
-		mac.Write(body)
-		r := httptest.NewRequest("POST", "/function/env", bytes.NewReader(body))
-		r.Header.Set("Hmac", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		return r
 	}
 	const senders, each = 16, 20
 	answers := make([][]string, senders)
@@ -59,7 +44,7 @@ func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
 					body = []byte(srv.Addr + " shared message " + strconv.Itoa(i))
 				}
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, signed(body))
+				h.ServeHTTP(rec, faasSigned(body))
 				answers[s] = append(answers[s], strconv.Itoa(rec.Code)+" "+refusalCode(rec.Body.Bytes()))
 			}
 		}()
