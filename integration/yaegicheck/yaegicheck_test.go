@@ -212,6 +212,7 @@ func refersTo(e ast.Expr, name string, pointer bool) bool {
 // assign: "a, b = x, f()" loses every value but the call's under Yaegi
 // v0.16.1 (":=" and single multi-value calls are fine).
 func (c *checker) assign(n *ast.AssignStmt) {
+	c.commaOkInterface(n)
 	if n.Tok != token.ASSIGN || len(n.Lhs) < 2 || len(n.Rhs) < 2 {
 		return
 	}
@@ -224,6 +225,29 @@ func (c *checker) assign(n *ast.AssignStmt) {
 			c.errorf(n.Pos(), "parallel assignment with a call on the right: Yaegi v0.16.1 drops the other values; assign one by one")
 			return
 		}
+	}
+}
+
+// commaOkInterface: v, ok := x.(I), with I an interface type, panics
+// under Yaegi v0.16.1 when x is a nil interface (reflect: call of
+// reflect.Value.Type on zero Value) instead of giving ok false. An
+// assertion to a concrete type gives false as it should. Refused where x
+// is a call's result (sync.Pool.Get, sync.Map.Load: nil when empty); a
+// variable or field the code knows is set (a host's ResponseWriter) is
+// left to the writer.
+func (c *checker) commaOkInterface(n *ast.AssignStmt) {
+	if len(n.Lhs) != 2 || len(n.Rhs) != 1 {
+		return
+	}
+	ta, ok := ast.Unparen(n.Rhs[0]).(*ast.TypeAssertExpr)
+	if !ok || ta.Type == nil {
+		return
+	}
+	if _, isCall := ast.Unparen(ta.X).(*ast.CallExpr); !isCall {
+		return
+	}
+	if tv, ok := c.info.Types[ta.Type]; ok && types.IsInterface(tv.Type) {
+		c.errorf(n.Pos(), "comma-ok assertion to interface type %s: Yaegi v0.16.1 panics when the value is a nil interface; compare it with nil first, then assert without ok", tv.Type)
 	}
 }
 
