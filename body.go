@@ -70,43 +70,52 @@ type spooledBody struct {
 	reserved int64 // bytes of bodyMemory this body holds
 	// digest is the body's SHA-256, when replay protection needs it.
 	digest []byte
+
+	// Held here, so that reading a small body costs no allocations of its
+	// own: digest's array, the byte read past a declared length, and the
+	// reader the upstream gets of mem.
+	digestArray [sha256.Size]byte
+	probe       [1]byte
+	reader      bytes.Reader
 }
 
-// readBody reads r's body once, bounded by limits.max, writing every byte
-// to sink (the signature checks) and keeping it for the upstream, with its
-// SHA-256 in the spooledBody's digest when digest is set. On
-// success r.Body is replaced by the kept bytes and r.ContentLength set to
-// their length; the caller must closeBody it when the request ends.
+// readBody reads r's body once into sb, which is zero, bounded by
+// limits.max, writing every byte to sink (the signature checks) and
+// keeping it for the upstream, with its SHA-256 in sb.digest when digest
+// is set. On success r.Body is replaced by the kept bytes and
+// r.ContentLength set to their length; the caller must closeBody sb when
+// the request ends. (sb is the caller's, so that a request's memory is
+// one allocation.)
 //
 // Memory follows the bytes received, never what Content-Length claims: a
 // client that declares a large body and stalls holds one small buffer.
 // A body that ends before its Content-Length is body_unreadable, whatever
 // the reason (the client went away, or something before funcauth had
 // already read it), and never reaches the signature checks' verdict.
-func readBody(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool) (*spooledBody, *refusal) {
+func readBody(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
 	// A small body of known length takes the short way: the calls of a
 	// request are what it costs under Yaegi. (bodyMemory.reserve, inline.)
 	n := r.ContentLength
 	if n > 0 && n <= limits.small && r.Body != nil && r.Body != http.NoBody {
 		if atomic.AddInt64(&bodyMemory.held, n) <= limits.budget {
-			return readSmall(r, n, limits.budget, sink, digest)
+			return readSmall(r, n, limits.budget, sink, digest, sb)
 		}
 		atomic.AddInt64(&bodyMemory.held, -n)
 	}
 	if digest {
-		return readStreamDigest(r, limits, sink)
+		return readStreamDigest(r, limits, sink, sb)
 	}
-	return readStream(r, limits, sink)
+	return readStream(r, limits, sink, sb)
 }
 
 // readStreamDigest is readStream, with the body's SHA-256.
-func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
+func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *spooledBody) *refusal {
 	h := sha256.New()
-	sb, no := readStream(r, limits, io.MultiWriter(sink, h))
+	no := readStream(r, limits, io.MultiWriter(sink, h), sb)
 	if no == nil {
-		sb.digest = h.Sum(nil)
+		sb.digest = h.Sum(sb.digestArray[:0])
 	}
-	return sb, no
+	return no
 }
 
 // smallBody is the largest declared body read in one piece, into a buffer
@@ -118,30 +127,31 @@ const smallBody = 4 << 10
 // readSmall reads a body of a small declared length n, whose memory is
 // reserved, in one piece: few calls, all of them into the standard
 // library.
-func readSmall(r *http.Request, n, budget int64, sink io.Writer, digest bool) (*spooledBody, *refusal) {
-	sb := &spooledBody{budget: budget, reserved: n, size: n, mem: make([]byte, n)}
+func readSmall(r *http.Request, n, budget int64, sink io.Writer, digest bool, sb *spooledBody) *refusal {
+	sb.budget, sb.reserved, sb.size = budget, n, n
+	sb.mem = make([]byte, n)
 	got, err := io.ReadFull(r.Body, sb.mem)
 	if err == nil {
 		// Every declared byte is in: the body must end here.
-		var probe [1]byte
-		got, err = r.Body.Read(probe[:])
+		got, err = r.Body.Read(sb.probe[:])
 		if got == 0 && (err == nil || err == io.EOF) {
 			r.Body.Close()
 			sink.Write(sb.mem)
 			if digest {
-				sum := sha256.Sum256(sb.mem)
-				sb.digest = sum[:]
+				sb.digestArray = sha256.Sum256(sb.mem)
+				sb.digest = sb.digestArray[:]
 			}
 			if len(r.TransferEncoding) > 0 {
 				sb.install(r)
 			} else {
-				r.Body = io.NopCloser(bytes.NewReader(sb.mem))
+				sb.reader.Reset(sb.mem)
+				r.Body = io.NopCloser(&sb.reader)
 			}
-			return sb, nil
+			return nil
 		}
-		return nil, sb.refuseSmall(n, got, err, true)
+		return sb.refuseSmall(n, got, err, true)
 	}
-	return nil, sb.refuseSmall(n, got, err, false)
+	return sb.refuseSmall(n, got, err, false)
 }
 
 // refuseSmall is readSmall's refusal, with what the read of the declared
@@ -159,24 +169,24 @@ func (sb *spooledBody) refuseSmall(n int64, got int, err error, probed bool) *re
 
 // readStream reads a body of unknown or larger length (see readBody) in
 // chunks, spooling it to a file past limits.memory.
-func readStream(r *http.Request, limits *bodyLimits, sink io.Writer) (*spooledBody, *refusal) {
+func readStream(r *http.Request, limits *bodyLimits, sink io.Writer, sb *spooledBody) *refusal {
 	if r.ContentLength > limits.max {
-		return nil, refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(limits.max, 10))
+		return refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(limits.max, 10))
 	}
-	sb := &spooledBody{budget: limits.budget}
+	sb.budget = limits.budget
 	if r.Body == nil || r.Body == http.NoBody {
 		if r.ContentLength > 0 {
-			return nil, refuse(ReasonBodyUnreadable, shortBody(0, r.ContentLength))
+			return refuse(ReasonBodyUnreadable, shortBody(0, r.ContentLength))
 		}
 	} else {
 		if no := sb.readChunks(r, limits, sink); no != nil {
 			closeBody(sb)
-			return nil, no
+			return no
 		}
 		r.Body.Close()
 	}
 	sb.install(r)
-	return sb, nil
+	return nil
 }
 
 // bodyReadError is the refusal for an error reading the body.
@@ -358,7 +368,8 @@ func (sb *spooledBody) install(r *http.Request) {
 		}
 		r.Body = io.NopCloser(io.MultiReader(readers...))
 	default:
-		r.Body = io.NopCloser(bytes.NewReader(sb.mem))
+		sb.reader.Reset(sb.mem)
+		r.Body = io.NopCloser(&sb.reader)
 	}
 	if r.ContentLength != sb.size || len(r.TransferEncoding) > 0 {
 		// The body came chunked: give it its length. (A known length

@@ -56,9 +56,13 @@ type checkedRequest struct {
 	// trustedPeer says the peer is a trusted proxy (see CheckBehindProxy).
 	trustedPeer bool
 
-	// decision is what d points to: held here, so that a request costs
-	// one allocation for both.
+	// decision is what d points to, sigs the signature checks, in what a
+	// scheme sees of the request, and body the body once read: held here, so that a request
+	// costs one allocation for all of them.
 	decision Decision
+	sigs     signatureChecks
+	in       sigInput
+	body     spooledBody
 }
 
 // checkRequest is Check, with trustedPeer (the peer is a trusted proxy)
@@ -349,7 +353,8 @@ func releaseHeld(g *Guard, d *Decision) {
 // match: which functions have keys cannot be learned.
 func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	q.d.Challenge = g.sigChallenge
-	s := &signatureChecks{}
+	s := &q.sigs
+	s.started = s.first[:0]
 	startChecks(g, q, rl, s)
 	if len(s.started) == 0 {
 		return noCheck(s, q, rl)
@@ -369,10 +374,10 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	} else {
 		sink = s.started[0].check.sink()
 	}
-	body, no := readBody(q.r, &g.body, sink, s.digest)
-	if no != nil {
+	if no := readBody(q.r, &g.body, sink, s.digest, &q.body); no != nil {
 		return no
 	}
+	body := &q.body
 	// The body has been read to its end: the trailers are all in.
 	if len(q.r.Trailer) > 0 {
 		removeIdentityHeaders(q.r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
@@ -387,6 +392,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 			continue
 		}
 		var keyID, replayID string
+		var no *refusal
 		if sc.mac != nil {
 			keyID, replayID, no = finishMAC(sc.mac, body)
 		} else {
@@ -436,7 +442,8 @@ func verifierFailed(s *signatureChecks, v *verifier, no *refusal) {
 // the refusal to give if none verifies.
 type signatureChecks struct {
 	started []startedCheck
-	digest  bool // the body's SHA-256 is needed: it identifies the message for replay protection
+	first   [1]startedCheck // started's array for the usual one check
+	digest  bool            // the body's SHA-256 is needed: it identifies the message for replay protection
 	refusal *refusal
 	warnKey string
 }
@@ -478,7 +485,8 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 				sc.problem = "no key"
 			}
 		}
-		in := &sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer}
+		in := &q.in
+		*in = sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer}
 		var no *refusal
 		if mac, ok := v.scheme.(*headerMAC); ok {
 			sc.mac, no = startHeaderMAC(mac, in)
@@ -570,7 +578,11 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 		d.replayCache, d.replayPartition, d.replayDigest = g.state.replay, partition, entry
 	}
 	d.Verifier, d.KeyID = v.name, keyID
-	q.r.Header[g.upstream.SignatureHeader] = []string{v.name + "/" + keyID} // Header.Set, without the call: the name is canonical
+	label, ok := v.labels[keyID]
+	if !ok {
+		label = v.name + "/" + keyID
+	}
+	q.r.Header[g.upstream.SignatureHeader] = []string{label} // Header.Set, without the call: the name is canonical
 	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK
 	return nil
 }
@@ -688,11 +700,10 @@ func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		body, no := readBody(r, &g.body, io.Discard, false)
-		if no != nil {
+		if no := readBody(r, &g.body, io.Discard, false, &q.body); no != nil {
 			return no
 		}
-		q.d.body = body
+		q.d.body = &q.body
 		if len(r.Trailer) > 0 {
 			removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
 		}

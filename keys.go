@@ -18,6 +18,8 @@ type key struct {
 	// scope is the function a per-function key belongs to: its messages
 	// are remembered per function, as the same body may be signed for two.
 	scope string
+	// macs keeps the key's HMAC states between requests.
+	macs *macPools
 }
 
 // keyring is where a verifier's keys come from: inline and environment keys

@@ -1,13 +1,9 @@
 package funcauth
 
 import (
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"net/http"
 	"strings"
 )
@@ -21,37 +17,35 @@ type headerMAC struct {
 }
 
 type macVariant struct {
-	header  string // canonical header name
-	prefix  string // before the encoded MAC, compared case-insensitively
-	digest  string // for messages
-	newHash func() hash.Hash
-	size    int
-	base64  bool // else hex
+	header string // canonical header name
+	prefix string // before the encoded MAC, compared case-insensitively
+	hash   *macHash
+	size   int
+	base64 bool // else hex
 }
 
 func newMACVariant(header, prefix, digest string, base64 bool) (macVariant, error) {
-	newHash := digestByName(digest)
-	if newHash == nil {
+	h := hashByName(digest)
+	if h == nil {
 		return macVariant{}, errors.New("unknown algorithm " + digest + ": use sha1, sha256 or sha512")
 	}
 	return macVariant{
-		header:  http.CanonicalHeaderKey(header),
-		prefix:  prefix,
-		digest:  digest,
-		newHash: newHash,
-		size:    newHash().Size(),
-		base64:  base64,
+		header: http.CanonicalHeaderKey(header),
+		prefix: prefix,
+		hash:   h,
+		size:   h.new().Size(),
+		base64: base64,
 	}, nil
 }
 
-func digestByName(name string) func() hash.Hash {
+func hashByName(name string) *macHash {
 	switch name {
 	case "sha1":
-		return sha1.New
+		return hmacSHA1
 	case "sha256":
-		return sha256.New
+		return hmacSHA256
 	case "sha512":
-		return sha512.New
+		return hmacSHA512
 	}
 	return nil
 }
@@ -92,10 +86,10 @@ func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
 		}
 		mac, valid := decodeMAC(value[len(v.prefix):], v.base64, v.size)
 		if !valid {
-			text := v.header + " does not hold a " + v.digest + " MAC in the expected encoding"
+			text := v.header + " does not hold a " + v.hash.name + " MAC in the expected encoding"
 			return nil, refuse(ReasonBadSignature, text)
 		}
-		return newMACCheck(in.keys, v.newHash, nil, [][]byte{mac}), nil
+		return newMACCheck(in.keys, v.hash, nil, nil, mac), nil
 	}
 	return nil, refuse(ReasonBadSignature, "the signature header has no accepted algorithm prefix")
 }

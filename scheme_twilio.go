@@ -56,21 +56,27 @@ func (t *twilio) start(in *sigInput) (sigCheck, *refusal) {
 	if err != nil || len(sig) != sha1.Size {
 		return nil, refuse(ReasonBadSignature, "X-Twilio-Signature is not base64 of an HMAC-SHA1")
 	}
-	return &twilioCheck{scheme: t, in: in, sig: sig, bodyHash: sha256.New()}, nil
+	// What finish needs of in, which the request path reuses for the next
+	// verifier.
+	c := &twilioCheck{scheme: t, r: in.r, keys: in.keys, forwardedProtoTrusted: in.forwardedProtoTrusted, sig: sig, bodyHash: sha256.New()}
+	return c, nil
 }
 
 type twilioCheck struct {
 	scheme   *twilio
-	in       *sigInput
+	r        *http.Request
+	keys     []key
 	sig      []byte
 	bodyHash hash.Hash
+	// forwardedProtoTrusted: see sigInput.
+	forwardedProtoTrusted bool
 }
 
 func (c *twilioCheck) sink() io.Writer { return c.bodyHash }
 
 func (c *twilioCheck) finish(body *spooledBody) (string, string, *refusal) {
-	r := c.in.r
-	requestURL := c.scheme.url(r, c.in.forwardedProtoTrusted)
+	r := c.r
+	requestURL := c.scheme.url(r, c.forwardedProtoTrusted)
 	u, err := url.Parse(requestURL)
 	if err != nil {
 		return "", "", refuse(ReasonBadSignature, "the request URL cannot be parsed")
@@ -97,7 +103,7 @@ func (c *twilioCheck) finish(body *spooledBody) (string, string, *refusal) {
 		return "", "", refuse(ReasonBadSignature, "the body is neither a form nor covered by bodySHA256")
 	}
 	for _, candidate := range urlVariants(u, requestURL) {
-		for _, k := range c.in.keys {
+		for _, k := range c.keys {
 			mac := hmac.New(sha1.New, k.secret)
 			mac.Write([]byte(candidate))
 			mac.Write([]byte(params))

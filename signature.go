@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"crypto/hmac"
+	"crypto/sha512"
 	"hash"
 	"io"
 	"net/http"
@@ -22,7 +23,8 @@ type scheme interface {
 	start(in *sigInput) (sigCheck, *refusal)
 }
 
-// sigInput is what a scheme sees of a request.
+// sigInput is what a scheme sees of a request. A scheme keeps no pointer
+// to it: the request path fills one for each verifier in turn.
 type sigInput struct {
 	r         *http.Request
 	now       time.Time
@@ -80,6 +82,10 @@ type verifier struct {
 	// milliseconds as a RESP bulk string, for the store's claim.
 	window    time.Duration
 	windowArg string
+	// labels maps the id of each inline and environment key to what the
+	// upstream is told verified a message, "<verifier>/<key id>", made
+	// once; other keys' labels are made per message.
+	labels map[string]string
 }
 
 // setReplayShare sets the verifier's share of a replay memory of max
@@ -108,27 +114,55 @@ type macCheck struct {
 	macs   []hash.Hash
 	body   io.Writer // the MACs, as one writer
 	keys   []key     // the keys of macs, in order
-	want   [][]byte  // candidate MACs from the header; any match accepts
-	signed []byte    // the signed prefix (timestamp, id) before the body
+	hash   *macHash
+	want   [][]byte // candidate MACs from the header; any match accepts
+	signed []byte   // the signed prefix (timestamp, id) before the body
+
+	// oneMAC and oneWant hold macs and want for the usual one key and one
+	// candidate, and sum each MAC in turn: no allocations of their own.
+	oneMAC  [1]hash.Hash
+	oneWant [1][]byte
+	sum     [sha512.Size]byte
 }
 
-// newMACCheck starts a MAC per key, each fed the signed prefix (such as a
-// timestamp) that precedes the body.
-func newMACCheck(keys []key, newHash func() hash.Hash, prefix []byte, want [][]byte) *macCheck {
-	c := &macCheck{want: want, signed: prefix, keys: keys, macs: make([]hash.Hash, len(keys))}
-	for i, k := range keys {
-		mac := hmac.New(newHash, k.secret)
-		if len(prefix) > 0 {
-			mac.Write(prefix)
+// newMACCheck starts a MAC per key under h, each fed the signed prefix
+// (such as a timestamp) that precedes the body. want lists the candidate
+// MACs; when it is nil, mac is the only one.
+func newMACCheck(keys []key, h *macHash, prefix []byte, want [][]byte, mac []byte) *macCheck {
+	c := &macCheck{want: want, signed: prefix, keys: keys, hash: h}
+	if want == nil {
+		c.oneWant[0] = mac
+		c.want = c.oneWant[:]
+	}
+	if len(keys) == 1 {
+		c.macs = c.oneMAC[:]
+	} else {
+		c.macs = make([]hash.Hash, len(keys))
+	}
+	for i := range keys {
+		// newMAC, inline: from the key's pool (see macPools), else new.
+		k := &keys[i]
+		var kept interface{}
+		if k.macs != nil {
+			kept = k.macs.pools[h.pool].Get()
 		}
-		c.macs[i] = mac
+		var m hash.Hash
+		if kept != nil {
+			m = kept.(hash.Hash) // (not comma-ok: Yaegi v0.16.1 panics asserting a nil interface so)
+		} else {
+			m = hmac.New(h.new, k.secret)
+		}
+		if len(prefix) > 0 {
+			m.Write(prefix)
+		}
+		c.macs[i] = m
 	}
 	if len(keys) == 1 {
 		c.body = c.macs[0]
 	} else {
 		writers := make([]io.Writer, len(keys))
-		for i, mac := range c.macs {
-			writers[i] = mac
+		for i, m := range c.macs {
+			writers[i] = m
 		}
 		c.body = io.MultiWriter(writers...)
 	}
@@ -140,10 +174,16 @@ func (c *macCheck) sink() io.Writer { return c.body }
 func (c *macCheck) finish(body *spooledBody) (string, string, *refusal) { return finishMAC(c, body) }
 
 // finishMAC is macCheck's finish, which the request path calls without
-// the interface (see calls.go).
+// the interface (see calls.go). Each MAC goes back to its key's pool once
+// summed.
 func finishMAC(c *macCheck, body *spooledBody) (string, string, *refusal) {
 	for i, mac := range c.macs {
-		sum := mac.Sum(nil)
+		sum := mac.Sum(c.sum[:0])
+		if pools := c.keys[i].macs; pools != nil {
+			mac.Reset()
+			pools.pools[c.hash.pool].Put(mac)
+		}
+		c.macs[i] = nil
 		for _, w := range c.want {
 			if hmac.Equal(sum, w) {
 				// What was signed, not the MAC that verified: the same

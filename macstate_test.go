@@ -1,0 +1,76 @@
+package funcauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// A key's HMAC states are kept between requests (macPools): a state taken
+// back must start afresh, whatever the message before it did with it (a
+// bad signature, another body, another algorithm on the same key), and a
+// check with two keys must give each key its own. The messages run twice,
+// so that the second round runs on kept states only.
+func TestKeptMACStatesStartAfresh(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"old", "new"}, Tolerance: "0s"}},
+	}, nil)
+	sha256Request := func(body, key string) func() *http.Request {
+		return func() *http.Request { return signedRequest("/function/env", body, key) }
+	}
+	sha1Request := func(body, key string) func() *http.Request {
+		return func() *http.Request {
+			m := hmac.New(sha1.New, []byte(key))
+			m.Write([]byte(body))
+			return request("POST", "/function/env", body, http.Header{"Hmac": {"sha1=" + hex.EncodeToString(m.Sum(nil))}})
+		}
+	}
+	cases := []struct {
+		request func() *http.Request
+		keyID   string
+		reason  Reason
+	}{
+		{sha256Request("first", "new"), "keys[1]", ReasonSigned},
+		{sha256Request("second", "wrong"), "", ReasonBadSignature},
+		{sha256Request("second", "old"), "keys[0]", ReasonSigned},
+		{sha256Request(strings.Repeat("long body ", 500), "new"), "keys[1]", ReasonSigned},
+		{sha1Request("third", "old"), "keys[0]", ReasonSigned},
+		{sha256Request("third", "old"), "keys[0]", ReasonSigned},
+		{sha1Request("fourth", "wrong"), "", ReasonBadSignature},
+		{sha1Request("fourth", "new"), "keys[1]", ReasonSigned},
+	}
+	for round := 1; round <= 2; round++ {
+		for i, tc := range cases {
+			d := g.Check(tc.request(), "192.0.2.1")
+			if d.Reason != tc.reason || d.KeyID != tc.keyID {
+				t.Fatalf("round %d, message %d: %s %q (%s), want %s %q", round, i, d.Reason, d.KeyID, d.Detail, tc.reason, tc.keyID)
+			}
+			d.Close()
+		}
+	}
+}
+
+// Every key that verifies MACs keeps its states, the decoy key of a
+// function without a key included: otherwise a function with no key would
+// answer a little slower than one whose key does not match.
+func TestEveryKeyKeepsMACStates(t *testing.T) {
+	env := func(name string) (string, bool) { return "two", name == "FUNCAUTH_TEST_KEY" }
+	g, err := New(&Config{
+		Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"one"}, KeyEnv: []string{"FUNCAUTH_TEST_KEY"}, Tolerance: "0s"}},
+	}, Options{LookupEnv: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := append([]key{}, g.decoyKeys...)
+	keys = append(keys, g.rules[0].verifiers[0].keys.static...)
+	for _, k := range keys {
+		if k.macs == nil {
+			t.Errorf("key %q keeps no HMAC states", k.id)
+		}
+	}
+}
