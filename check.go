@@ -571,7 +571,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 			return replayRefusal(v, keyID, why, retry)
 		}
 		if g.store != nil {
-			if no := fleetRemember(g, q, v, partition, entry); no != nil {
+			if no := fleetClaim(g, q, v, partition, entry); no != nil {
 				return no
 			}
 		}
@@ -608,14 +608,10 @@ func replayRefusal(v *verifier, keyID string, why Reason, retry time.Duration) *
 	return refuse(why, v.name+": this message was already accepted")
 }
 
-// fleetRemember claims a message the replay memory of this process
-// accepted for the whole fleet, and forgets it here again when the fleet
-// refuses it for another reason than a replay.
-func fleetRemember(g *Guard, q *checkedRequest, v *verifier, partition int, entry replayKey) *refusal {
-	no := fleetClaim(g, q, entry, v.windowArg)
-	if no == nil {
-		return nil
-	}
+// fleetClaimRefused is fleetClaim's refusal no of a message the replay
+// memory of this process accepted: forgotten here again unless the fleet
+// refused it as a replay, and named by its verifier.
+func fleetClaimRefused(g *Guard, v *verifier, partition int, entry replayKey, no *refusal) *refusal {
 	if no.reason != ReasonReplayed {
 		g.state.replay.forget(partition, entry)
 	}

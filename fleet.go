@@ -60,6 +60,11 @@ func (s *sharedStore) heldKey(ban string) string {
 // nil replies and the caller follows the concern's OnError policy.
 func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []respValue {
 	replies, event, err := storeDo(s, cmds, now)
+	return storeOutcome(d, replies, event, err)
+}
+
+// storeOutcome is storeExec's bookkeeping of what storeDo returned.
+func storeOutcome(d *Decision, replies []respValue, event string, err error) []respValue {
 	switch event {
 	case storeWentDown:
 		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
@@ -226,48 +231,58 @@ func (g *Guard) fleetSettle(d *Decision) bool {
 	return g.fleetTokensRefused(d, replies)
 }
 
-// fleetClaim claims a verified message for the whole fleet, in one round
-// trip with the client's ban. It returns the refusal, or nil when the
-// message is new everywhere. With the store unreachable, replay_on_error
-// decides: "deny" (the default) refuses with 429, so that no message can
-// be accepted twice while the replicas cannot agree; "local" relies on this
-// process's memory, which the caller has already checked.
-func fleetClaim(g *Guard, q *checkedRequest, digest replayKey, windowArg string) *refusal {
+// fleetClaim claims for the whole fleet a message v verified, which the
+// replay memory of this process accepted (in partition, as entry), in one
+// round trip with the client's ban. It returns the refusal (see
+// fleetClaimRefused), or nil when the message is new everywhere. With the
+// store unreachable, replay_on_error decides: "deny" (the default)
+// refuses with 429, so that no message can be accepted twice while the
+// replicas cannot agree; "local" relies on this process's memory.
+func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry replayKey) *refusal {
 	s, d := g.store, q.d
 	// Written for Yaegi (see redisDo): the command is one concatenation
 	// of parts made beforehand, the call one function call. windowArg is
 	// the replay window in milliseconds as a RESP argument (see
 	// verifier.windowArg).
-	claim := s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(digest[:])
+	claim := s.prefix + "r:" + base64.RawURLEncoding.EncodeToString(entry[:])
 	// A plain SET NX PX where no ban applies (bans off, an allow-listed
 	// client): the server runs no script. Otherwise the claim script,
 	// which claims nothing for a banned client.
 	var cmd string
 	if q.exempt {
-		cmd = "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + windowArg
+		cmd = "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + v.windowArg
 	} else {
-		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", q.group) + "\r\n" + windowArg
+		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", q.group) + "\r\n" + v.windowArg
 	}
 	var replies []respValue
+	var no *refusal
 	if len(d.fleetTakes) > 0 {
-		var no *refusal
 		replies, no = claimWithTokens(g, q, claim, cmd)
-		if no != nil {
-			return no
-		}
 	} else {
-		replies = storeExec(s, d, []string{cmd}, q.now)
+		// storeExec, with its outage bookkeeping only when there is some.
+		var event string
+		var err error
+		replies, event, err = storeDo(s, []string{cmd}, q.now)
+		if event != "" || err != nil {
+			replies = storeOutcome(d, replies, event, err)
+		}
 	}
-	if replies == nil {
-		return claimUnanswered(s, d)
-	}
-	if r := &replies[0]; r.kind == '+' || r.kind == ':' && r.num == 1 { // SET's OK, the script's 1
+	switch {
+	case no != nil:
+	case replies == nil:
+		no = claimUnanswered(s, d)
+	case replies[0].kind == '+' || replies[0].kind == ':' && replies[0].num == 1: // SET's OK, the script's 1
 		d.store = s
 		d.storeClaim = claim
 		d.clock = g.now
 		return nil
+	default:
+		no = claimRefused(g, q, &replies[0])
 	}
-	return claimRefused(g, q, &replies[0])
+	if no == nil {
+		return nil
+	}
+	return fleetClaimRefused(g, v, partition, entry, no)
 }
 
 // claimWithTokens sends the claim cmd after the request's fleet rate-limit

@@ -420,7 +420,14 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 	if err == nil {
 		replies = make([]respValue, total)
 		for i := range replies {
-			v, e := readRESP(rc.r, 0)
+			// readRESP, with its short way inline (a status reply such as
+			// SET's +OK): a call less per reply under Yaegi.
+			line, e := rc.r.ReadSlice('\n')
+			if e == nil && len(line) >= 3 && line[len(line)-2] == '\r' && (line[0] == '+' || line[0] == '-') {
+				replies[i] = respValue{kind: line[0], str: string(line[1 : len(line)-2])}
+				continue
+			}
+			v, e := readRESPLine(rc.r, line, e, 0)
 			if e != nil {
 				err = e
 				break
@@ -486,15 +493,10 @@ func makeRESPBulkHeads() []string {
 	return heads
 }
 
-// readRESP reads one reply.
+// readRESP reads one reply. (redisRoundTrip reads the short replies, such
+// as SET's +OK, itself.)
 func readRESP(r *bufio.Reader, depth int) (respValue, error) {
-	// A status or error reply (SET's +OK) takes the short way: under
-	// Yaegi every temporary of a function costs at each call (see the
-	// core's calls.go), and the other kinds hold many.
 	line, err := r.ReadSlice('\n')
-	if err == nil && len(line) >= 3 && line[len(line)-2] == '\r' && (line[0] == '+' || line[0] == '-') {
-		return respValue{kind: line[0], str: string(line[1 : len(line)-2])}, nil
-	}
 	return readRESPLine(r, line, err, depth)
 }
 
