@@ -79,29 +79,23 @@ type spooledBody struct {
 	reader      bytes.Reader
 }
 
-// readBody reads r's body once into sb, which is zero, bounded by
-// limits.max, writing every byte to sink (the signature checks) and
-// keeping it for the upstream, with its SHA-256 in sb.digest when digest
-// is set. On success r.Body is replaced by the kept bytes and
-// r.ContentLength set to their length; the caller must closeBody sb when
-// the request ends. (sb is the caller's, so that a request's memory is
-// one allocation.)
+// Reading a signed body. checkSignature reads r's body once into sb,
+// which is zero, bounded by limits.max, writing every byte to sink (the
+// signature checks) and keeping it for the upstream, with its SHA-256 in
+// sb.digest when digest is set: readSmall for a small body (a declared
+// length within limits.small, see smallBody), readStreamed for any other. On success r.Body is
+// replaced by the kept bytes and r.ContentLength set to their length; the
+// caller must closeBody sb when the request ends. (sb is the caller's, so
+// that a request's memory is one allocation.)
 //
 // Memory follows the bytes received, never what Content-Length claims: a
 // client that declares a large body and stalls holds one small buffer.
 // A body that ends before its Content-Length is body_unreadable, whatever
 // the reason (the client went away, or something before funcauth had
 // already read it), and never reaches the signature checks' verdict.
-func readBody(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
-	// A small body of known length takes the short way: the calls of a
-	// request are what it costs under Yaegi. (bodyMemory.reserve, inline.)
-	n := r.ContentLength
-	if n > 0 && n <= limits.small && r.Body != nil && r.Body != http.NoBody {
-		if atomic.AddInt64(&bodyMemory.held, n) <= limits.budget {
-			return readSmall(r, n, limits.budget, sink, digest, sb)
-		}
-		atomic.AddInt64(&bodyMemory.held, -n)
-	}
+
+// readStreamed reads a body that is not small as it arrives.
+func readStreamed(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
 	if digest {
 		return readStreamDigest(r, limits, sink, sb)
 	}
@@ -124,11 +118,16 @@ func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *s
 // no more than that.
 const smallBody = 4 << 10
 
-// readSmall reads a body of a small declared length n, whose memory is
-// reserved, in one piece: few calls, all of them into the standard
-// library.
-func readSmall(r *http.Request, n, budget int64, sink io.Writer, digest bool, sb *spooledBody) *refusal {
-	sb.budget, sb.reserved, sb.size = budget, n, n
+// readSmall reads a small body in one piece, with few
+// calls, all of them into the standard library; or, when the memory
+// budget has no room for it, as it arrives.
+func readSmall(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
+	n := r.ContentLength
+	if atomic.AddInt64(&bodyMemory.held, n) > limits.budget { // bodyMemory.reserve, inline
+		atomic.AddInt64(&bodyMemory.held, -n)
+		return readStreamed(r, limits, sink, digest, sb)
+	}
+	sb.budget, sb.reserved, sb.size = limits.budget, n, n
 	sb.mem = make([]byte, n)
 	got, err := io.ReadFull(r.Body, sb.mem)
 	if err == nil {
@@ -167,8 +166,8 @@ func (sb *spooledBody) refuseSmall(n int64, got int, err error, probed bool) *re
 	return bodyReadError(err)
 }
 
-// readStream reads a body of unknown or larger length (see readBody) in
-// chunks, spooling it to a file past limits.memory.
+// readStream reads a body that is not small in chunks,
+// spooling it to a file past limits.memory.
 func readStream(r *http.Request, limits *bodyLimits, sink io.Writer, sb *spooledBody) *refusal {
 	if r.ContentLength > limits.max {
 		return refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(limits.max, 10))

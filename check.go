@@ -374,7 +374,15 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	} else {
 		sink = s.started[0].check.sink()
 	}
-	if no := readBody(q.r, &g.body, sink, s.digest, &q.body); no != nil {
+	// Reading the body (see body.go): a small body in one piece.
+	r := q.r
+	var no *refusal
+	if n := r.ContentLength; n > 0 && n <= g.body.small && r.Body != nil && r.Body != http.NoBody {
+		no = readSmall(r, &g.body, sink, s.digest, &q.body)
+	} else {
+		no = readStreamed(r, &g.body, sink, s.digest, &q.body)
+	}
+	if no != nil {
 		return no
 	}
 	body := &q.body
@@ -696,7 +704,7 @@ func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		if no := readBody(r, &g.body, io.Discard, false, &q.body); no != nil {
+		if no := readStreamed(r, &g.body, io.Discard, false, &q.body); no != nil {
 			return no
 		}
 		q.d.body = &q.body
