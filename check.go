@@ -355,6 +355,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	q.d.Challenge = g.sigChallenge
 	s := &q.sigs
 	s.started = s.first[:0]
+	s.spare = &s.firstMAC
 	startChecks(g, q, rl, s)
 	if len(s.started) == 0 {
 		return noCheck(s, q, rl)
@@ -451,9 +452,13 @@ func verifierFailed(s *signatureChecks, v *verifier, no *refusal) {
 type signatureChecks struct {
 	started []startedCheck
 	first   [1]startedCheck // started's array for the usual one check
-	digest  bool            // the body's SHA-256 is needed: it identifies the message for replay protection
-	refusal *refusal
-	warnKey string
+	// spare is where the first MAC check is made (see sigInput.spare),
+	// firstMAC its storage.
+	spare    *macCheck
+	firstMAC macCheck
+	digest   bool // the body's SHA-256 is needed: it identifies the message for replay protection
+	refusal  *refusal
+	warnKey  string
 }
 
 // startedCheck is the check of one verifier.
@@ -494,7 +499,7 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 			}
 		}
 		in := &q.in
-		*in = sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer}
+		*in = sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer, spare: s.spare}
 		var no *refusal
 		if mac, ok := v.scheme.(*headerMAC); ok {
 			sc.mac, no = startHeaderMAC(mac, in)
@@ -505,6 +510,7 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 				sc.check = nil // (not in one assignment with mc: Yaegi cannot give an untyped nil a type there)
 			}
 		}
+		s.spare = in.spare
 		if no != nil {
 			cannotStart(s, v, q.fn, no, keyless, sc.problem)
 			continue

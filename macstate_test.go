@@ -74,3 +74,40 @@ func TestEveryKeyKeepsMACStates(t *testing.T) {
 		}
 	}
 }
+
+// A request carrying the signatures of two verifiers starts two MAC
+// checks: the first in the request's own memory (sigInput.spare), the
+// second in its own. Each must keep its keys and candidates, whichever
+// one verifies.
+func TestTwoMACChecksInOneRequest(t *testing.T) {
+	g := newTestGuard(t, &Config{
+		Rules: []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{
+			{Scheme: "faas-cli", Keys: []string{"faas key"}, Tolerance: "0s"},
+			{Scheme: "github", Keys: []string{"github key"}, Tolerance: "0s"},
+		},
+	}, nil)
+	body := "payload"
+	for _, tc := range []struct {
+		faasKey, githubKey string
+		verifier           string
+	}{
+		{"faas key", "wrong", "faas-cli"},
+		{"wrong", "github key", "github"},
+		{"faas key", "github key", "faas-cli"},
+	} {
+		h := http.Header{
+			"Hmac":                {"sha256=" + hexMAC(tc.faasKey, body)},
+			"X-Hub-Signature-256": {"sha256=" + hexMAC(tc.githubKey, body)},
+		}
+		d := g.Check(request("POST", "/function/env", body, h), "192.0.2.1")
+		if !d.Allowed || d.Verifier != tc.verifier {
+			t.Fatalf("faas-cli key %q, GitHub key %q: %s by %q (%s), want signed by %s", tc.faasKey, tc.githubKey, d.Reason, d.Verifier, d.Detail, tc.verifier)
+		}
+		d.Close()
+	}
+	h := http.Header{"Hmac": {"sha256=" + hexMAC("wrong", body)}, "X-Hub-Signature-256": {"sha256=" + hexMAC("wrong", body)}}
+	if d := g.Check(request("POST", "/function/env", body, h), "192.0.2.1"); d.Allowed || d.Reason != ReasonBadSignature {
+		t.Fatalf("two wrong signatures: %s", d.Reason)
+	}
+}

@@ -96,7 +96,7 @@ func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
 			text := v.header + " does not hold a " + v.hash.name + " MAC in the expected encoding"
 			return nil, refuse(ReasonBadSignature, text)
 		}
-		return newMACCheck(in.keys, v.hash, nil, nil, mac), nil
+		return newMACCheck(in, v.hash, nil, nil, mac), nil
 	}
 	return nil, refuse(ReasonBadSignature, "the signature header has no accepted algorithm prefix")
 }

@@ -73,7 +73,7 @@ func (s *standardWebhooks) start(in *sigInput) (sigCheck, *refusal) {
 	// The replay key is what was signed, id and timestamp included: a
 	// verbatim replay is refused, while the sender's retries of one message
 	// (same id, new timestamp) are not.
-	return newMACCheck(in.keys, hmacSHA256, []byte(id+"."+ts+"."), want, nil), nil
+	return newMACCheck(in, hmacSHA256, []byte(id+"."+ts+"."), want, nil), nil
 }
 
 // parseWebhookSignatures returns the decoded "v1," entries of a Standard
@@ -124,7 +124,7 @@ func (stripe) start(in *sigInput) (sigCheck, *refusal) {
 	if no := checkTimestamp(when, in.now, in.tolerance, in.tolerance); no != nil {
 		return nil, no
 	}
-	return newMACCheck(in.keys, hmacSHA256, []byte(ts+"."), want, nil), nil
+	return newMACCheck(in, hmacSHA256, []byte(ts+"."), want, nil), nil
 }
 
 // parseStripeSignature splits a Stripe-Signature header into its timestamp
@@ -182,7 +182,7 @@ func (slack) start(in *sigInput) (sigCheck, *refusal) {
 	if no := checkTimestamp(when, in.now, in.tolerance, in.tolerance); no != nil {
 		return nil, no
 	}
-	return newMACCheck(in.keys, hmacSHA256, []byte("v0:"+ts+":"), nil, mac), nil
+	return newMACCheck(in, hmacSHA256, []byte("v0:"+ts+":"), nil, mac), nil
 }
 
 // gitlab verifies X-Gitlab-Token, the plain shared secret GitLab sends with

@@ -33,6 +33,9 @@ type sigInput struct {
 	// forwardedProtoTrusted says the peer is a trusted proxy, whose
 	// X-Forwarded-Proto tells the scheme the client used.
 	forwardedProtoTrusted bool
+	// spare is where newMACCheck makes the request's first MAC check,
+	// inside the request's own allocation; nil once taken.
+	spare *macCheck
 }
 
 // sigCheck receives the body while it is read, then decides.
@@ -125,11 +128,18 @@ type macCheck struct {
 	sum     [sha512.Size]byte
 }
 
-// newMACCheck starts a MAC per key under h, each fed the signed prefix
-// (such as a timestamp) that precedes the body. want lists the candidate
-// MACs; when it is nil, mac is the only one.
-func newMACCheck(keys []key, h *macHash, prefix []byte, want [][]byte, mac []byte) *macCheck {
-	c := &macCheck{want: want, signed: prefix, keys: keys, hash: h}
+// newMACCheck starts a MAC per key of in under h, each fed the signed
+// prefix (such as a timestamp) that precedes the body. want lists the
+// candidate MACs; when it is nil, mac is the only one.
+func newMACCheck(in *sigInput, h *macHash, prefix []byte, want [][]byte, mac []byte) *macCheck {
+	c := in.spare
+	if c != nil {
+		in.spare = nil
+	} else {
+		c = &macCheck{}
+	}
+	keys := in.keys
+	c.want, c.signed, c.keys, c.hash = want, prefix, keys, h
 	if want == nil {
 		c.oneWant[0] = mac
 		c.want = c.oneWant[:]
