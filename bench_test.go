@@ -106,6 +106,7 @@ func BenchmarkSignature(b *testing.B) {
 					b.Fatal(d.Reason)
 				}
 				io.Copy(io.Discard, r.Body)
+				r.Body.Close() // as http.Transport does
 				d.Close()
 			}
 			plain := func() {

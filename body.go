@@ -70,6 +70,9 @@ type spooledBody struct {
 	reserved int64 // bytes of bodyMemory this body holds
 	// digest is the body's SHA-256, when replay protection needs it.
 	digest []byte
+	// upstream is the upstream's body when it reads pooled chunks (see
+	// body_pool.go).
+	upstream *chunkBody
 
 	// Held here, so that reading a small body costs no allocations of its
 	// own: digest's array, the byte read past a declared length, and the
@@ -303,7 +306,7 @@ func (sb *spooledBody) nextChunk(last int, memory, declared int64) []byte {
 		return nil
 	}
 	sb.reserved += size
-	return make([]byte, 0, size)
+	return newChunk(size)
 }
 
 // free returns n of the body's reserved bytes to the budget.
@@ -346,6 +349,7 @@ func (sb *spooledBody) spool(tempDir string) *refusal {
 			return refuse(ReasonSpoolFailed, "writing the spooled body: "+err.Error())
 		}
 	}
+	recycleChunks(sb.chunks) // on disk now, and read by nothing else
 	sb.chunks = nil
 	return nil
 }
@@ -353,13 +357,18 @@ func (sb *spooledBody) spool(tempDir string) *refusal {
 // install makes the kept body r's body, with an exact Content-Length. The
 // body is a plain ReadCloser of the standard library (no WriteTo of the
 // file, a Close that leaves the cleanup to the Decision): under Yaegi, the
-// upstream's reads then cost no interpreter frame.
+// upstream's reads then cost no interpreter frame. A body in pooled
+// chunks is the exception: the upstream reads a chunkBody, which knows
+// when the chunks may be reused (see body_pool.go).
 func (sb *spooledBody) install(r *http.Request) {
 	switch {
 	case sb.file != nil:
 		r.Body = io.NopCloser(io.NewSectionReader(sb.file, 0, sb.size))
 	case sb.size == 0:
 		r.Body = http.NoBody
+	case sb.chunks != nil && holdsPooledChunk(sb.chunks):
+		sb.upstream = &chunkBody{chunks: sb.chunks}
+		r.Body = sb.upstream
 	case sb.chunks != nil:
 		readers := make([]io.Reader, len(sb.chunks))
 		for i, c := range sb.chunks {
@@ -406,6 +415,14 @@ func closeBody(sb *spooledBody) {
 	if sb.reserved > 0 {
 		atomic.AddInt64(&bodyMemory.held, -sb.reserved) // bodyMemory.release, inline
 		sb.reserved = 0
+	}
+	if sb.upstream != nil {
+		endChunkBody(sb.upstream)
+		sb.upstream = nil
+		sb.chunks = nil
+	} else if sb.chunks != nil {
+		recycleChunks(sb.chunks) // never given to the upstream
+		sb.chunks = nil
 	}
 	if sb.file != nil {
 		sb.removeFile()

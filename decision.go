@@ -132,7 +132,7 @@ func (d *Decision) Pass(w http.ResponseWriter, r *http.Request, next http.Handle
 func pass(d *Decision, w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if body := d.body; body != nil {
 		d.body = nil
-		if body.file != nil {
+		if body.file != nil || body.upstream != nil {
 			defer closeBody(body)
 		} else if body.reserved > 0 {
 			// The body's memory goes back to the budget whatever next
