@@ -16,12 +16,15 @@ import (
 // per size, and reused.
 //
 // A chunk is reused only once nothing can read it any more. The upstream
-// reads such a body through a chunkBody, whose reads and Close take its
-// lock: its chunks go back to the pools when the request has ended
-// (closeBody) and the upstream has closed the body, whichever comes last.
+// reads such a body through a chunkBody, whose reads copy from the chunks
+// under its lock: once the chunks are back in the pools, a read gets an
+// error and touches none of them. They go back when the request has ended
+// (closeBody) and the upstream has closed the body, whichever comes last:
 // http.Transport closes a request's body once it is done with it, and may
-// still be reading it after the handler has returned. A body that is
-// never closed keeps its chunks, and the garbage collector takes them.
+// still be reading it after the handler has returned; and a retry within
+// the handler (Traefik's retry middleware, after a failed dial closed the
+// body) reads it again. A body that is never closed keeps its chunks, and
+// the garbage collector takes them.
 
 // poolMinChunk is the smallest chunk kept in a pool; chunkPools is how
 // many sizes are, each twice the last (32 KiB to 64 MiB).
@@ -77,19 +80,21 @@ func holdsPooledChunk(chunks [][]byte) bool {
 // chunkBody is the upstream's body when it is held in chunks from the
 // pools (see above).
 type chunkBody struct {
-	mu     sync.Mutex
-	chunks [][]byte // the body, in order; nil once recycled
-	next   int      // the chunk the next read starts in
-	off    int      // where in it
-	closed bool     // the upstream closed the body
-	ended  bool     // the request ended
+	mu       sync.Mutex
+	chunks   [][]byte // the body, in order; nil once recycled
+	next     int      // the chunk the next read starts in
+	off      int      // where in it
+	closed   bool     // the upstream closed the body
+	ended    bool     // the request ended
+	recycled bool     // the chunks are back in the pools
 }
 
-// Read reads the body on; after Close it fails, touching no chunk.
+// Read reads the body on; once the chunks are recycled it fails, touching
+// none of them.
 func (b *chunkBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.recycled {
 		return 0, http.ErrBodyReadAfterClose
 	}
 	n := 0
@@ -128,8 +133,9 @@ func endChunkBody(b *chunkBody) {
 // recycleIfDone recycles b's chunks once both the upstream has closed it
 // and the request has ended. b.mu is held.
 func recycleIfDone(b *chunkBody) {
-	if b.closed && b.ended {
+	if b.closed && b.ended && !b.recycled {
 		recycleChunks(b.chunks)
 		b.chunks = nil
+		b.recycled = true
 	}
 }

@@ -53,38 +53,37 @@ func TestPooledChunksCarryEachBodyIntact(t *testing.T) {
 }
 
 // The chunks of a body go back to the pools only when the request has
-// ended and the upstream has closed the body, in either order; until then
-// the upstream reads its own bytes, and after Close it reads nothing.
+// ended and the upstream has closed the body, in either order. Until then
+// the upstream reads its own bytes, even after a Close (a retry after a
+// failed dial reads the body again); once recycled, a read gets an error
+// and no bytes.
 func TestChunkBodyRecyclesOnlyOnceClosedAndEnded(t *testing.T) {
 	for _, endFirst := range []bool{true, false} {
 		chunk := newChunk(poolMinChunk)
 		chunk = append(chunk, bytes.Repeat([]byte("x"), poolMinChunk)...)
 		b := &chunkBody{chunks: [][]byte{chunk}}
 		p := make([]byte, 10)
-		if n, err := b.Read(p); n != 10 || err != nil {
-			t.Fatalf("read %d, %v", n, err)
-		}
 		if endFirst {
 			endChunkBody(b)
-			if b.chunks == nil {
-				t.Fatal("the request ended but the upstream may still read: the chunks were recycled")
-			}
-			if n, err := b.Read(p); n != 10 || err != nil || string(p) != "xxxxxxxxxx" {
-				t.Fatalf("after the request ended, the upstream read %q, %v", p[:n], err)
-			}
+		} else {
+			b.Close() // as http.Transport does when a dial fails
+		}
+		if b.recycled {
+			t.Fatalf("recycled with the request ended %v and the body closed %v", endFirst, !endFirst)
+		}
+		if n, err := b.Read(p); n != 10 || err != nil || string(p) != "xxxxxxxxxx" {
+			t.Fatalf("before the chunks are recycled, the upstream read %q, %v", p[:n], err)
+		}
+		if endFirst {
 			b.Close()
 		} else {
-			b.Close()
-			if b.chunks == nil {
-				t.Fatal("the upstream closed the body but the request has not ended: the chunks were recycled")
-			}
 			endChunkBody(b)
 		}
-		if b.chunks != nil {
+		if !b.recycled || b.chunks != nil {
 			t.Fatal("closed and ended, the chunks were not recycled")
 		}
 		if n, err := b.Read(p); n != 0 || err != http.ErrBodyReadAfterClose {
-			t.Fatalf("a read after Close: %d, %v", n, err)
+			t.Fatalf("a read once recycled: %d, %v", n, err)
 		}
 	}
 }

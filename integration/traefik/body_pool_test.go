@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -15,19 +16,22 @@ import (
 // Under Yaegi, a large signed body reaches the upstream through the
 // core's chunkBody (its chunks from the pools, reused body after body):
 // every body intact, with several in flight at once, and the upstream
-// reading it before and after it closes, as http.Transport may.
+// reading it after a Close, as a retry after a failed dial does.
 func TestLargeBodiesFromPooledChunksUnderYaegi(t *testing.T) {
 	p := loaded(t)
 	var mu sync.Mutex
 	var problems []string
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A failed dial closes the body first; the retry reads it whole.
+		r.Body.Close()
 		got, err := io.ReadAll(r.Body)
 		r.Body.Close()
-		// Only the core's chunkBody refuses a read after Close.
-		_, afterClose := r.Body.Read(make([]byte, 1))
-		if want := r.Header.Get("X-Want"); err != nil || len(got) == 0 || strconv.Itoa(len(got)) != want || !bytes.Equal(got, bytes.Repeat(got[:1], len(got))) || afterClose != http.ErrBodyReadAfterClose {
+		// The standard library's readers are io's types; the core's
+		// chunkBody reaches compiled code as Yaegi's wrapper.
+		kind := fmt.Sprintf("%T", r.Body)
+		if want := r.Header.Get("X-Want"); err != nil || len(got) == 0 || strconv.Itoa(len(got)) != want || !bytes.Equal(got, bytes.Repeat(got[:1], len(got))) || strings.HasPrefix(kind, "io.") {
 			mu.Lock()
-			problems = append(problems, "read "+strconv.Itoa(len(got))+" bytes of "+want+" (a mixed body, or not from chunkBody: after Close, "+fmt.Sprint(afterClose)+")")
+			problems = append(problems, "read "+strconv.Itoa(len(got))+" bytes of "+want+" (or a mixed body) through "+kind)
 			mu.Unlock()
 		}
 	})
