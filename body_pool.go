@@ -24,7 +24,11 @@ import (
 // still be reading it after the handler has returned; and a retry within
 // the handler (Traefik's retry middleware, after a failed dial closed the
 // body) reads it again. A body that is never closed keeps its chunks, and
-// the garbage collector takes them.
+// the garbage collector takes them. One difference from a body in the
+// standard library's readers: when the upstream answers before it has
+// read the whole body and the proxy then closes it and the request ends,
+// a write of the rest still under way gets an error rather than the rest
+// (the upstream had answered already; its connection is not reused).
 
 // poolMinChunk is the smallest chunk kept in a pool; chunkPools is how
 // many sizes are, each twice the last (32 KiB to 64 MiB).

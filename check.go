@@ -489,7 +489,7 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		}
 		sc := startedCheck{v: v, keys: v.keys.static}
 		if len(v.keys.files) > 0 || v.keys.perFunction != nil {
-			sc.keys, sc.problem = v.keys.keysFor(q.fn, q.hasFn, q.now)
+			sc.keys, sc.problem = keysOrDecoy(g, v, q)
 		}
 		keyless := len(sc.keys) == 0
 		if keyless {
@@ -521,6 +521,21 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		s.started = append(s.started, sc)
 		s.digest = s.digest || v.tolerance > 0
 	}
+}
+
+// keysOrDecoy returns the keys of v from files (with its inline ones) for
+// q's function, or why some are missing. A key that is missing while
+// others are there (a function without its own key, beside inline keys)
+// is stood in for by the decoy key, so that the request costs as many MACs
+// as one whose keys are all there: the time taken does not tell which
+// functions have keys. (With no key at all, startChecks checks the decoy
+// alone.)
+func keysOrDecoy(g *Guard, v *verifier, q *checkedRequest) ([]key, string) {
+	keys, problem := v.keys.keysFor(q.fn, q.hasFn, q.now)
+	if problem != "" && len(keys) > 0 {
+		keys = append(keys, g.decoyKeys...)
+	}
+	return keys, problem
 }
 
 // cannotStart notes why v could not start a check.

@@ -72,7 +72,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 	if _, err := rand.Read(decoy); err != nil {
 		return nil, err
 	}
-	g.decoyKeys = []key{{secret: decoy, macs: &macPools{}}}
+	g.decoyKeys = []key{{secret: decoy}} // no HMAC pools: see macPools
 	lookupEnv := opts.LookupEnv
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv

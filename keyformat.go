@@ -30,19 +30,9 @@ const (
 	algEd25519    = "ed25519"
 )
 
-// decodeKey turns a configured secret written in format f into a key,
-// with pools for its HMAC states. Its errors never quote the secret.
+// decodeKey turns a configured secret written in format f into a key. Its
+// errors never quote the secret.
 func decodeKey(f keyFormat, raw []byte) (key, error) {
-	k, err := decodeSecret(f, raw)
-	if err != nil {
-		return key{}, err
-	}
-	k.macs = &macPools{}
-	return k, nil
-}
-
-// decodeSecret is decodeKey, without the pools.
-func decodeSecret(f keyFormat, raw []byte) (key, error) {
 	switch f {
 	case keyWebhookSecret:
 		s := strings.TrimPrefix(string(raw), "whsec_")

@@ -18,7 +18,8 @@ type key struct {
 	// scope is the function a per-function key belongs to: its messages
 	// are remembered per function, as the same body may be signed for two.
 	scope string
-	// macs keeps the key's HMAC states between requests.
+	// macs keeps the key's HMAC states between requests; nil for keys
+	// that come from files and the decoy key (see macPools).
 	macs *macPools
 }
 
@@ -166,6 +167,7 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		if decoded.id == "" {
 			decoded.id = "keys[" + strconv.Itoa(i) + "]"
 		}
+		decoded.macs = &macPools{}
 		k.static = append(k.static, decoded)
 	}
 	for i, name := range cfg.KeyEnv {
@@ -184,6 +186,7 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		if decoded.id == "" {
 			decoded.id = "env:" + name
 		}
+		decoded.macs = &macPools{}
 		k.static = append(k.static, decoded)
 	}
 	for i, path := range cfg.KeyFiles {

@@ -25,10 +25,16 @@ var (
 
 // macPools keeps a key's HMAC states between requests, one pool per hash
 // function. A state taken from the pool starts where hmac.New would leave
-// it, without its key setup and its five allocations. Every key of a
-// verifier has pools, the decoy key included, so that a function without
-// a key costs the same as one whose key does not match. The pools hold
-// only states of finished checks; the garbage collector empties them.
+// it, without its key setup and its five allocations. The pools hold only
+// states of finished checks; the garbage collector empties them.
+//
+// Only inline and environment keys have pools: every request of their
+// verifier uses them, so whether a pool is warm tells nothing. Keys from
+// files (a function's own key above all) and the decoy key that stands in
+// for a missing one have none: a function's key used rarely would find
+// its pool emptied and pay hmac.New, while the decoy, shared by every
+// function without a key, would stay warm, and the difference would tell
+// which functions have keys. Without pools both pay hmac.New alike.
 type macPools struct {
 	pools [3]sync.Pool
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,24 +56,40 @@ func TestKeptMACStatesStartAfresh(t *testing.T) {
 	}
 }
 
-// Every key that verifies MACs keeps its states, the decoy key of a
-// function without a key included: otherwise a function with no key would
-// answer a little slower than one whose key does not match.
-func TestEveryKeyKeepsMACStates(t *testing.T) {
+// Inline and environment keys keep their HMAC states; keys from files and
+// the decoy key do not, so that a function's own key, used rarely, costs
+// what the decoy of a function without a key costs (see macPools).
+func TestOnlyStaticKeysKeepMACStates(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("three"), 0o600)
+	os.WriteFile(filepath.Join(dir, "env-key"), []byte("four"), 0o600)
 	env := func(name string) (string, bool) { return "two", name == "FUNCAUTH_TEST_KEY" }
 	g, err := New(&Config{
-		Rules:      []Rule{{Path: "/function/*", Require: "signature"}},
-		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"one"}, KeyEnv: []string{"FUNCAUTH_TEST_KEY"}, Tolerance: "0s"}},
+		Rules: []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"one"}, KeyEnv: []string{"FUNCAUTH_TEST_KEY"},
+			KeyFiles: []string{keyFile}, FunctionKeyFile: filepath.Join(dir, "{function}-key"), Tolerance: "0s"}},
 	}, Options{LookupEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := append([]key{}, g.decoyKeys...)
-	keys = append(keys, g.rules[0].verifiers[0].keys.static...)
-	for _, k := range keys {
+	v := g.rules[0].verifiers[0]
+	for _, k := range v.keys.static {
 		if k.macs == nil {
-			t.Errorf("key %q keeps no HMAC states", k.id)
+			t.Errorf("static key %q keeps no HMAC states", k.id)
 		}
+	}
+	keys, problem := v.keys.keysFor(functionRef{Name: "env"}, true, testNow)
+	if problem != "" || len(keys) != 4 {
+		t.Fatalf("keys for env: %d (%s)", len(keys), problem)
+	}
+	for _, k := range keys[2:] {
+		if k.macs != nil {
+			t.Errorf("key %q from a file keeps HMAC states", k.id)
+		}
+	}
+	if g.decoyKeys[0].macs != nil {
+		t.Error("the decoy key keeps HMAC states")
 	}
 }
 
@@ -109,5 +127,35 @@ func TestTwoMACChecksInOneRequest(t *testing.T) {
 	h := http.Header{"Hmac": {"sha256=" + hexMAC("wrong", body)}, "X-Hub-Signature-256": {"sha256=" + hexMAC("wrong", body)}}
 	if d := g.Check(request("POST", "/function/env", body, h), "192.0.2.1"); d.Allowed || d.Reason != ReasonBadSignature {
 		t.Fatalf("two wrong signatures: %s", d.Reason)
+	}
+}
+
+// A function without its own key, beside an inline key, is checked with
+// as many MACs as one with its key (the decoy stands in for the missing
+// one), so the time taken does not tell which functions have keys; and
+// the inline key still verifies its messages.
+func TestMissingFunctionKeyCostsAsManyMACs(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "keyed-key"), []byte("function secret"), 0o600)
+	g := newTestGuard(t, &Config{
+		Rules: []Rule{{Path: "/function/*", Require: "signature"}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"shared"},
+			FunctionKeyFile: filepath.Join(dir, "{function}-key"), Tolerance: "0s"}},
+	}, nil)
+	v := g.rules[0].verifiers[0]
+	count := func(fn string) int {
+		keys, _ := keysOrDecoy(g, v, &checkedRequest{fn: functionRef{Name: fn}, hasFn: true, now: testNow})
+		return len(keys)
+	}
+	if keyed, keyless := count("keyed"), count("keyless"); keyed != keyless || keyed != 2 {
+		t.Fatalf("MACs for a function with its key: %d, without: %d; want 2 and 2", keyed, keyless)
+	}
+	for _, fn := range []string{"keyed", "keyless"} {
+		if d := g.Check(signedRequest("/function/"+fn, "body", "shared"), "192.0.2.1"); !d.Allowed {
+			t.Fatalf("%s, signed with the inline key: %s (%s)", fn, d.Reason, d.Detail)
+		}
+	}
+	if d := g.Check(signedRequest("/function/keyed", "body", "function secret"), "192.0.2.1"); !d.Allowed {
+		t.Fatalf("keyed, signed with its own key: %s (%s)", d.Reason, d.Detail)
 	}
 }
