@@ -86,9 +86,9 @@ type spooledBody struct {
 // which is zero, bounded by limits.max, writing every byte to sink (the
 // signature checks) and keeping it for the upstream, with its SHA-256 in
 // sb.digest when digest is set: readSmall for a small body (a declared
-// length within limits.small, see smallBody), readStreamed for any other. On success r.Body is
-// replaced by the kept bytes and r.ContentLength set to their length; the
-// caller must closeBody sb when the request ends. (sb is the caller's, so
+// length within limits.small, see smallBody), readStreamed for any other.
+// On success r.Body is replaced by the kept bytes and r.ContentLength set
+// to their length; the caller must closeBody sb when the request ends. (sb is the caller's, so
 // that a request's memory is one allocation.)
 //
 // Memory follows the bytes received, never what Content-Length claims: a
@@ -121,9 +121,9 @@ func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *s
 // no more than that.
 const smallBody = 4 << 10
 
-// readSmall reads a small body in one piece, with few
-// calls, all of them into the standard library; or, when the memory
-// budget has no room for it, as it arrives.
+// readSmall reads a small body in one piece, with few calls, all of them
+// into the standard library; or, when the memory budget has no room for
+// it, as it arrives.
 func readSmall(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
 	n := r.ContentLength
 	if atomic.AddInt64(&bodyMemory.held, n) > limits.budget { // bodyMemory.reserve, inline
@@ -169,8 +169,8 @@ func (sb *spooledBody) refuseSmall(n int64, got int, err error, probed bool) *re
 	return bodyReadError(err)
 }
 
-// readStream reads a body that is not small in chunks,
-// spooling it to a file past limits.memory.
+// readStream reads a body that is not small in chunks, spooling it to a
+// file past limits.memory.
 func readStream(r *http.Request, limits *bodyLimits, sink io.Writer, sb *spooledBody) *refusal {
 	if r.ContentLength > limits.max {
 		return refuse(ReasonBodyTooLarge, "Content-Length "+strconv.FormatInt(r.ContentLength, 10)+" exceeds "+strconv.FormatInt(limits.max, 10))
@@ -417,13 +417,12 @@ func closeBody(sb *spooledBody) {
 		sb.reserved = 0
 	}
 	if sb.upstream != nil {
-		endChunkBody(sb.upstream)
+		endChunkBody(sb.upstream) // recycles the chunks once the upstream is done
 		sb.upstream = nil
-		sb.chunks = nil
 	} else if sb.chunks != nil {
 		recycleChunks(sb.chunks) // never given to the upstream
-		sb.chunks = nil
 	}
+	sb.chunks = nil
 	if sb.file != nil {
 		sb.removeFile()
 	}

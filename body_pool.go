@@ -74,7 +74,7 @@ func recycleChunks(chunks [][]byte) {
 // holdsPooledChunk says whether any of chunks is of a pooled size.
 func holdsPooledChunk(chunks [][]byte) bool {
 	for _, b := range chunks {
-		if cap(b) >= poolMinChunk {
+		if chunkClass(int64(cap(b))) >= 0 {
 			return true
 		}
 	}

@@ -57,8 +57,8 @@ type checkedRequest struct {
 	trustedPeer bool
 
 	// decision is what d points to, sigs the signature checks, in what a
-	// scheme sees of the request, and body the body once read: held here, so that a request
-	// costs one allocation for all of them.
+	// scheme sees of the request, and body the body once read: held
+	// here, so that a request costs one allocation for all of them.
 	decision Decision
 	sigs     signatureChecks
 	in       sigInput
@@ -607,11 +607,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 		d.replayCache, d.replayPartition, d.replayDigest = g.state.replay, partition, entry
 	}
 	d.Verifier, d.KeyID = v.name, keyID
-	label, ok := v.labels[keyID]
-	if !ok {
-		label = v.name + "/" + keyID
-	}
-	q.r.Header[g.upstream.SignatureHeader] = []string{label} // Header.Set, without the call: the name is canonical
+	q.r.Header[g.upstream.SignatureHeader] = []string{v.name + "/" + keyID} // Header.Set, without the call: the name is canonical
 	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK
 	return nil
 }

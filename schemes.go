@@ -133,10 +133,6 @@ func newVerifier(cfg *Signature, field string, lookupEnv func(string) (string, b
 	if err != nil {
 		return nil, err
 	}
-	v.labels = make(map[string]string, len(v.keys.static))
-	for _, k := range v.keys.static {
-		v.labels[k.id] = v.name + "/" + k.id
-	}
 	v.window = v.tolerance
 	if v.timestamped {
 		v.window = 2 * v.tolerance

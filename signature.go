@@ -85,10 +85,6 @@ type verifier struct {
 	// milliseconds as a RESP bulk string, for the store's claim.
 	window    time.Duration
 	windowArg string
-	// labels maps the id of each inline and environment key to what the
-	// upstream is told verified a message, "<verifier>/<key id>", made
-	// once; other keys' labels are made per message.
-	labels map[string]string
 }
 
 // setReplayShare sets the verifier's share of a replay memory of max
