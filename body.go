@@ -121,14 +121,20 @@ func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *s
 // no more than that.
 const smallBody = 4 << 10
 
+// readUnreserved gives back the memory readSmall reserved for r's body,
+// for which the budget has no room, and reads it as it arrives.
+func readUnreserved(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
+	atomic.AddInt64(&bodyMemory.held, -r.ContentLength)
+	return readStreamed(r, limits, sink, digest, sb)
+}
+
 // readSmall reads a small body in one piece, with few calls, all of them
 // into the standard library; or, when the memory budget has no room for
 // it, as it arrives.
 func readSmall(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
 	n := r.ContentLength
 	if atomic.AddInt64(&bodyMemory.held, n) > limits.budget { // bodyMemory.reserve, inline
-		atomic.AddInt64(&bodyMemory.held, -n)
-		return readStreamed(r, limits, sink, digest, sb)
+		return readUnreserved(r, limits, sink, digest, sb)
 	}
 	sb.budget, sb.reserved, sb.size = limits.budget, n, n
 	sb.mem = make([]byte, n)

@@ -10,7 +10,12 @@ package funcauth
 //     value for every parameter, variable and temporary of the function,
 //     whichever branch runs: a step's rare branches (refusals and their
 //     messages) live in functions of their own, off the path of a good
-//     request.
+//     request. A value is each field read, operator and call result, and
+//     costs its type's size: a struct-valued field in an expression
+//     (g.body.small with body a struct) or a composite literal
+//     (&checkedRequest{...}) costs a copy of the struct at every call,
+//     so the Guard holds such parts by pointer and the request is made
+//     with new. (Yaegi's frame is also 24 bytes a value.)
 //   - A method call on an interpreted type costs three to four times a
 //     function call: Yaegi wraps the method in a reflect.MakeFunc at every
 //     call (24 allocations against 6, and 1.7 µs against 0.6 µs in one

@@ -68,7 +68,9 @@ type checkedRequest struct {
 // checkRequest is Check, with trustedPeer (the peer is a trusted proxy)
 // worked out by the caller.
 func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *Decision {
-	q := &checkedRequest{r: r, now: g.now(), trustedPeer: trustedPeer}
+	q := new(checkedRequest) // (not a composite literal: under Yaegi, one costs its size again at every call)
+	q.r, q.trustedPeer = r, trustedPeer
+	q.now = g.now()
 	q.d = &q.decision
 	q.d.Rule = -1
 	q.d.Client = client
@@ -368,28 +370,27 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 		}
 	}
 	var sink io.Writer
-	if len(s.started) > 1 {
+	if sc := &s.started[0]; len(s.started) > 1 {
 		sink = checksSink(s)
-	} else if s.started[0].mac != nil {
-		sink = s.started[0].mac.body
+	} else if sc.mac != nil {
+		sink = sc.mac.body
 	} else {
-		sink = s.started[0].check.sink()
+		sink = sc.check.sink()
 	}
 	// Reading the body (see body.go): a small body in one piece.
-	r := q.r
+	r, body := q.r, &q.body
 	var no *refusal
-	if n := r.ContentLength; n > 0 && n <= g.body.small && r.Body != nil && r.Body != http.NoBody {
-		no = readSmall(r, &g.body, sink, s.digest, &q.body)
+	if n := r.ContentLength; n > 0 && n <= g.body.small && r.Body != nil {
+		no = readSmall(r, g.body, sink, s.digest, body)
 	} else {
-		no = readStreamed(r, &g.body, sink, s.digest, &q.body)
+		no = readStreamed(r, g.body, sink, s.digest, body)
 	}
 	if no != nil {
 		return no
 	}
-	body := &q.body
 	// The body has been read to its end: the trailers are all in.
-	if len(q.r.Trailer) > 0 {
-		removeIdentityHeaders(q.r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
+	if len(r.Trailer) > 0 {
+		scrubReadTrailers(g, r)
 	}
 	q.d.body = body
 	for i := range s.started {
@@ -401,24 +402,22 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 			continue
 		}
 		var keyID, replayID string
-		var no *refusal
 		if sc.mac != nil {
 			keyID, replayID, no = finishMAC(sc.mac, body)
 		} else {
 			keyID, replayID, no = sc.check.finish(body)
 		}
 		if sc.problem != "" {
-			keyUnavailable(s, sc.v, q.fn, sc.problem)
+			keyUnavailable(s, sc, q)
 			continue
 		}
 		if no != nil {
-			verifierFailed(s, sc.v, no)
+			verifierFailed(s, sc, no)
 			continue
 		}
 		return acceptSigned(g, q, sc.v, sc.keys, keyID, replayID)
 	}
-	q.d.warnKey = s.warnKey
-	return s.refusal
+	return noneVerified(s, q)
 }
 
 // The refusals of checkSignature, each in a function of its own: under
@@ -435,14 +434,26 @@ func noCheck(s *signatureChecks, q *checkedRequest, rl *rule) *refusal {
 	return s.refusal
 }
 
+// noneVerified is the refusal of a request none of whose checks verified.
+func noneVerified(s *signatureChecks, q *checkedRequest) *refusal {
+	q.d.warnKey = s.warnKey
+	return s.refusal
+}
+
+// scrubReadTrailers removes the identity headers from the trailers of a
+// body read to its end.
+func scrubReadTrailers(g *Guard, r *http.Request) {
+	removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
+}
+
 // emptyBodyRefused notes that v refuses an empty body.
 func emptyBodyRefused(s *signatureChecks, v *verifier) {
 	s.refusal = refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
 }
 
-// verifierFailed notes why v's check failed.
-func verifierFailed(s *signatureChecks, v *verifier, no *refusal) {
-	s.refusal = refuse(no.reason, v.name+": "+no.detail)
+// verifierFailed notes why sc's check failed.
+func verifierFailed(s *signatureChecks, sc *startedCheck, no *refusal) {
+	s.refusal = refuse(no.reason, sc.v.name+": "+no.detail)
 	s.warnKey = ""
 }
 
@@ -488,15 +499,9 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 			continue
 		}
 		sc := startedCheck{v: v, keys: v.keys.static}
-		if len(v.keys.files) > 0 || v.keys.perFunction != nil {
-			sc.keys, sc.problem = keysOrDecoy(g, v, q)
-		}
-		keyless := len(sc.keys) == 0
-		if keyless {
-			sc.keys = g.decoyKeys
-			if sc.problem == "" {
-				sc.problem = "no key"
-			}
+		keyless := false
+		if !v.keys.fixed {
+			keyless = checkKeys(g, q, &sc)
 		}
 		in := &q.in
 		*in = sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer, spare: s.spare}
@@ -504,15 +509,11 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		if mac, ok := v.scheme.(*headerMAC); ok {
 			sc.mac, no = startHeaderMAC(mac, in)
 		} else {
-			sc.check, no = v.scheme.start(in)
-			if mc, ok := sc.check.(*macCheck); ok && no == nil {
-				sc.mac = mc
-				sc.check = nil // (not in one assignment with mc: Yaegi cannot give an untyped nil a type there)
-			}
+			no = startOther(v, in, &sc)
 		}
 		s.spare = in.spare
 		if no != nil {
-			cannotStart(s, v, q.fn, no, keyless, sc.problem)
+			cannotStart(s, v, q, no, keyless, sc.problem)
 			continue
 		}
 		if !keyless {
@@ -521,6 +522,37 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		s.started = append(s.started, sc)
 		s.digest = s.digest || v.tolerance > 0
 	}
+}
+
+// checkKeys sets the keys of sc's check of q when they are not its
+// verifier's inline keys alone (see keyring.fixed): from files, with the
+// decoy standing in for a missing one (keysOrDecoy), or the decoy alone
+// when there is none, with sc.problem saying why. It reports the latter.
+func checkKeys(g *Guard, q *checkedRequest, sc *startedCheck) (keyless bool) {
+	v := sc.v
+	if len(v.keys.files) > 0 || v.keys.perFunction != nil {
+		sc.keys, sc.problem = keysOrDecoy(g, v, q)
+	}
+	if len(sc.keys) > 0 {
+		return false
+	}
+	sc.keys = g.decoyKeys
+	if sc.problem == "" {
+		sc.problem = "no key"
+	}
+	return true
+}
+
+// startOther starts the check of a scheme other than a header MAC on sc,
+// as a MAC check when it is one.
+func startOther(v *verifier, in *sigInput, sc *startedCheck) *refusal {
+	check, no := v.scheme.start(in)
+	if mc, ok := check.(*macCheck); ok && no == nil {
+		sc.mac = mc
+	} else {
+		sc.check = check
+	}
+	return no
 }
 
 // keysOrDecoy returns the keys of v from files (with its inline ones) for
@@ -539,10 +571,10 @@ func keysOrDecoy(g *Guard, v *verifier, q *checkedRequest) ([]key, string) {
 }
 
 // cannotStart notes why v could not start a check.
-func cannotStart(s *signatureChecks, v *verifier, fn functionRef, no *refusal, keyless bool, problem string) {
+func cannotStart(s *signatureChecks, v *verifier, q *checkedRequest, no *refusal, keyless bool, problem string) {
 	switch {
 	case keyless && no.reason.Status() == http.StatusUnauthorized:
-		keyUnavailable(s, v, fn, problem)
+		keyUnavailable(s, &startedCheck{v: v, problem: problem}, q)
 	case problem != "":
 		s.refusal = refuse(no.reason, v.name+": "+no.detail+" ("+problem+")")
 		s.warnKey = ""
@@ -552,9 +584,11 @@ func cannotStart(s *signatureChecks, v *verifier, fn functionRef, no *refusal, k
 	}
 }
 
-// keyUnavailable notes that v has no usable key for fn.
-func keyUnavailable(s *signatureChecks, v *verifier, fn functionRef, problem string) {
-	s.refusal = refuse(ReasonKeyUnavailable, v.name+": "+problem)
+// keyUnavailable notes that sc's verifier has no usable key for q's
+// function.
+func keyUnavailable(s *signatureChecks, sc *startedCheck, q *checkedRequest) {
+	v, fn := sc.v, q.fn
+	s.refusal = refuse(ReasonKeyUnavailable, v.name+": "+sc.problem)
 	s.warnKey = v.name + "\x00" + fn.Name + "." + fn.Namespace
 }
 
@@ -572,6 +606,12 @@ func checksSink(s *signatureChecks) io.Writer {
 	return io.MultiWriter(writers...)
 }
 
+// takeKeyTokens takes the tokens of the limits of the key v verified with
+// keyID (scope "sig:<verifier>/<key id>").
+func takeKeyTokens(g *Guard, q *checkedRequest, v *verifier, keyID string) *refusal {
+	return takeTokens(g, q, "sig:"+v.name+"/"+keyID)
+}
+
 // acceptSigned accepts a message v verified with keyID, once the rate
 // limits of the key and replay protection let it through.
 func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
@@ -582,7 +622,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 		releaseHeld(g, d)
 	}
 	if len(g.limits) > 0 {
-		if no := takeTokens(g, q, "sig:"+v.name+"/"+keyID); no != nil {
+		if no := takeKeyTokens(g, q, v, keyID); no != nil {
 			return no
 		}
 	}
@@ -721,7 +761,7 @@ func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		if no := readStreamed(r, &g.body, io.Discard, false, &q.body); no != nil {
+		if no := readStreamed(r, g.body, io.Discard, false, &q.body); no != nil {
 			return no
 		}
 		q.d.body = &q.body

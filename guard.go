@@ -41,7 +41,7 @@ type Guard struct {
 	basic        *basicAuthenticator // nil without users
 	verifiers    []*verifier
 	sigChallenge string
-	body         bodyLimits
+	body         *bodyLimits // a pointer: under Yaegi, each g.body in an expression would cost a frame slot of the struct
 	upstream     Upstream
 	statusOnly   bool // RefusalBody "status": refusals carry the status text alone
 	clients      *clientAddressing
@@ -178,8 +178,8 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 // process: 128 bodies of the default memory_size.
 const defaultBodyMemoryBudget = 32 << 20
 
-func compileBody(cfg *Body) (bodyLimits, error) {
-	b := bodyLimits{max: 10 << 20, memory: 256 << 10, budget: defaultBodyMemoryBudget, tempDir: cfg.TempDir}
+func compileBody(cfg *Body) (*bodyLimits, error) {
+	b := &bodyLimits{max: 10 << 20, memory: 256 << 10, budget: defaultBodyMemoryBudget, tempDir: cfg.TempDir}
 	var err error
 	if cfg.MaxSize != "" {
 		if b.max, err = parseSize(cfg.MaxSize); err != nil {

@@ -30,6 +30,9 @@ type keyring struct {
 	static      []key
 	files       []*keyFile
 	perFunction *functionKeyFiles
+	// fixed says the inline and environment keys are all there is: a
+	// check takes static as it is, with nothing to read or stand in for.
+	fixed bool
 }
 
 // keyFile is a watched key file with its decoded key, decoded again only
@@ -224,6 +227,7 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 	if len(k.static) == 0 && len(k.files) == 0 && k.perFunction == nil {
 		return nil, fieldError(field, "has no keys: set keys, key_files, key_env or function_key_file")
 	}
+	k.fixed = len(k.files) == 0 && k.perFunction == nil
 	return k, nil
 }
 

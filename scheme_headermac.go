@@ -71,34 +71,42 @@ func (s *headerMAC) start(in *sigInput) (sigCheck, *refusal) {
 // startHeaderMAC is headerMAC's start, which the request path calls
 // without the interface (see calls.go).
 func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
+	h := in.r.Header
 	for _, v := range s.variants {
-		values := in.r.Header[v.header] // singleHeader, without the call
-		if len(values) == 0 {
+		values := h[v.header] // singleHeader, without the call
+		if len(values) != 1 {
+			if len(values) > 1 {
+				return nil, refuse(ReasonBadSignature, "repeated "+v.header+" header")
+			}
 			continue
 		}
-		value := values[0]
-		if len(values) > 1 {
-			text := "repeated " + v.header + " header"
-			return nil, refuse(ReasonBadSignature, text)
+		value, p := values[0], v.prefix
+		if len(value) < len(p) {
+			continue
 		}
-		if len(value) < len(v.prefix) || value[:len(v.prefix)] != v.prefix && !strings.EqualFold(value[:len(v.prefix)], v.prefix) {
+		if head := value[:len(p)]; head != p && !strings.EqualFold(head, p) {
 			continue
 		}
 		// decodeMAC, inline (see calls.go).
 		var mac []byte
 		var err error
 		if v.base64 {
-			mac, err = base64.StdEncoding.DecodeString(value[len(v.prefix):])
+			mac, err = base64.StdEncoding.DecodeString(value[len(p):])
 		} else {
-			mac, err = hex.DecodeString(value[len(v.prefix):])
+			mac, err = hex.DecodeString(value[len(p):])
 		}
 		if err != nil || len(mac) != v.size {
-			text := v.header + " does not hold a " + v.hash.name + " MAC in the expected encoding"
-			return nil, refuse(ReasonBadSignature, text)
+			return nil, undecodableMAC(&v)
 		}
 		return newMACCheck(in, v.hash, nil, nil, mac), nil
 	}
 	return nil, refuse(ReasonBadSignature, "the signature header has no accepted algorithm prefix")
+}
+
+// undecodableMAC is the refusal of a MAC of v's header whose encoding or
+// size is not v's.
+func undecodableMAC(v *macVariant) *refusal {
+	return refuse(ReasonBadSignature, v.header+" does not hold a "+v.hash.name+" MAC in the expected encoding")
 }
 
 // decodeMAC decodes a hex or standard base64 MAC of the given size.

@@ -132,7 +132,7 @@ func newMACCheck(in *sigInput, h *macHash, prefix []byte, want [][]byte, mac []b
 	if c != nil {
 		in.spare = nil
 	} else {
-		c = &macCheck{}
+		c = new(macCheck) // (not &macCheck{}: under Yaegi, a composite literal costs its size at every call)
 	}
 	keys := in.keys
 	c.want, c.signed, c.keys, c.hash = want, prefix, keys, h
@@ -166,13 +166,18 @@ func newMACCheck(in *sigInput, h *macHash, prefix []byte, want [][]byte, mac []b
 	if len(keys) == 1 {
 		c.body = c.macs[0]
 	} else {
-		writers := make([]io.Writer, len(keys))
-		for i, m := range c.macs {
-			writers[i] = m
-		}
-		c.body = io.MultiWriter(writers...)
+		c.body = macsWriter(c.macs)
 	}
 	return c
+}
+
+// macsWriter feeds every MAC of macs.
+func macsWriter(macs []hash.Hash) io.Writer {
+	writers := make([]io.Writer, len(macs))
+	for i, m := range macs {
+		writers[i] = m
+	}
+	return io.MultiWriter(writers...)
 }
 
 func (c *macCheck) sink() io.Writer { return c.body }
