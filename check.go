@@ -560,7 +560,7 @@ func startOther(v *verifier, in *sigInput, sc *startedCheck) *refusal {
 // others are there (a function without its own key, beside inline keys)
 // is stood in for by the decoy key, so that the request costs as many MACs
 // as one whose keys are all there: the time taken does not tell which
-// functions have keys. (With no key at all, startChecks checks the decoy
+// functions have keys. (With no key at all, checkKeys gives the decoy
 // alone.)
 func keysOrDecoy(g *Guard, v *verifier, q *checkedRequest) ([]key, string) {
 	keys, problem := v.keys.keysFor(q.fn, q.hasFn, q.now)
