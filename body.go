@@ -88,8 +88,8 @@ type spooledBody struct {
 // sb.digest when digest is set: readSmall for a small body (a declared
 // length within limits.small, see smallBody), readStreamed for any other.
 // On success r.Body is replaced by the kept bytes and r.ContentLength set
-// to their length; the caller must closeBody sb when the request ends. (sb is the caller's, so
-// that a request's memory is one allocation.)
+// to their length; the caller must closeBody sb when the request ends.
+// (sb is the caller's, so that a request's memory is one allocation.)
 //
 // Memory follows the bytes received, never what Content-Length claims: a
 // client that declares a large body and stalls holds one small buffer.

@@ -525,14 +525,12 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 }
 
 // checkKeys sets the keys of sc's check of q when they are not its
-// verifier's inline keys alone (see keyring.fixed): from files, with the
-// decoy standing in for a missing one (keysOrDecoy), or the decoy alone
-// when there is none, with sc.problem saying why. It reports the latter.
+// verifier's inline keys alone (keyring.fixed is false: some come from
+// files): those of q's function, with the decoy standing in for a missing
+// one (keysOrDecoy), or the decoy alone when there is none, with
+// sc.problem saying why. It reports the latter.
 func checkKeys(g *Guard, q *checkedRequest, sc *startedCheck) (keyless bool) {
-	v := sc.v
-	if len(v.keys.files) > 0 || v.keys.perFunction != nil {
-		sc.keys, sc.problem = keysOrDecoy(g, v, q)
-	}
+	sc.keys, sc.problem = keysOrDecoy(g, sc.v, q)
 	if len(sc.keys) > 0 {
 		return false
 	}

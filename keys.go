@@ -118,7 +118,7 @@ func (f *functionKeyFiles) forFunction(fn functionRef) *keyFile {
 // when the path names no function), or why there are none. A key file
 // that is missing or empty contributes no key: it fails closed.
 func (k *keyring) keysFor(fn functionRef, hasFn bool, now time.Time) ([]key, string) {
-	if len(k.files) == 0 && k.perFunction == nil {
+	if k.fixed {
 		return k.static, ""
 	}
 	keys := make([]key, 0, len(k.static)+len(k.files)+1)
