@@ -156,6 +156,9 @@ func decide(g *Guard, q *checkedRequest) *refusal {
 			return checkBasic(g, q)
 		}
 	}
+	if rl.oneMAC != nil {
+		return checkOneMAC(g, q, rl)
+	}
 	return checkSignature(g, q, rl)
 }
 
@@ -377,28 +380,17 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	} else {
 		sink = sc.check.sink()
 	}
-	// Reading the body (see body.go): a small body in one piece.
-	r, body := q.r, &q.body
-	var no *refusal
-	if n := r.ContentLength; n > 0 && n <= g.body.small && r.Body != nil {
-		no = readSmall(r, g.body, sink, s.digest, body)
-	} else {
-		no = readStreamed(r, g.body, sink, s.digest, body)
-	}
+	no := readSigned(g, q, sink, s.digest)
 	if no != nil {
 		return no
 	}
-	// The body has been read to its end: the trailers are all in.
-	if len(r.Trailer) > 0 {
-		scrubReadTrailers(g, r)
-	}
-	q.d.body = body
+	body := &q.body
 	for i := range s.started {
 		sc := &s.started[i]
 		if body.size == 0 && sc.v.refuseEmptyBody {
 			// Checked before the MAC, which would tell nothing new: every
 			// bodiless request of this scheme carries the same one.
-			emptyBodyRefused(s, sc.v)
+			s.refusal = emptyBody(sc.v)
 			continue
 		}
 		var keyID, replayID string
@@ -446,9 +438,31 @@ func scrubReadTrailers(g *Guard, r *http.Request) {
 	removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
 }
 
-// emptyBodyRefused notes that v refuses an empty body.
-func emptyBodyRefused(s *signatureChecks, v *verifier) {
-	s.refusal = refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
+// readSigned reads q's body through sink, with its SHA-256 when digest is
+// set (see body.go: a small body in one piece), and holds it for the
+// upstream. Read to its end, the body has brought all its trailers, from
+// which the identity headers are removed.
+func readSigned(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
+	r, body := q.r, &q.body
+	var no *refusal
+	if n := r.ContentLength; n > 0 && n <= g.body.small && r.Body != nil {
+		no = readSmall(r, g.body, sink, digest, body)
+	} else {
+		no = readStreamed(r, g.body, sink, digest, body)
+	}
+	if no != nil {
+		return no
+	}
+	if len(r.Trailer) > 0 {
+		scrubReadTrailers(g, r)
+	}
+	q.d.body = body
+	return nil
+}
+
+// emptyBody is the refusal of an empty body by v.
+func emptyBody(v *verifier) *refusal {
+	return refuse(ReasonEmptyBody, v.name+": signs the body alone, and an empty body's signature is the same for every request (set allow_empty_body to accept it)")
 }
 
 // verifierFailed notes why sc's check failed.

@@ -12,6 +12,17 @@ import (
 // TestConformance runs the shared conformance suite against the core's
 // net/http middleware.
 func TestConformance(t *testing.T) {
+	runCoreConformance(t, false)
+}
+
+// TestConformanceGeneralPath runs the suite again with checkOneMAC off, so
+// that every signed request takes checkSignature: the two paths must give
+// the same outcomes.
+func TestConformanceGeneralPath(t *testing.T) {
+	runCoreConformance(t, true)
+}
+
+func runCoreConformance(t *testing.T, generalPath bool) {
 	conformance.Run(t, "testdata/conformance", "core", func(t *testing.T, in *conformance.Instance) conformance.Target {
 		var cfg Config
 		dec := json.NewDecoder(bytes.NewReader(in.Config))
@@ -29,6 +40,11 @@ func TestConformance(t *testing.T) {
 		g, err := New(&cfg, Options{})
 		if err != nil {
 			t.Fatalf("New: %v", err)
+		}
+		if generalPath {
+			for _, rl := range g.rules {
+				rl.oneMAC = nil
+			}
 		}
 		return &coreTarget{guard: g}
 	})

@@ -46,6 +46,9 @@ type rule struct {
 	// is a literal, a plain prefix or a function route, which matchRule
 	// matches without calling matches.
 	plain plainPath
+	// oneMAC is set when the rule's one verifier checks a header MAC with
+	// one fixed key, the usual signed route, which checkOneMAC takes.
+	oneMAC *headerMAC
 }
 
 // plainPath is the kind of a rule matchRule matches without a call.
@@ -182,6 +185,7 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 			}
 		}
 		r.plain = plainKind(r)
+		r.oneMAC = oneHeaderMAC(r.verifiers)
 		rules = append(rules, r)
 	}
 	return rules, nil

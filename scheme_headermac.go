@@ -71,12 +71,24 @@ func (s *headerMAC) start(in *sigInput) (sigCheck, *refusal) {
 // startHeaderMAC is headerMAC's start, which the request path calls
 // without the interface (see calls.go).
 func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
-	h := in.r.Header
-	for _, v := range s.variants {
+	v, mac, no := headerMACOf(s, in.r.Header)
+	if no != nil {
+		return nil, no
+	}
+	return newMACCheck(in, v.hash, nil, nil, mac), nil
+}
+
+// headerMACOf finds the MAC that h carries for s: the first variant whose
+// header h holds once with its prefix decides, and its MAC must decode to
+// the variant's size. It returns the variant and the decoded MAC, or why
+// there is none.
+func headerMACOf(s *headerMAC, h http.Header) (*macVariant, []byte, *refusal) {
+	for i := range s.variants {
+		v := &s.variants[i]
 		values := h[v.header] // singleHeader, without the call
 		if len(values) != 1 {
 			if len(values) > 1 {
-				return nil, refuse(ReasonBadSignature, "repeated "+v.header+" header")
+				return nil, nil, refuse(ReasonBadSignature, "repeated "+v.header+" header")
 			}
 			continue
 		}
@@ -96,11 +108,11 @@ func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
 			mac, err = hex.DecodeString(value[len(p):])
 		}
 		if err != nil || len(mac) != v.size {
-			return nil, undecodableMAC(&v)
+			return nil, nil, undecodableMAC(v)
 		}
-		return newMACCheck(in, v.hash, nil, nil, mac), nil
+		return v, mac, nil
 	}
-	return nil, refuse(ReasonBadSignature, "the signature header has no accepted algorithm prefix")
+	return nil, nil, refuse(ReasonBadSignature, "the signature header has no accepted algorithm prefix")
 }
 
 // undecodableMAC is the refusal of a MAC of v's header whose encoding or

@@ -205,8 +205,7 @@ func finishMAC(c *macCheck, body *spooledBody) (string, string, *refusal) {
 			}
 		}
 	}
-	text := "no key of " + strconv.Itoa(len(c.macs)) + " verifies the signature"
-	return "", "", refuse(ReasonBadSignature, text)
+	return "", "", refuse(ReasonBadSignature, noKeyVerifies(len(c.macs)))
 }
 
 // singleHeader returns the one value of header name, whether the header
