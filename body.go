@@ -82,11 +82,12 @@ type spooledBody struct {
 	reader      bytes.Reader
 }
 
-// Reading a signed body. checkSignature reads r's body once into sb,
+// Reading a signed body. The signature checks read r's body once into sb,
 // which is zero, bounded by limits.max, writing every byte to sink (the
 // signature checks) and keeping it for the upstream, with its SHA-256 in
-// sb.digest when digest is set: readSmall for a small body (a declared
-// length within limits.small, see smallBody), readStreamed for any other.
+// sb.digest when digest is set: in one piece when small (a declared length
+// within limits.small, see smallBody), by readStreamed otherwise (see
+// readSignedBody).
 // On success r.Body is replaced by the kept bytes and r.ContentLength set
 // to their length; the caller must closeBody sb when the request ends.
 // (sb is the caller's, so that a request's memory is one allocation.)
@@ -121,48 +122,66 @@ func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *s
 // no more than that.
 const smallBody = 4 << 10
 
-// readUnreserved gives back the memory readSmall reserved for r's body,
-// for which the budget has no room, and reads it as it arrives.
-func readUnreserved(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
-	atomic.AddInt64(&bodyMemory.held, -r.ContentLength)
-	return readStreamed(r, limits, sink, digest, sb)
-}
-
-// readSmall reads a small body in one piece, with few calls, all of them
-// into the standard library; or, when the memory budget has no room for
-// it, as it arrives.
-func readSmall(r *http.Request, limits *bodyLimits, sink io.Writer, digest bool, sb *spooledBody) *refusal {
+// readSignedBody reads q's body through sink into q.body, with its SHA-256
+// when digest is set, and holds it for the upstream (q.d.body). A small
+// body is read in one piece, with few calls, all of them into the
+// standard library; any other, or one for which the memory budget has no
+// room, as it arrives (readStreamed). Read to its end, the body has
+// brought all its trailers, from which the identity headers are removed.
+func readSignedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
+	r, sb := q.r, &q.body
 	n := r.ContentLength
-	if atomic.AddInt64(&bodyMemory.held, n) > limits.budget { // bodyMemory.reserve, inline
-		return readUnreserved(r, limits, sink, digest, sb)
+	if n <= 0 || n > g.body.small || r.Body == nil {
+		return readStreamedSigned(g, q, sink, digest)
 	}
-	sb.budget, sb.reserved, sb.size = limits.budget, n, n
+	if atomic.AddInt64(&bodyMemory.held, n) > g.body.budget { // bodyMemory.reserve, inline
+		atomic.AddInt64(&bodyMemory.held, -n)
+		return readStreamedSigned(g, q, sink, digest)
+	}
+	sb.budget, sb.reserved, sb.size = g.body.budget, n, n
 	sb.mem = make([]byte, n)
 	got, err := io.ReadFull(r.Body, sb.mem)
-	if err == nil {
-		// Every declared byte is in: the body must end here.
-		got, err = r.Body.Read(sb.probe[:])
-		if got == 0 && (err == nil || err == io.EOF) {
-			r.Body.Close()
-			sink.Write(sb.mem)
-			if digest {
-				sb.digestArray = sha256.Sum256(sb.mem)
-				sb.digest = sb.digestArray[:]
-			}
-			if len(r.TransferEncoding) > 0 {
-				sb.install(r)
-			} else {
-				sb.reader.Reset(sb.mem)
-				r.Body = io.NopCloser(&sb.reader)
-			}
-			return nil
-		}
+	if err != nil {
+		return sb.refuseSmall(n, got, err, false)
+	}
+	// Every declared byte is in: the body must end here.
+	got, err = r.Body.Read(sb.probe[:])
+	if got != 0 || err != nil && err != io.EOF {
 		return sb.refuseSmall(n, got, err, true)
 	}
-	return sb.refuseSmall(n, got, err, false)
+	r.Body.Close()
+	sink.Write(sb.mem)
+	if digest {
+		sb.digestArray = sha256.Sum256(sb.mem)
+		sb.digest = sb.digestArray[:]
+	}
+	if len(r.TransferEncoding) > 0 {
+		sb.install(r)
+	} else {
+		sb.reader.Reset(sb.mem)
+		r.Body = io.NopCloser(&sb.reader)
+	}
+	if len(r.Trailer) > 0 {
+		scrubReadTrailers(g, r)
+	}
+	q.d.body = sb
+	return nil
 }
 
-// refuseSmall is readSmall's refusal, with what the read of the declared
+// readStreamedSigned is readSignedBody for a body read as it arrives.
+func readStreamedSigned(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
+	r := q.r
+	if no := readStreamed(r, g.body, sink, digest, &q.body); no != nil {
+		return no
+	}
+	if len(r.Trailer) > 0 {
+		scrubReadTrailers(g, r)
+	}
+	q.d.body = &q.body
+	return nil
+}
+
+// refuseSmall is readSignedBody's refusal of a small body, with what the read of the declared
 // bytes or, once they were in (probed), the read past them returned.
 func (sb *spooledBody) refuseSmall(n int64, got int, err error, probed bool) *refusal {
 	closeBody(sb)

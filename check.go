@@ -380,7 +380,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	} else {
 		sink = sc.check.sink()
 	}
-	no := readSigned(g, q, sink, s.digest)
+	no := readSignedBody(g, q, sink, s.digest)
 	if no != nil {
 		return no
 	}
@@ -436,28 +436,6 @@ func noneVerified(s *signatureChecks, q *checkedRequest) *refusal {
 // body read to its end.
 func scrubReadTrailers(g *Guard, r *http.Request) {
 	removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
-}
-
-// readSigned reads q's body through sink, with its SHA-256 when digest is
-// set (see body.go: a small body in one piece), and holds it for the
-// upstream. Read to its end, the body has brought all its trailers, from
-// which the identity headers are removed.
-func readSigned(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
-	r, body := q.r, &q.body
-	var no *refusal
-	if n := r.ContentLength; n > 0 && n <= g.body.small && r.Body != nil {
-		no = readSmall(r, g.body, sink, digest, body)
-	} else {
-		no = readStreamed(r, g.body, sink, digest, body)
-	}
-	if no != nil {
-		return no
-	}
-	if len(r.Trailer) > 0 {
-		scrubReadTrailers(g, r)
-	}
-	q.d.body = body
-	return nil
 }
 
 // emptyBody is the refusal of an empty body by v.

@@ -59,7 +59,7 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	} else {
 		m = hmac.New(variant.hash.new, k.secret)
 	}
-	if no = readSigned(g, q, m, v.tolerance > 0); no != nil {
+	if no = readSignedBody(g, q, m, v.tolerance > 0); no != nil {
 		return no
 	}
 	if q.body.size == 0 && v.refuseEmptyBody {

@@ -92,6 +92,14 @@ func addressOf(c *clientAddressing, r *http.Request) string {
 		// host, without parsing it (under Yaegi each call costs a frame).
 		return host
 	}
+	return canonicalIPv6(host)
+}
+
+// canonicalIPv6 returns host, with a colon, as the canonical text of its
+// IPv6 address, without a zone, and an IPv4-mapped address as IPv4; or as
+// it is when it is no address. (A function of its own, so that the usual
+// IPv4 client's path holds none of its values: see calls.go.)
+func canonicalIPv6(host string) string {
 	peer, err := netip.ParseAddr(host)
 	if err != nil {
 		return host
