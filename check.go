@@ -1,6 +1,7 @@
 package funcauth
 
 import (
+	"crypto/sha512"
 	"io"
 	"net/http"
 	"strings"
@@ -63,6 +64,8 @@ type checkedRequest struct {
 	sigs     signatureChecks
 	in       sigInput
 	body     spooledBody
+	// sum is where checkOneMAC sums its MAC.
+	sum [sha512.Size]byte
 }
 
 // checkRequest is Check, with trustedPeer (the peer is a trusted proxy)
@@ -844,12 +847,20 @@ func removeIdentityHeaders(h http.Header, user, signature string) {
 	delete(h, user)
 	delete(h, signature)
 	for k := range h {
-		if len(k) != len(user) && len(k) != len(signature) || strings.IndexByte(k, '_') < 0 {
-			continue
+		if len(k) == len(user) || len(k) == len(signature) {
+			removeUnderscored(h, k, user, signature)
 		}
-		dashed := strings.ReplaceAll(k, "_", "-")
-		if strings.EqualFold(dashed, user) || strings.EqualFold(dashed, signature) {
-			delete(h, k)
-		}
+	}
+}
+
+// removeUnderscored removes header k of h when it is user or signature
+// spelt with underscores for dashes.
+func removeUnderscored(h http.Header, k, user, signature string) {
+	if strings.IndexByte(k, '_') < 0 {
+		return
+	}
+	dashed := strings.ReplaceAll(k, "_", "-")
+	if strings.EqualFold(dashed, user) || strings.EqualFold(dashed, signature) {
+		delete(h, k)
 	}
 }

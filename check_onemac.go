@@ -52,7 +52,7 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	// newMACCheck, inline: the key's HMAC state from its pool, else new.
 	v := rl.verifiers[0]
 	k := &v.keys.static[0]
-	pool := &k.macs.pools[variant.hash.pool]
+	pool := &k.macs[variant.hash.pool]
 	var m hash.Hash
 	if kept := pool.Get(); kept != nil {
 		m = kept.(hash.Hash) // (not comma-ok: see newMACCheck)
@@ -62,18 +62,19 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	if no = readSignedBody(g, q, m, v.tolerance > 0); no != nil {
 		return no
 	}
-	if q.body.size == 0 && v.refuseEmptyBody {
+	body := q.d.body // (not q.body: under Yaegi, selecting a struct field costs its size)
+	if body.size == 0 && v.refuseEmptyBody {
 		return emptyBody(v) // before the MAC, as in checkSignature
 	}
 	// finishMAC, inline.
-	sum := m.Sum(q.sigs.firstMAC.sum[:0])
+	sum := m.Sum(q.sum[:0])
 	m.Reset()
 	pool.Put(m)
 	if !hmac.Equal(sum, want) {
 		return oneMACMismatch(v)
 	}
 	// signedReplayID, inline: a header MAC signs no prefix.
-	return acceptSigned(g, q, v, v.keys.static, k.id, "signed:\x00"+string(q.body.digest))
+	return acceptSigned(g, q, v, v.keys.static, k.id, "signed:\x00"+string(body.digest))
 }
 
 // oneMACMismatch is checkOneMAC's refusal of a MAC its key does not

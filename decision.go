@@ -146,7 +146,8 @@ func pass(d *Decision, w http.ResponseWriter, r *http.Request, next http.Handler
 		next.ServeHTTP(w, r)
 		return
 	}
-	rec := &StatusRecorder{ResponseWriter: w}
+	rec := new(StatusRecorder) // (not a composite literal: see checkRequest)
+	rec.ResponseWriter = w
 	next.ServeHTTP(rec, r)
 	// Not deferred: if next panics, the message stays remembered, as for
 	// a status of 0 (see Finish). (Finish, inline: the body is done with

@@ -20,7 +20,7 @@ type key struct {
 	scope string
 	// macs keeps the key's HMAC states between requests; nil for keys
 	// that come from files and the decoy key (see macPools).
-	macs *macPools
+	macs macPools
 }
 
 // keyring is where a verifier's keys come from: inline and environment keys
@@ -170,7 +170,7 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		if decoded.id == "" {
 			decoded.id = "keys[" + strconv.Itoa(i) + "]"
 		}
-		decoded.macs = &macPools{}
+		decoded.macs = newMACPools()
 		k.static = append(k.static, decoded)
 	}
 	for i, name := range cfg.KeyEnv {
@@ -189,7 +189,7 @@ func newKeyring(cfg *Signature, field string, format keyFormat, lookupEnv func(s
 		if decoded.id == "" {
 			decoded.id = "env:" + name
 		}
-		decoded.macs = &macPools{}
+		decoded.macs = newMACPools()
 		k.static = append(k.static, decoded)
 	}
 	for i, path := range cfg.KeyFiles {

@@ -23,6 +23,9 @@ var (
 	hmacSHA512 = &macHash{name: "sha512", new: sha512.New, pool: 2}
 )
 
+// macHashes is how many hash functions there are above: a key's pools.
+const macHashes = 3
+
 // macPools keeps a key's HMAC states between requests, one pool per hash
 // function. A state taken from the pool starts where hmac.New would leave
 // it, without its key setup and its five allocations. The pools hold only
@@ -35,6 +38,9 @@ var (
 // its pool emptied and pay hmac.New, while the decoy, shared by every
 // function without a key, would stay warm, and the difference would tell
 // which functions have keys. Without pools both pay hmac.New alike.
-type macPools struct {
-	pools [3]sync.Pool
+type macPools []sync.Pool
+
+// newMACPools returns a key's empty pools, one per hash function.
+func newMACPools() macPools {
+	return make(macPools, macHashes)
 }

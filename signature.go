@@ -150,7 +150,7 @@ func newMACCheck(in *sigInput, h *macHash, prefix []byte, want [][]byte, mac []b
 		k := &keys[i]
 		var kept interface{}
 		if k.macs != nil {
-			kept = k.macs.pools[h.pool].Get()
+			kept = k.macs[h.pool].Get()
 		}
 		var m hash.Hash
 		if kept != nil {
@@ -192,7 +192,7 @@ func finishMAC(c *macCheck, body *spooledBody) (string, string, *refusal) {
 		sum := mac.Sum(c.sum[:0])
 		if pools := c.keys[i].macs; pools != nil {
 			mac.Reset()
-			pools.pools[c.hash.pool].Put(mac)
+			pools[c.hash.pool].Put(mac)
 		}
 		c.macs[i] = nil
 		for _, w := range c.want {
