@@ -57,13 +57,13 @@ type checkedRequest struct {
 	// trustedPeer says the peer is a trusted proxy (see CheckBehindProxy).
 	trustedPeer bool
 
-	// decision is what d points to, sigs the signature checks, in what a
-	// scheme sees of the request, and body the body once read: held
-	// here, so that a request costs one allocation for all of them.
-	decision Decision
-	sigs     signatureChecks
-	in       sigInput
-	body     spooledBody
+	// sigs are the signature checks, in what a scheme sees of the
+	// request, and body the body once read: held here, so that a request
+	// costs one allocation for all of them. (The decision is one of its
+	// own: under Yaegi, taking the address of a field costs a copy of it.)
+	sigs signatureChecks
+	in   sigInput
+	body spooledBody
 	// sum is where checkOneMAC sums its MAC.
 	sum [sha512.Size]byte
 }
@@ -74,7 +74,7 @@ func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *D
 	q := new(checkedRequest) // (not a composite literal: under Yaegi, one costs its size again at every call)
 	q.r, q.trustedPeer = r, trustedPeer
 	q.now = g.now()
-	q.d = &q.decision
+	q.d = new(Decision)
 	q.d.Rule = -1
 	q.d.Client = client
 	if no := decide(g, q); no != nil {
