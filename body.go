@@ -90,7 +90,6 @@ type spooledBody struct {
 // readSignedBody).
 // On success r.Body is replaced by the kept bytes and r.ContentLength set
 // to their length; the caller must closeBody sb when the request ends.
-// (sb is the caller's, so that a request's memory is one allocation.)
 //
 // Memory follows the bytes received, never what Content-Length claims: a
 // client that declares a large body and stalls holds one small buffer.
@@ -122,14 +121,14 @@ func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *s
 // no more than that.
 const smallBody = 4 << 10
 
-// readSignedBody reads q's body through sink into q.body, with its SHA-256
+// readSignedBody reads q's body through sink, with its SHA-256
 // when digest is set, and holds it for the upstream (q.d.body). A small
 // body is read in one piece, with few calls, all of them into the
 // standard library; any other, or one for which the memory budget has no
 // room, as it arrives (readStreamed). Read to its end, the body has
 // brought all its trailers, from which the identity headers are removed.
 func readSignedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
-	r, sb := q.r, &q.body
+	r := q.r
 	n := r.ContentLength
 	if n <= 0 || n > g.body.small || r.Body == nil {
 		return readStreamedSigned(g, q, sink, digest)
@@ -138,6 +137,7 @@ func readSignedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *r
 		atomic.AddInt64(&bodyMemory.held, -n)
 		return readStreamedSigned(g, q, sink, digest)
 	}
+	sb := new(spooledBody)
 	sb.budget, sb.reserved, sb.size = g.body.budget, n, n
 	sb.mem = make([]byte, n)
 	got, err := io.ReadFull(r.Body, sb.mem)
@@ -170,14 +170,14 @@ func readSignedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *r
 
 // readStreamedSigned is readSignedBody for a body read as it arrives.
 func readStreamedSigned(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
-	r := q.r
-	if no := readStreamed(r, g.body, sink, digest, &q.body); no != nil {
+	r, sb := q.r, new(spooledBody)
+	if no := readStreamed(r, g.body, sink, digest, sb); no != nil {
 		return no
 	}
 	if len(r.Trailer) > 0 {
 		scrubReadTrailers(g, r)
 	}
-	q.d.body = &q.body
+	q.d.body = sb
 	return nil
 }
 

@@ -57,13 +57,12 @@ type checkedRequest struct {
 	// trustedPeer says the peer is a trusted proxy (see CheckBehindProxy).
 	trustedPeer bool
 
-	// sigs are the signature checks, in what a scheme sees of the
-	// request, and body the body once read: held here, so that a request
-	// costs one allocation for all of them. (The decision is one of its
-	// own: under Yaegi, taking the address of a field costs a copy of it.)
+	// sigs are the signature checks and in what a scheme sees of the
+	// request: held here, so that a request costs one allocation for
+	// them. (The decision and a body read are allocations of their own:
+	// under Yaegi, taking the address of a field costs a copy of it.)
 	sigs signatureChecks
 	in   sigInput
-	body spooledBody
 	// sum is where checkOneMAC sums its MAC.
 	sum [sha512.Size]byte
 }
@@ -387,7 +386,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	if no != nil {
 		return no
 	}
-	body := &q.body
+	body := q.d.body
 	for i := range s.started {
 		sc := &s.started[i]
 		if body.size == 0 && sc.v.refuseEmptyBody {
@@ -754,10 +753,11 @@ func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		if no := readStreamed(r, g.body, io.Discard, false, &q.body); no != nil {
+		sb := new(spooledBody)
+		if no := readStreamed(r, g.body, io.Discard, false, sb); no != nil {
 			return no
 		}
-		q.d.body = &q.body
+		q.d.body = sb
 		if len(r.Trailer) > 0 {
 			removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
 		}
