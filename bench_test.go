@@ -294,9 +294,9 @@ func BenchmarkReplayMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		c := newReplayCache(100000)
-		q := &replayQuota{verifier: "faas-cli", key: "keys[0]", verifierMax: 100000, keyMax: 100000}
+		q := &replayQuota{verifier: "faas-cli", verifierMax: 100000, keyMax: 100000}
 		for j := 0; j < 100000; j++ {
-			checkReplay(c, q, strconv.Itoa(j), 5*time.Minute, testNow)
+			checkReplay(c, q, "keys[0]", strconv.Itoa(j), 5*time.Minute, testNow)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

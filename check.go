@@ -627,7 +627,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 		if v.keys.perFunction != nil {
 			replayID = scopedReplayID(keys, keyID, replayID)
 		}
-		why, retry, partition, entry := checkReplay(g.state.replay, &replayQuota{verifier: v.name, key: keyID, verifierMax: v.replayVerifierMax, keyMax: v.replayKeyMax}, replayID, v.window, q.now)
+		why, retry, partition, entry := checkReplay(g.state.replay, v.replay, keyID, replayID, v.window, q.now)
 		if why != "" {
 			return replayRefusal(v, keyID, why, retry)
 		}

@@ -17,20 +17,20 @@ import (
 // an allocation at each call, whichever branch runs (see calls.go), and
 // that bookkeeping was most of the signature path's values.
 
-// oneHeaderMAC returns the header MAC scheme of a rule that checkOneMAC
-// may take: one verifier of a header MAC, whose keys are one inline or
-// environment key with a pool of HMAC states. It returns nil for any other
-// rule, which checkSignature takes.
-func oneHeaderMAC(verifiers []*verifier) *headerMAC {
+// oneHeaderMAC returns the header MAC scheme and the key of a rule that
+// checkOneMAC may take: one verifier of a header MAC, whose keys are one
+// inline or environment key with pools of HMAC states. It returns nils for
+// any other rule, which checkSignature takes.
+func oneHeaderMAC(verifiers []*verifier) (*headerMAC, *key) {
 	if len(verifiers) != 1 {
-		return nil
+		return nil, nil
 	}
 	v := verifiers[0]
 	s, ok := v.scheme.(*headerMAC)
 	if !ok || !v.keys.fixed || len(v.keys.static) != 1 || v.keys.static[0].macs == nil {
-		return nil
+		return nil, nil
 	}
-	return s
+	return s, &v.keys.static[0]
 }
 
 // checkOneMAC is checkSignature for a rule with oneMAC set. A request
@@ -51,8 +51,8 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	}
 	// newMACCheck, inline: the key's HMAC state from its pool, else new.
 	v := rl.verifiers[0]
-	k := &v.keys.static[0]
-	pool := &k.macs[variant.hash.pool]
+	k := rl.oneKey
+	pool := k.macs[variant.hash.pool]
 	var m hash.Hash
 	if kept := pool.Get(); kept != nil {
 		m = kept.(hash.Hash) // (not comma-ok: see newMACCheck)

@@ -42,8 +42,8 @@ type Guard struct {
 	verifiers    []*verifier
 	sigChallenge string
 	body         *bodyLimits // a pointer: under Yaegi, each g.body in an expression would cost a frame slot of the struct
-	upstream     Upstream
-	statusOnly   bool // RefusalBody "status": refusals carry the status text alone
+	upstream     *Upstream   // a pointer, as body is
+	statusOnly   bool        // RefusalBody "status": refusals carry the status text alone
 	clients      *clientAddressing
 	bans         *banPolicy
 	limits       []*rateLimit
@@ -214,7 +214,7 @@ func compileBody(cfg *Body) (*bodyLimits, error) {
 	return b, nil
 }
 
-func compileUpstream(cfg *Upstream) (Upstream, error) {
+func compileUpstream(cfg *Upstream) (*Upstream, error) {
 	u := *cfg
 	if u.UserHeader == "" {
 		u.UserHeader = "X-Funcauth-User"
@@ -223,14 +223,14 @@ func compileUpstream(cfg *Upstream) (Upstream, error) {
 		u.SignatureHeader = "X-Funcauth-Signature"
 	}
 	if !validToken(u.UserHeader) {
-		return u, fieldError("upstream.user_header", "is not a valid header name")
+		return nil, fieldError("upstream.user_header", "is not a valid header name")
 	}
 	if !validToken(u.SignatureHeader) {
-		return u, fieldError("upstream.signature_header", "is not a valid header name")
+		return nil, fieldError("upstream.signature_header", "is not a valid header name")
 	}
 	u.UserHeader = http.CanonicalHeaderKey(u.UserHeader)
 	u.SignatureHeader = http.CanonicalHeaderKey(u.SignatureHeader)
-	return u, nil
+	return &u, nil
 }
 
 // ClientAddress returns the address of the client of r, from RemoteAddr or,

@@ -38,9 +38,13 @@ const macHashes = 3
 // its pool emptied and pay hmac.New, while the decoy, shared by every
 // function without a key, would stay warm, and the difference would tell
 // which functions have keys. Without pools both pay hmac.New alike.
-type macPools []sync.Pool
+type macPools []*sync.Pool
 
 // newMACPools returns a key's empty pools, one per hash function.
 func newMACPools() macPools {
-	return make(macPools, macHashes)
+	p := make(macPools, macHashes)
+	for i := range p {
+		p[i] = new(sync.Pool)
+	}
+	return p
 }

@@ -78,17 +78,16 @@ func newReplayCache(max int) *replayCache {
 	}
 }
 
-// replayQuota is where a message is remembered and how much room it may
-// take: verifier and key name the partition, verifierMax and keyMax bound
-// the entries of the verifier and of the key.
+// replayQuota is how much room the messages of a verifier may take:
+// verifierMax entries for the verifier, keyMax for each of its keys.
 type replayQuota struct {
 	verifier    string
-	key         string
 	verifierMax int
 	keyMax      int
 }
 
-// check records id under q and reports ReasonReplayed when the verifier
+// checkReplay records id under q, in the partition of q's verifier and
+// the key that verified it, and reports ReasonReplayed when the verifier
 // already recorded it within the window, ReasonReplayCacheFull when its
 // share has no room, and "" for a new message, with the partition and
 // digest that forget takes. retry is when room frees up.
@@ -97,7 +96,7 @@ type replayQuota struct {
 // under Yaegi each call costs a frame of them. The rarer cases, a new
 // partition, a full share, an entry expired but not yet dropped, are
 // calls of their own.)
-func checkReplay(c *replayCache, q *replayQuota, id string, window time.Duration, now time.Time) (Reason, time.Duration, int, replayKey) {
+func checkReplay(c *replayCache, q *replayQuota, key, id string, window time.Duration, now time.Time) (Reason, time.Duration, int, replayKey) {
 	var digest replayKey
 	sum := sha256.Sum256([]byte(q.verifier + "\x00" + id))
 	copy(digest[:], sum[:])
@@ -108,9 +107,9 @@ func checkReplay(c *replayCache, q *replayQuota, id string, window time.Duration
 		c.mu.Unlock()
 		return ReasonReplayed, 0, 0, digest
 	}
-	p, known := c.partitionIndex[q.verifier+"\x00"+q.key]
+	p, known := c.partitionIndex[q.verifier+"\x00"+key]
 	if !known {
-		p = c.addPartition(q.verifier, q.key)
+		p = c.addPartition(q.verifier, key)
 	}
 	part := &c.partitions[p]
 	if len(c.seen) >= c.max || part.entries >= q.keyMax || *part.counted >= q.verifierMax {

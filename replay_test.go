@@ -17,38 +17,38 @@ import (
 
 // quota is a replay quota with the whole cache for one key.
 func quota(verifier string, max int) *replayQuota {
-	return &replayQuota{verifier: verifier, key: "k", verifierMax: max, keyMax: max}
+	return &replayQuota{verifier: verifier, verifierMax: max, keyMax: max}
 }
 
 func TestReplayCacheRefusesWhenFullAndExpires(t *testing.T) {
 	c := newReplayCache(3)
 	now := testNow
 	for i, id := range []string{"a", "b", "c"} {
-		if r, _, _, _ := checkReplay(c, quota("v", 3), id, time.Minute, now.Add(time.Duration(i)*time.Second)); r != "" {
+		if r, _, _, _ := checkReplay(c, quota("v", 3), "k", id, time.Minute, now.Add(time.Duration(i)*time.Second)); r != "" {
 			t.Fatalf("%s: %s", id, r)
 		}
 	}
-	if r, _, _, _ := checkReplay(c, quota("v", 3), "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayed {
+	if r, _, _, _ := checkReplay(c, quota("v", 3), "k", "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayed {
 		t.Fatalf("replay of a: %s", r)
 	}
-	if r, _, _, _ := checkReplay(c, quota("w", 3), "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayCacheFull {
+	if r, _, _, _ := checkReplay(c, quota("w", 3), "k", "a", time.Minute, now.Add(10*time.Second)); r != ReasonReplayCacheFull {
 		t.Fatalf("the same id for another verifier, cache full: %s", r)
 	}
-	r, retry, _, _ := checkReplay(c, quota("v", 3), "d", time.Minute, now.Add(30*time.Second))
+	r, retry, _, _ := checkReplay(c, quota("v", 3), "k", "d", time.Minute, now.Add(30*time.Second))
 	if r != ReasonReplayCacheFull || retry != 30*time.Second {
 		t.Fatalf("full: %s, retry %v (the oldest expires at 60 s)", r, retry)
 	}
-	if r, _, _, _ := checkReplay(c, quota("v", 3), "d", time.Minute, now.Add(time.Minute)); r != "" {
+	if r, _, _, _ := checkReplay(c, quota("v", 3), "k", "d", time.Minute, now.Add(time.Minute)); r != "" {
 		t.Fatalf("after the oldest expired: %s", r)
 	}
-	if r, _, _, _ := checkReplay(c, quota("v", 3), "a", time.Minute, now.Add(time.Minute+time.Second)); r != "" {
+	if r, _, _, _ := checkReplay(c, quota("v", 3), "k", "a", time.Minute, now.Add(time.Minute+time.Second)); r != "" {
 		t.Fatalf("a, once its window passed, is new again: %s", r)
 	}
 	// Windows of different lengths expire independently.
 	c = newReplayCache(2)
-	checkReplay(c, quota("long", 2), "x", time.Hour, now)
-	checkReplay(c, quota("short", 2), "y", time.Second, now)
-	if r, _, _, _ := checkReplay(c, quota("short", 2), "z", time.Second, now.Add(2*time.Second)); r != "" {
+	checkReplay(c, quota("long", 2), "k", "x", time.Hour, now)
+	checkReplay(c, quota("short", 2), "k", "y", time.Second, now)
+	if r, _, _, _ := checkReplay(c, quota("short", 2), "k", "z", time.Second, now.Add(2*time.Second)); r != "" {
 		t.Fatalf("the short window's entry should have made room: %s", r)
 	}
 	if c.len() != 2 {
@@ -65,13 +65,13 @@ func TestReplayCacheKeepsExpiringAfterAQueueEmpties(t *testing.T) {
 	for round := 0; round < 4; round++ {
 		at := now.Add(time.Duration(round) * time.Hour)
 		for i, id := range []string{"a", "b"} {
-			if r, _, _, _ := checkReplay(c, quota("v", 2), id+strconv.Itoa(round), time.Minute, at.Add(time.Duration(i)*time.Second)); r != "" {
+			if r, _, _, _ := checkReplay(c, quota("v", 2), "k", id+strconv.Itoa(round), time.Minute, at.Add(time.Duration(i)*time.Second)); r != "" {
 				t.Fatalf("round %d, %s: %s", round, id, r)
 			}
 		}
 		// The cache is full: a third message makes room only once the
 		// first two expired, which empties and drops their queue.
-		if r, _, _, _ := checkReplay(c, quota("v", 2), "c"+strconv.Itoa(round), time.Minute, at.Add(30*time.Second)); r != ReasonReplayCacheFull {
+		if r, _, _, _ := checkReplay(c, quota("v", 2), "k", "c"+strconv.Itoa(round), time.Minute, at.Add(30*time.Second)); r != ReasonReplayCacheFull {
 			t.Fatalf("round %d: a third message while full: %s", round, r)
 		}
 	}
@@ -87,39 +87,39 @@ func TestReplayCacheKeepsExpiringAfterAQueueEmpties(t *testing.T) {
 // together never exceed the verifier's share; forgetting gives room back.
 func TestReplayCachePartitions(t *testing.T) {
 	c := newReplayCache(100)
-	a1 := &replayQuota{verifier: "a", key: "1", verifierMax: 50, keyMax: 25}
-	a2 := &replayQuota{verifier: "a", key: "2", verifierMax: 50, keyMax: 25}
-	a3 := &replayQuota{verifier: "a", key: "3", verifierMax: 50, keyMax: 25}
-	b := &replayQuota{verifier: "b", key: "1", verifierMax: 50, keyMax: 50}
-	fill := func(q *replayQuota, n int) (int, replayKey) {
+	a1 := &replayQuota{verifier: "a", verifierMax: 50, keyMax: 25}
+	a2 := &replayQuota{verifier: "a", verifierMax: 50, keyMax: 25}
+	a3 := &replayQuota{verifier: "a", verifierMax: 50, keyMax: 25}
+	b := &replayQuota{verifier: "b", verifierMax: 50, keyMax: 50}
+	fill := func(q *replayQuota, key string, n int) (int, replayKey) {
 		var last replayKey
 		var part int
 		for i := 0; i < n; i++ {
-			r, _, p, d := checkReplay(c, q, q.key+"-"+strconv.Itoa(i), time.Minute, testNow)
+			r, _, p, d := checkReplay(c, q, key, key+"-"+strconv.Itoa(i), time.Minute, testNow)
 			if r != "" {
-				t.Fatalf("%s/%s #%d: %s", q.verifier, q.key, i, r)
+				t.Fatalf("%s/%s #%d: %s", q.verifier, key, i, r)
 			}
 			part, last = p, d
 		}
 		return part, last
 	}
-	part, last := fill(a1, 25)
-	if r, retry, _, _ := checkReplay(c, a1, "one more", time.Minute, testNow); r != ReasonReplayCacheFull || retry != time.Minute {
+	part, last := fill(a1, "1", 25)
+	if r, retry, _, _ := checkReplay(c, a1, "1", "one more", time.Minute, testNow); r != ReasonReplayCacheFull || retry != time.Minute {
 		t.Fatalf("key 1 past its share: %s, retry %v", r, retry)
 	}
-	fill(a2, 25)
-	if r, _, _, _ := checkReplay(c, a3, "x", time.Minute, testNow); r != ReasonReplayCacheFull {
+	fill(a2, "2", 25)
+	if r, _, _, _ := checkReplay(c, a3, "3", "x", time.Minute, testNow); r != ReasonReplayCacheFull {
 		t.Fatalf("verifier a past its share through a third key: %s", r)
 	}
-	fill(b, 50)
+	fill(b, "1", 50)
 	if c.len() != 100 {
 		t.Fatalf("%d entries", c.len())
 	}
 	c.forget(part, last)
-	if r, _, _, _ := checkReplay(c, a1, "after forget", time.Minute, testNow); r != "" {
+	if r, _, _, _ := checkReplay(c, a1, "1", "after forget", time.Minute, testNow); r != "" {
 		t.Fatalf("a forgotten message gives its room back: %s", r)
 	}
-	if r, _, _, _ := checkReplay(c, b, "1-0", time.Minute, testNow); r != ReasonReplayed {
+	if r, _, _, _ := checkReplay(c, b, "1", "1-0", time.Minute, testNow); r != ReasonReplayed {
 		t.Fatalf("a full share still recognises replays: %s", r)
 	}
 }
@@ -453,7 +453,7 @@ func TestReplayQueueDoesNotGrowWithReusedIDs(t *testing.T) {
 	c := newReplayCache(100)
 	now := testNow
 	for i := 0; i < 200000; i++ {
-		checkReplay(c, quota("v", 100), "same", time.Second, now)
+		checkReplay(c, quota("v", 100), "k", "same", time.Second, now)
 		now = now.Add(2 * time.Second)
 	}
 	n := 0

@@ -47,8 +47,10 @@ type rule struct {
 	// matches without calling matches.
 	plain plainPath
 	// oneMAC is set when the rule's one verifier checks a header MAC with
-	// one fixed key, the usual signed route, which checkOneMAC takes.
+	// one fixed key, oneKey, the usual signed route, which checkOneMAC
+	// takes.
 	oneMAC *headerMAC
+	oneKey *key
 }
 
 // plainPath is the kind of a rule matchRule matches without a call.
@@ -185,7 +187,7 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 			}
 		}
 		r.plain = plainKind(r)
-		r.oneMAC = oneHeaderMAC(r.verifiers)
+		r.oneMAC, r.oneKey = oneHeaderMAC(r.verifiers)
 		rules = append(rules, r)
 	}
 	return rules, nil

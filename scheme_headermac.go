@@ -13,7 +13,7 @@ import (
 // variants are tried in order; the first whose header is present and whose
 // prefix matches decides.
 type headerMAC struct {
-	variants []macVariant
+	variants []*macVariant
 }
 
 type macVariant struct {
@@ -24,12 +24,12 @@ type macVariant struct {
 	base64 bool // else hex
 }
 
-func newMACVariant(header, prefix, digest string, base64 bool) (macVariant, error) {
+func newMACVariant(header, prefix, digest string, base64 bool) (*macVariant, error) {
 	h := hashByName(digest)
 	if h == nil {
-		return macVariant{}, errors.New("unknown algorithm " + digest + ": use sha1, sha256 or sha512")
+		return nil, errors.New("unknown algorithm " + digest + ": use sha1, sha256 or sha512")
 	}
-	return macVariant{
+	return &macVariant{
 		header: http.CanonicalHeaderKey(header),
 		prefix: prefix,
 		hash:   h,
@@ -84,7 +84,7 @@ func startHeaderMAC(s *headerMAC, in *sigInput) (*macCheck, *refusal) {
 // there is none.
 func headerMACOf(s *headerMAC, h http.Header) (*macVariant, []byte, *refusal) {
 	for i := range s.variants {
-		v := &s.variants[i]
+		v := s.variants[i]
 		values := h[v.header] // singleHeader, without the call
 		if len(values) != 1 {
 			if len(values) > 1 {
@@ -167,7 +167,7 @@ func newGitHubScheme(cfg *Signature) (scheme, error) {
 	}
 	s := &headerMAC{}
 	for _, alg := range algorithms {
-		var v macVariant
+		var v *macVariant
 		var err error
 		switch alg {
 		case "sha256":
@@ -206,7 +206,7 @@ func newGenericScheme(cfg *Signature) (scheme, error) {
 	if err != nil {
 		return nil, errors.New("algorithms: " + err.Error())
 	}
-	return &headerMAC{variants: []macVariant{v}}, nil
+	return &headerMAC{variants: []*macVariant{v}}, nil
 }
 
 // newShopifyScheme verifies Shopify's X-Shopify-Hmac-Sha256 (webhooks) or

@@ -76,10 +76,9 @@ type verifier struct {
 	// refuseEmptyBody refuses bodiless requests: the scheme signs the body
 	// alone, so their signature is one constant per key.
 	refuseEmptyBody bool
-	// replayVerifierMax and replayKeyMax are the most entries of the replay
-	// memory the verifier's messages, and those of one of its keys, may
-	// hold (see setReplayShare).
-	replayVerifierMax, replayKeyMax int
+	// replay is the room the verifier's messages may take in the replay
+	// memory (see setReplayShare).
+	replay *replayQuota
 	// window is how long an accepted message is remembered: the
 	// tolerance, twice it for timestamped schemes; windowArg is it in
 	// milliseconds as a RESP bulk string, for the store's claim.
@@ -92,14 +91,15 @@ type verifier struct {
 // divide max equally, and each verifier's keys divide its share (see
 // keyring.replaySlots).
 func (v *verifier) setReplayShare(max, verifiers int) {
-	v.replayVerifierMax = max / verifiers
-	if v.replayVerifierMax < 1 {
-		v.replayVerifierMax = 1
+	q := &replayQuota{verifier: v.name, verifierMax: max / verifiers}
+	if q.verifierMax < 1 {
+		q.verifierMax = 1
 	}
-	v.replayKeyMax = v.replayVerifierMax / v.keys.replaySlots()
-	if v.replayKeyMax < 1 {
-		v.replayKeyMax = 1
+	q.keyMax = q.verifierMax / v.keys.replaySlots()
+	if q.keyMax < 1 {
+		q.keyMax = 1
 	}
+	v.replay = q
 }
 
 // replayWindow is how long an accepted message is remembered.
