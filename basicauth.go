@@ -154,7 +154,7 @@ func (b *basicAuthenticator) users(now time.Time) *userTable {
 // die with it, whichever instance read the file (a counter would restart
 // with every instance, while the cache lives on in the State).
 func (b *basicAuthenticator) plainTag(password []byte) string {
-	mac := hmac.New(sha256.New, b.cache.secret)
+	mac := hmac.New(sha256.New, []byte(b.cache.secret))
 	mac.Write([]byte("gateway-password\x00"))
 	mac.Write(password)
 	return "plain:" + hex.EncodeToString(mac.Sum(nil))
