@@ -11,9 +11,12 @@ type banPolicy struct {
 	enabled         bool
 	maxFailures     int
 	userMaxFailures int // <= 0: no user lockout
-	window          time.Duration
-	duration        time.Duration
-	allow           []netip.Prefix
+	// locksUsers says bans are on with user lockout: failures count per
+	// user name too.
+	locksUsers bool
+	window     time.Duration
+	duration   time.Duration
+	allow      []netip.Prefix
 }
 
 func compileBans(cfg *Bans) (*banPolicy, error) {
@@ -53,6 +56,7 @@ func compileBans(cfg *Bans) (*banPolicy, error) {
 	if p.allow, err = parsePrefixes(cfg.AllowList, "bans.allow_list"); err != nil {
 		return nil, err
 	}
+	p.locksUsers = p.enabled && p.userMaxFailures > 0
 	return p, nil
 }
 

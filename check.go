@@ -41,12 +41,10 @@ func (g *Guard) CheckBehindProxy(r *http.Request, client string, trustedPeer boo
 type checkedRequest struct {
 	r *http.Request
 	d *Decision
-	// path is r.URL.Path ("/" when empty), fn the function it names when
-	// hasFn, with the rest of the path after the function in sub.
+	// path is r.URL.Path ("/" when empty), route what it means: the
+	// function it names, and once matched, the rule.
 	path  string
-	fn    functionRef
-	sub   string
-	hasFn bool
+	route *route
 	// group is the client's address group, the unit of bans and client
 	// rate limits; exempt is set when bans are off or the client is on
 	// their allow list.
@@ -126,7 +124,7 @@ func decide(g *Guard, q *checkedRequest) *refusal {
 	if g.routes != nil {
 		if v, ok := g.routes.paths.Load(q.path); ok {
 			rt = v.(*route)
-			q.fn, q.sub, q.hasFn = rt.fn, rt.sub, rt.hasFn
+			q.route = rt
 		}
 	}
 	if rt == nil {
@@ -204,7 +202,7 @@ func matchRule(g *Guard, q *checkedRequest) *rule {
 				return rl
 			}
 		case plainFunction:
-			if q.hasFn && (rl.path.fn.any || rl.path.fn.match(q.fn, q.sub)) || rl.path.matchPath(q.path) {
+			if rt := q.route; rt.hasFn && (rl.path.fn.any || rl.path.fn.match(rt.fn, rt.sub)) || rl.path.matchPath(q.path) {
 				return rl
 			}
 		default:
@@ -248,7 +246,7 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 		return no
 	}
 	lockout := false
-	if !q.exempt && g.bans.userMaxFailures > 0 {
+	if g.bans.locksUsers && !q.exempt {
 		lockout, no = checkUserLockout(g, q, user)
 		if no != nil {
 			return no
@@ -260,7 +258,7 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 			return no
 		}
 	}
-	if g.bans.enabled && g.bans.userMaxFailures > 0 {
+	if g.bans.locksUsers {
 		rememberLogin(g.state.abuse.logins, q.group, user, q.now)
 	}
 	if len(g.limits) > 0 {
@@ -555,7 +553,7 @@ func startOther(v *verifier, in *sigInput, sc *startedCheck) *refusal {
 // functions have keys. (With no key at all, checkKeys gives the decoy
 // alone.)
 func keysOrDecoy(g *Guard, v *verifier, q *checkedRequest) ([]key, string) {
-	keys, problem := v.keys.keysFor(q.fn, q.hasFn, q.now)
+	keys, problem := v.keys.keysFor(q.route.fn, q.route.hasFn, q.now)
 	if problem != "" && len(keys) > 0 {
 		keys = append(keys, g.decoyKeys...)
 	}
@@ -579,7 +577,7 @@ func cannotStart(s *signatureChecks, v *verifier, q *checkedRequest, no *refusal
 // keyUnavailable notes that sc's verifier has no usable key for q's
 // function.
 func keyUnavailable(s *signatureChecks, sc *startedCheck, q *checkedRequest) {
-	v, fn := sc.v, q.fn
+	v, fn := sc.v, q.route.fn
 	s.refusal = refuse(ReasonKeyUnavailable, v.name+": "+sc.problem)
 	s.warnKey = v.name + "\x00" + fn.Name + "." + fn.Namespace
 }
@@ -705,11 +703,12 @@ func takeTokens(g *Guard, q *checkedRequest, principal string) *refusal {
 		case "client":
 			key = q.group
 		case "function":
-			if !q.hasFn {
+			fn := q.route.fn
+			if !q.route.hasFn {
 				continue
 			}
-			key = q.fn.Name + "." + q.fn.Namespace
-			if q.fn.Namespace == "" {
+			key = fn.Name + "." + fn.Namespace
+			if fn.Namespace == "" {
 				key += defaultFunctionNamespace
 			}
 		case "user":

@@ -144,7 +144,8 @@ func TestMissingFunctionKeyCostsAsManyMACs(t *testing.T) {
 	}, nil)
 	v := g.rules[0].verifiers[0]
 	count := func(fn string) int {
-		keys, _ := keysOrDecoy(g, v, &checkedRequest{fn: functionRef{Name: fn}, hasFn: true, now: testNow})
+		rt := &route{fn: functionRef{Name: fn}, hasFn: true}
+		keys, _ := keysOrDecoy(g, v, &checkedRequest{route: rt, now: testNow})
 		return len(keys)
 	}
 	if keyed, keyless := count("keyed"), count("keyless"); keyed != keyless || keyed != 2 {

@@ -40,9 +40,10 @@ func resolveRoute(g *Guard, q *checkedRequest) (*route, *refusal) {
 	if !canonicalPath(q.path) {
 		return nil, refuse(ReasonBadRequest, "the path is not canonical (empty, dot or dot-dot segments, backslashes or control characters)")
 	}
-	q.fn, q.sub, q.hasFn = functionRoute(q.path)
-	rt := &route{sub: q.sub, hasFn: q.hasFn, rule: matchRule(g, q)}
-	rt.fn = q.fn // (not in the literal: Yaegi would lose its fields)
+	rt := new(route)
+	rt.fn, rt.sub, rt.hasFn = functionRoute(q.path)
+	q.route = rt // matchRule reads the function
+	rt.rule = matchRule(g, q)
 	if g.routes != nil && len(q.path) <= routeCachePathMax {
 		storeRoute(g.routes, q.path, rt)
 	}

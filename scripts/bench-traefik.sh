@@ -91,19 +91,23 @@ fi
 echo "Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth under Yaegi; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Traefik and upstream" >&2
 : > "$state/results"
 for r in $(seq 1 "$rounds"); do
+  # Each case next to its baseline, and the before case next to its after.
   loadrun "no middleware, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
   loadrun "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
-  loadrun "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
-  loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
-  loadrun "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
   if [ -n "$before" ]; then
     loadrun "before: funcauth signature, 1 KiB" "http://127.0.0.1:$bsig" signed /function/env >> "$state/results"
+  fi
+  loadrun "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
+  loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
+  if [ -n "$before" ]; then
     loadrun "before: funcauth Basic Auth" "http://127.0.0.1:$bbasic" basic /system/functions >> "$state/results"
   fi
+  loadrun "Traefik basicAuth (bcrypt 5)" "http://127.0.0.1:$tbasic" basic /system/functions >> "$state/results"
 done
 extra=()
 if [ -n "$before" ]; then
-  extra=("before: funcauth signature, 1 KiB=no middleware, POST 1 KiB" "before: funcauth Basic Auth=no middleware, GET")
+  extra=("before: funcauth signature, 1 KiB=no middleware, POST 1 KiB" "before: funcauth Basic Auth=no middleware, GET"
+    "funcauth signature, 1 KiB=before: funcauth signature, 1 KiB" "funcauth Basic Auth=before: funcauth Basic Auth")
 fi
 python3 scripts/medians.py "$state/results" "$(peak_rss "$traefik_pid")" Traefik \
   "no middleware, POST 1 KiB=no middleware, POST 1 KiB" "funcauth signature, 1 KiB=no middleware, POST 1 KiB" \

@@ -1,7 +1,10 @@
 """Prints the median of each labelled load-generator run and its ratio to
-a baseline, as a Markdown table. Arguments: the results file (one JSON
-object per line), the proxy's peak resident memory in KiB, the proxy's
-name, then label=baseline pairs in the order to print."""
+a baseline, as a Markdown table: the ratio of the medians, and the median
+of the ratios of each round (a run and the baseline's run of the same
+round, minutes apart at most: on a shared machine the surer figure).
+Arguments: the results file (one JSON object per line), the proxy's peak
+resident memory in KiB, the proxy's name, then label=baseline pairs in the
+order to print."""
 import json
 import statistics
 import sys
@@ -17,15 +20,19 @@ def med(label, key):
     return statistics.median(r[key] for r in by[label])
 
 
-print("| case | req/s (median) | ratio to baseline | p50 ms | p99 ms | wrong | 5xx |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+def round_ratio(label, base):
+    return statistics.median(a["rps"] / b["rps"] for a, b in zip(by[label], by[base]))
+
+
+print("| case | req/s (median) | ratio to baseline | median of round ratios | p50 ms | p99 ms | wrong | 5xx |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 bad = 0
 for pair in pairs:
     label, base = pair.split("=", 1)
     wrong = sum(r["wrong_decisions"] for r in by[label])
     server = sum(r["server_errors"] for r in by[label])
     bad += wrong + server
-    print(f"| {label} | {med(label, 'rps'):.0f} | {med(label, 'rps') / med(base, 'rps'):.2f} | "
+    print(f"| {label} | {med(label, 'rps'):.0f} | {med(label, 'rps') / med(base, 'rps'):.2f} | {round_ratio(label, base):.2f} | "
           f"{med(label, 'p50_ms'):.2f} | {med(label, 'p99_ms'):.2f} | {wrong} | {server} |")
 print(f"\n{proxy} peak resident memory: {int(peak_kib) / 1024:.0f} MiB")
 sys.exit(1 if bad else 0)
