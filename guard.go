@@ -270,6 +270,10 @@ func (g *Guard) Handler(next http.Handler, onDecision func(*http.Request, *Decis
 			writeRefusal(w, d, g.statusOnly) // the refusal closed the body
 			return
 		}
+		if d.body == nil && d.replayCache == nil {
+			next.ServeHTTP(w, r) // pass, inline: the decision holds nothing to release
+			return
+		}
 		pass(d, w, r, next)
 	})
 }
