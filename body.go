@@ -82,14 +82,14 @@ type spooledBody struct {
 	reader      bytes.Reader
 }
 
-// Reading a signed body. The signature checks read r's body once into sb,
-// which is zero, bounded by limits.max, writing every byte to sink (the
-// signature checks) and keeping it for the upstream, with its SHA-256 in
-// sb.digest when digest is set: in one piece when small (a declared length
-// within limits.small, see smallBody), by readStreamed otherwise (see
-// readSignedBody).
-// On success r.Body is replaced by the kept bytes and r.ContentLength set
-// to their length; the caller must closeBody sb when the request ends.
+// Reading a signed body. The signature checks read r's body once into a
+// new spooledBody sb, bounded by limits.max, writing every byte to sink
+// (the signature checks) and keeping it for the upstream, with its SHA-256
+// in sb.digest when digest is set: in one piece when small (a declared
+// length within limits.small, see smallBody), by readStreamed otherwise
+// (see readSignedBody). On success r.Body is replaced by the kept bytes
+// and r.ContentLength set to their length, and the decision holds sb,
+// which closeBody releases when the request ends.
 //
 // Memory follows the bytes received, never what Content-Length claims: a
 // client that declares a large body and stalls holds one small buffer.
@@ -121,8 +121,8 @@ func readStreamDigest(r *http.Request, limits *bodyLimits, sink io.Writer, sb *s
 // no more than that.
 const smallBody = 4 << 10
 
-// readSignedBody reads q's body through sink, with its SHA-256
-// when digest is set, and holds it for the upstream (q.d.body). A small
+// readSignedBody reads q's body through sink, with its SHA-256 when
+// digest is set, and holds it for the upstream (q.d.body). A small
 // body is read in one piece, with few calls, all of them into the
 // standard library; any other, or one for which the memory budget has no
 // room, as it arrives (readStreamed). Read to its end, the body has
@@ -181,8 +181,9 @@ func readStreamedSigned(g *Guard, q *checkedRequest, sink io.Writer, digest bool
 	return nil
 }
 
-// refuseSmall is readSignedBody's refusal of a small body, with what the read of the declared
-// bytes or, once they were in (probed), the read past them returned.
+// refuseSmall is readSignedBody's refusal of a small body, with what the
+// read of the declared bytes or, once they were in (probed), the read past
+// them returned.
 func (sb *spooledBody) refuseSmall(n int64, got int, err error, probed bool) *refusal {
 	closeBody(sb)
 	switch {

@@ -42,7 +42,9 @@ type checkedRequest struct {
 	r *http.Request
 	d *Decision
 	// path is r.URL.Path ("/" when empty), route what it means: the
-	// function it names, and once matched, the rule.
+	// function it names, and once matched, the rule. route is nil until
+	// decide has worked it out (a banned client's or a non-canonical
+	// path's refusal comes before).
 	path  string
 	route *route
 	// group is the client's address group, the unit of bans and client

@@ -62,7 +62,7 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	if no = readSignedBody(g, q, m, v.tolerance > 0); no != nil {
 		return no
 	}
-	body := q.d.body // (not q.body: under Yaegi, selecting a struct field costs its size)
+	body := q.d.body
 	if body.size == 0 && v.refuseEmptyBody {
 		return emptyBody(v) // before the MAC, as in checkSignature
 	}

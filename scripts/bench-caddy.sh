@@ -105,19 +105,23 @@ fi
 echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) with funcauth; $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, Caddy and upstream" >&2
 : > "$state/results"
 for r in $(seq 1 "$rounds"); do
+  # Each case next to its baseline, and the before case next to its after.
   loadrun "no auth, POST 1 KiB" "http://127.0.0.1:$none" signed /function/env >> "$state/results"
   loadrun "funcauth signature, 1 KiB" "http://127.0.0.1:$sig" signed /function/env >> "$state/results"
-  loadrun "no auth, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
-  loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
-  loadrun "Caddy basic_auth (bcrypt)" "http://127.0.0.1:$cbasic" basic /system/functions >> "$state/results"
   if [ -n "$before" ]; then
     loadrun "before: funcauth signature, 1 KiB" "http://127.0.0.1:$bsig" signed /function/env >> "$state/results"
+  fi
+  loadrun "no auth, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
+  loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
+  if [ -n "$before" ]; then
     loadrun "before: funcauth Basic Auth" "http://127.0.0.1:$bbasic" basic /system/functions >> "$state/results"
   fi
+  loadrun "Caddy basic_auth (bcrypt)" "http://127.0.0.1:$cbasic" basic /system/functions >> "$state/results"
 done
 extra=()
 if [ -n "$before" ]; then
-  extra=("before: funcauth signature, 1 KiB=no auth, POST 1 KiB" "before: funcauth Basic Auth=no auth, GET")
+  extra=("before: funcauth signature, 1 KiB=no auth, POST 1 KiB" "before: funcauth Basic Auth=no auth, GET"
+    "funcauth signature, 1 KiB=before: funcauth signature, 1 KiB" "funcauth Basic Auth=before: funcauth Basic Auth")
 fi
 python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
   "no auth, POST 1 KiB=no auth, POST 1 KiB" "funcauth signature, 1 KiB=no auth, POST 1 KiB" \
