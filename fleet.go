@@ -252,7 +252,7 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 	if q.exempt {
 		cmd = "*6\r\n$3\r\nSET\r\n" + s.claimHead + claim + "\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n" + v.windowArg
 	} else {
-		cmd = claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", q.group) + "\r\n" + v.windowArg
+		cmd = claimScriptCommand(s, q, v, claim)
 	}
 	var replies []respValue
 	var no *refusal
@@ -271,18 +271,27 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 	case no != nil:
 	case replies == nil:
 		no = claimUnanswered(s, d)
-	case replies[0].kind == '+' || replies[0].kind == ':' && replies[0].num == 1: // SET's OK, the script's 1
-		d.store = s
-		d.storeClaim = claim
-		d.clock = g.now
-		return nil
 	default:
+		// (One pointer to the reply: under Yaegi each replies[0].field
+		// would copy the whole reply.)
+		if r := &replies[0]; r.kind == '+' || r.kind == ':' && r.num == 1 { // SET's OK, the script's 1
+			d.store = s
+			d.storeClaim = claim
+			d.clock = g.now
+			return nil
+		}
 		no = claimRefused(g, q, &replies[0])
 	}
 	if no == nil {
 		return nil
 	}
 	return fleetClaimRefused(g, v, partition, entry, no)
+}
+
+// claimScriptCommand is the claim of a client bans apply to: the claim
+// script, which claims nothing for a banned client.
+func claimScriptCommand(s *sharedStore, q *checkedRequest, v *verifier, claim string) string {
+	return claimScript.fixed + s.claimHead + claim + "\r\n" + s.banHead + banKey(s, "client", q.group) + "\r\n" + v.windowArg
 }
 
 // claimWithTokens sends the claim cmd after the request's fleet rate-limit

@@ -329,16 +329,11 @@ const (
 // claim one). A function rather than a method, for Yaegi (see redisDo).
 func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string, error) {
 	s.mu.Lock()
-	if s.down && now.Before(s.probeAt) {
-		s.events.failures++
-		s.mu.Unlock()
+	failFast := s.down && outageFailsFast(s, now)
+	s.mu.Unlock()
+	if failFast {
 		return nil, "", errStoreDown
 	}
-	if s.down {
-		// This call is the probe; the others keep failing fast meanwhile.
-		s.probeAt = now.Add(s.client.timeout + storeRetryInterval)
-	}
-	s.mu.Unlock()
 
 	replies, err := redisDo(s.client, cmds, now)
 	if err == nil {
@@ -360,6 +355,18 @@ func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string,
 		return nil, event, err
 	}
 	return replies, event, nil
+}
+
+// outageFailsFast decides, during an outage, whether a call fails at once
+// (until the next probe is due) or is the probe, which the others keep
+// failing fast behind. s.mu is held.
+func outageFailsFast(s *sharedStore, now time.Time) bool {
+	if now.Before(s.probeAt) {
+		s.events.failures++
+		return true
+	}
+	s.probeAt = now.Add(s.client.timeout + storeRetryInterval)
+	return false
 }
 
 // noteLocked notes a call's outcome, with s.mu held, and returns the
