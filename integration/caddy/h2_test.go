@@ -1,9 +1,11 @@
 package caddy
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 
@@ -52,7 +54,9 @@ func (h *h2Caddy) Do(t testing.TB, req *http.Request, client string) (*http.Resp
 	if resp.StatusCode < 400 {
 		return resp, ""
 	}
-	reason, err := h.b.log.LastReason()
+	body, _ := io.ReadAll(resp.Body) // DoOver read it whole already
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	reason, err := h.b.log.RefusalReason(body)
 	if err != nil {
 		t.Error(err)
 	}

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -86,7 +85,8 @@ type LogTail struct {
 	off int64
 }
 
-// Lines returns the entries written since the last call.
+// Lines returns the entries written since the last call: whole lines
+// only, so that a line the server is still writing is read next time.
 func (l *LogTail) Lines() ([]map[string]interface{}, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,18 +101,24 @@ func (l *LogTail) Lines() ([]map[string]interface{}, error) {
 	if _, err := f.Seek(l.off, io.SeekStart); err != nil {
 		return nil, err
 	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	whole := bytes.LastIndexByte(data, '\n') + 1
 	var lines []map[string]interface{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		l.off += int64(len(sc.Bytes()) + 1)
+	for _, line := range bytes.Split(data[:whole], []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
 		var m map[string]interface{}
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return lines, fmt.Errorf("log line %q: %w", sc.Text(), err)
+		if err := json.Unmarshal(line, &m); err != nil {
+			return lines, fmt.Errorf("log line %q: %w", line, err)
 		}
 		lines = append(lines, m)
 	}
-	return lines, sc.Err()
+	l.off += int64(whole)
+	return lines, nil
 }
 
 // LastReason returns the reason of the last new entry that has one.
@@ -126,6 +132,29 @@ func (l *LogTail) LastReason() (string, error) {
 	}
 	return reason, err
 }
+
+// RefusalReason is LastReason for a response with body. A server answers
+// before its log line reaches the file, so for a funcauth refusal (its
+// JSON body links the troubleshooting page) it waits up to logWait for
+// the line.
+func (l *LogTail) RefusalReason(body []byte) (string, error) {
+	reason, err := l.LastReason()
+	if reason != "" || err != nil || !bytes.Contains(body, []byte("troubleshooting.md#")) {
+		return reason, err
+	}
+	for deadline := time.Now().Add(logWait); time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		if reason, err = l.LastReason(); reason != "" || err != nil {
+			return reason, err
+		}
+	}
+	return "", nil
+}
+
+// logWait is how long RefusalReason waits for a refusal's log line. (A
+// request among concurrent ones may find its line taken by another's
+// read, and waits it out for nothing.)
+const logWait = 2 * time.Second
 
 // DoVia sends req to a server listening at addr, keeping req's Host, with
 // client in X-Forwarded-For, and returns the response (its body read, so
@@ -151,7 +180,7 @@ func DoVia(t testing.TB, req *http.Request, addr, client string, log *LogTail) (
 	if resp.StatusCode < 400 || log == nil {
 		return resp, ""
 	}
-	reason, err := log.LastReason()
+	reason, err := log.RefusalReason(body)
 	if err != nil {
 		t.Error(err)
 	}
