@@ -131,11 +131,11 @@ func readSignedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *r
 	r := q.r
 	n := r.ContentLength
 	if n <= 0 || n > g.body.small || r.Body == nil {
-		return readStreamedSigned(g, q, sink, digest)
+		return holdStreamedBody(g, q, sink, digest)
 	}
 	if atomic.AddInt64(&bodyMemory.held, n) > g.body.budget { // bodyMemory.reserve, inline
 		atomic.AddInt64(&bodyMemory.held, -n)
-		return readStreamedSigned(g, q, sink, digest)
+		return holdStreamedBody(g, q, sink, digest)
 	}
 	sb := new(spooledBody)
 	sb.budget, sb.reserved, sb.size = g.body.budget, n, n
@@ -168,8 +168,12 @@ func readSignedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *r
 	return nil
 }
 
-// readStreamedSigned is readSignedBody for a body read as it arrives.
-func readStreamedSigned(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
+// holdStreamedBody reads q's body as it arrives through sink (see
+// readStreamed), with its SHA-256 when digest is set, and holds it for the
+// upstream, with the identity headers removed from its trailers: the body
+// of a signed request that is not small, or of an allowed request of
+// unknown length (boundUnreadBody).
+func holdStreamedBody(g *Guard, q *checkedRequest, sink io.Writer, digest bool) *refusal {
 	r, sb := q.r, new(spooledBody)
 	if no := readStreamed(r, g.body, sink, digest, sb); no != nil {
 		return no

@@ -705,10 +705,10 @@ func takeTokens(g *Guard, q *checkedRequest, principal string) *refusal {
 		case "client":
 			key = q.group
 		case "function":
-			fn := q.route.fn
 			if !q.route.hasFn {
 				continue
 			}
+			fn := q.route.fn
 			key = fn.Name + "." + fn.Namespace
 			if fn.Namespace == "" {
 				key += defaultFunctionNamespace
@@ -754,13 +754,8 @@ func allowUnread(g *Guard, q *checkedRequest, reason Reason) *refusal {
 func boundUnreadBody(g *Guard, q *checkedRequest) *refusal {
 	r := q.r
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		sb := new(spooledBody)
-		if no := readStreamed(r, g.body, io.Discard, false, sb); no != nil {
+		if no := holdStreamedBody(g, q, io.Discard, false); no != nil {
 			return no
-		}
-		q.d.body = sb
-		if len(r.Trailer) > 0 {
-			removeIdentityHeaders(r.Trailer, g.upstream.UserHeader, g.upstream.SignatureHeader)
 		}
 	} else if r.ContentLength > 0 || r.Body != nil && r.Body != http.NoBody || r.Trailer != nil {
 		if no := limitBody(r, g.body.max); no != nil {

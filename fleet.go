@@ -274,13 +274,14 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 	default:
 		// (One pointer to the reply: under Yaegi each replies[0].field
 		// would copy the whole reply.)
-		if r := &replies[0]; r.kind == '+' || r.kind == ':' && r.num == 1 { // SET's OK, the script's 1
+		r := &replies[0]
+		if r.kind == '+' || r.kind == ':' && r.num == 1 { // SET's OK, the script's 1
 			d.store = s
 			d.storeClaim = claim
 			d.clock = g.now
 			return nil
 		}
-		no = claimRefused(g, q, &replies[0])
+		no = claimRefused(g, q, r)
 	}
 	if no == nil {
 		return nil

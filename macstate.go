@@ -23,8 +23,8 @@ var (
 	hmacSHA512 = &macHash{name: "sha512", new: sha512.New, pool: 2}
 )
 
-// macHashes is how many hash functions there are above: a key's pools.
-const macHashes = 3
+// macHashes lists the hash functions above in the order of their pools.
+var macHashes = []*macHash{hmacSHA1, hmacSHA256, hmacSHA512}
 
 // macPools keeps a key's HMAC states between requests, one pool per hash
 // function. A state taken from the pool starts where hmac.New would leave
@@ -42,7 +42,7 @@ type macPools []*sync.Pool
 
 // newMACPools returns a key's empty pools, one per hash function.
 func newMACPools() macPools {
-	p := make(macPools, macHashes)
+	p := make(macPools, len(macHashes))
 	for i := range p {
 		p[i] = new(sync.Pool)
 	}

@@ -160,3 +160,16 @@ func TestMissingFunctionKeyCostsAsManyMACs(t *testing.T) {
 		t.Fatalf("keyed, signed with its own key: %s (%s)", d.Reason, d.Detail)
 	}
 }
+
+// Each hash function's pool index is its place in macHashes, which sizes a
+// key's pools.
+func TestMACHashPoolIndices(t *testing.T) {
+	for i, h := range macHashes {
+		if h.pool != i {
+			t.Errorf("%s: pool %d, at %d in macHashes", h.name, h.pool, i)
+		}
+		if hashByName(h.name) != h {
+			t.Errorf("hashByName(%q) is not %s", h.name, h.name)
+		}
+	}
+}

@@ -39,13 +39,10 @@ func newMACVariant(header, prefix, digest string, base64 bool) (*macVariant, err
 }
 
 func hashByName(name string) *macHash {
-	switch name {
-	case "sha1":
-		return hmacSHA1
-	case "sha256":
-		return hmacSHA256
-	case "sha512":
-		return hmacSHA512
+	for _, h := range macHashes {
+		if h.name == name {
+			return h
+		}
 	}
 	return nil
 }
