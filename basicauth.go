@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -189,10 +188,9 @@ func (b *basicAuthenticator) decoy(t *userTable, name string) *account {
 	return t.accounts[int(n%uint32(len(t.accounts)))]
 }
 
-// basicCredentials extracts the Basic credentials of r, or why there are
-// none usable.
-func basicCredentials(r *http.Request) (string, string, *refusal) {
-	values := r.Header["Authorization"]
+// basicCredentials extracts the Basic credentials of an Authorization
+// header's values, or why there are none usable.
+func basicCredentials(values []string) (string, string, *refusal) {
 	if len(values) == 0 {
 		return "", "", refuse(ReasonMissingCredentials, "")
 	}
@@ -209,35 +207,42 @@ func basicCredentials(r *http.Request) (string, string, *refusal) {
 	return user, password, nil
 }
 
-// cachedLogin reports whether user and password are a remembered success,
-// a check that costs no hash.
-func cachedLogin(b *basicAuthenticator, user, password string, now time.Time) bool {
+// rememberedUser returns the user of a remembered success: an
+// Authorization header (its values) that verified before against the
+// user's hash, which is still the user's. It returns "" for any other
+// header, which is parsed and checked.
+func rememberedUser(b *basicAuthenticator, values []string, now time.Time) string {
+	if len(values) != 1 || len(values[0]) > maxRememberedHeader {
+		return ""
+	}
+	c := b.cache
+	sum := sha256.Sum256([]byte(c.secret + values[0])) // loginKey, inline: one call fewer
+	c.mu.Lock()
+	login, ok := c.entries[string(sum[:])]
+	c.mu.Unlock()
+	if !ok {
+		return ""
+	}
 	table := b.fixed
 	if table == nil {
 		table = b.users(now)
 	}
-	acct := table.byName[user]
-	if acct == nil {
-		return false
+	if acct := table.byName[login.user]; acct == nil || acct.stored != login.stored {
+		return ""
 	}
-	c := b.cache
-	key := credentialKey(c, user, password)
-	c.mu.Lock()
-	stored, ok := c.entries[key]
-	c.mu.Unlock()
-	return ok && stored == acct.stored
+	return login.user
 }
 
-// verify checks a user name and password that are not a remembered
-// success (see cached), and returns nil when they are right. An unknown
-// user's password is checked against a decoy account's hash, so both cost
-// the same; identical concurrent checks run once; successes are
-// remembered. A hash needs one of slots: when none is free the refusal is
-// ReasonRateLimited.
-func (b *basicAuthenticator) verify(user, password string, now time.Time, slots *checkSlots) *refusal {
+// verify checks the user name and password of an Authorization header
+// that is not a remembered success (see rememberedUser), and returns nil
+// when they are right. An unknown user's password is checked against a
+// decoy account's hash, so both cost the same; identical concurrent checks
+// run once; successes are remembered. A hash needs one of slots: when none
+// is free the refusal is ReasonRateLimited.
+func (b *basicAuthenticator) verify(header, user, password string, now time.Time, slots *checkSlots) *refusal {
 	table := b.users(now)
 	acct := table.byName[user]
-	key := credentialKey(b.cache, user, password)
+	key := loginKey(b.cache, header)
 	target := acct
 	if target == nil {
 		target = b.decoy(table, user)
@@ -255,7 +260,9 @@ func (b *basicAuthenticator) verify(user, password string, now time.Time, slots 
 	if acct == nil || result != checkMatched {
 		return refuse(ReasonBadCredentials, table.problem)
 	}
-	b.cache.add(key, acct.stored)
+	if len(header) <= maxRememberedHeader {
+		b.cache.add(key, rememberedLogin{user: user, stored: acct.stored})
+	}
 	return nil
 }
 

@@ -2,41 +2,53 @@ package funcauth
 
 import (
 	"crypto/sha256"
-	"strconv"
 	"sync"
 )
 
 // credentialCache remembers successful password checks so that a hash is
-// computed once per user and password. Its keys are SHA-256 values keyed
-// by a random per-process secret: the cache never holds a password, and a
-// key is useless outside this process. Its size is bounded; when it is
-// full, an arbitrary entry makes room.
+// computed once per Authorization header. Its keys are SHA-256 values
+// keyed by a random per-process secret: the cache never holds a password,
+// and a key is useless outside this process. Its size is bounded; when it
+// is full, an arbitrary entry makes room.
 type credentialCache struct {
 	secret string
 
 	mu      sync.Mutex
-	entries map[string]string // key -> the stored hash the password matched
+	entries map[string]rememberedLogin
 	max     int
 }
 
-func newCredentialCache(secret []byte, max int) *credentialCache {
-	return &credentialCache{secret: string(secret), entries: make(map[string]string), max: max}
+// rememberedLogin is a successful check: the user it authenticated and
+// the stored hash the password matched, which must still be the user's.
+type rememberedLogin struct {
+	user   string
+	stored string
 }
 
-// credentialKey derives the cache key of a user name and password: the
-// SHA-256 of the cache's secret (32 random bytes) followed by "<length of
-// the user name>:<user name><password>", which tells every pair apart.
+// maxRememberedHeader is the longest Authorization header the cache takes:
+// "Basic " and credentials within the limits. Longer ones (padded with
+// spaces) are checked each time, and never hashed for a lookup.
+const maxRememberedHeader = len("Basic ") + maxEncodedCredentials
+
+func newCredentialCache(secret []byte, max int) *credentialCache {
+	return &credentialCache{secret: string(secret), entries: make(map[string]rememberedLogin), max: max}
+}
+
+// loginKey derives the cache key of an Authorization header: the SHA-256
+// of the cache's secret (32 random bytes) followed by the header. A
+// remembered success is found from the header as it comes, before it is
+// decoded, and an other spelling of the same credentials is another key.
 //
 // (A keyed hash, not an HMAC: a key is only ever looked up in this
 // process's memory and never shown, so length extension, which an HMAC
 // guards against, tells nothing; and the hash is one call into the
 // standard library, where an HMAC is three and five allocations.)
-func credentialKey(c *credentialCache, user, password string) string {
-	sum := sha256.Sum256([]byte(c.secret + strconv.Itoa(len(user)) + ":" + user + password))
+func loginKey(c *credentialCache, header string) string {
+	sum := sha256.Sum256([]byte(c.secret + header))
 	return string(sum[:])
 }
 
-func (c *credentialCache) add(key, stored string) {
+func (c *credentialCache) add(key string, login rememberedLogin) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
@@ -45,7 +57,7 @@ func (c *credentialCache) add(key, stored string) {
 			break
 		}
 	}
-	c.entries[key] = stored
+	c.entries[key] = login
 }
 
 // flightGroup runs identical concurrent checks once: the callers that come

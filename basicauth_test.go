@@ -2,8 +2,10 @@ package funcauth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,11 +96,11 @@ func TestSuccessfulChecksAreCachedWithoutPasswords(t *testing.T) {
 	cache := g.state.credentials
 	cache.mu.Lock()
 	for k, v := range cache.entries {
-		if strings.Contains(k, "hunter2") || strings.Contains(v, "hunter2") && v != "$test$hunter2" {
+		if strings.Contains(k, "hunter2") || strings.Contains(v.user+v.stored, "hunter2") && v.stored != "$test$hunter2" {
 			t.Errorf("the cache holds the password")
 		}
 		if len(k) != 32 {
-			t.Errorf("cache key of %d bytes, want a 32-byte HMAC", len(k))
+			t.Errorf("cache key of %d bytes, want a 32-byte SHA-256", len(k))
 		}
 	}
 	cache.mu.Unlock()
@@ -110,6 +112,59 @@ func TestSuccessfulChecksAreCachedWithoutPasswords(t *testing.T) {
 	basicAs(g2, "c", "3")
 	if n := g2.state.credentials.len(); n != 2 {
 		t.Fatalf("cache holds %d entries, bound is 2", n)
+	}
+}
+
+// A remembered success is found by the Authorization header as it came:
+// the same header costs no comparison, another spelling of the same
+// credentials is checked once and remembered in turn, a header longer
+// than any within the limits is checked each time, and a remembered user
+// who got locked out since is refused like any other.
+func TestRememberedLoginsByHeader(t *testing.T) {
+	c := &clock{t: testNow}
+	cmp := &countingComparer{}
+	g := abuseGuard(t, c, cmp, &Bans{MaxFailures: 100, UserMaxFailures: 3, Duration: "5m"}, nil, nil)
+	send := func(client, header string) *Decision {
+		r := request("GET", "/system/functions", "", nil)
+		r.Header.Set("Authorization", header)
+		r.RemoteAddr = client + ":5000"
+		return g.Check(r, g.ClientAddress(r))
+	}
+	encoded := base64.StdEncoding.EncodeToString([]byte("admin:pw"))
+	padded := "Basic " + strings.Repeat(" ", maxRememberedHeader) + encoded
+	for _, tc := range []struct {
+		header      string
+		comparisons int64 // in three checks
+	}{
+		{"Basic " + encoded, 1},
+		{"basic " + encoded, 1},
+		{"Basic  " + encoded, 1},
+		{padded, 3},
+	} {
+		before := cmp.calls.Load()
+		for i := 0; i < 3; i++ {
+			if d := send("198.51.100.7", tc.header); !d.Allowed || d.User != "admin" {
+				t.Fatalf("%.12q, check %d: %s, user %q", tc.header, i, d.Reason, d.User)
+			}
+		}
+		if got := cmp.calls.Load() - before; got != tc.comparisons {
+			t.Errorf("%.12q: %d comparisons in three checks, want %d", tc.header, got, tc.comparisons)
+		}
+	}
+	if n := g.state.credentials.len(); n != 3 {
+		t.Errorf("%d remembered headers, want 3 (the padded one is not kept)", n)
+	}
+	// Three failures from elsewhere lock admin out: the remembered header
+	// is refused from a new address, and still allowed from the address
+	// that logged in (see checkUserLockout).
+	for i := 0; i < 3; i++ {
+		login(g, "203.0.113."+strconv.Itoa(i+1), "admin", "guess")
+	}
+	if d := send("203.0.113.50", "Basic "+encoded); d.Reason != ReasonBanned {
+		t.Errorf("a remembered header of a locked-out user, from a new address: %s", d.Reason)
+	}
+	if d := send("198.51.100.7", "Basic "+encoded); !d.Allowed {
+		t.Errorf("a remembered header of a locked-out user, from its own address: %s", d.Reason)
 	}
 }
 

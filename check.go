@@ -242,21 +242,27 @@ func carriesSignature(v *verifier, h http.Header) bool {
 func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	d := q.d
 	d.Challenge = g.basic.challenge
-	user, password, no := basicCredentials(q.r)
-	d.User = user
-	if no != nil {
-		return no
-	}
-	lockout := false
-	if g.bans.locksUsers && !q.exempt {
-		lockout, no = checkUserLockout(g, q, user)
-		if no != nil {
+	values := q.r.Header["Authorization"]
+	// A remembered success costs no parse, no hash and no admission.
+	user := rememberedUser(g.basic, values, q.now)
+	remembered := user != ""
+	password := ""
+	if !remembered {
+		var no *refusal
+		if user, password, no = basicCredentials(values); no != nil {
 			return no
 		}
 	}
-	// A remembered success costs no hash and needs no admission.
-	if !cachedLogin(g.basic, user, password, q.now) {
-		if no := verifyPassword(g, q, user, password, lockout); no != nil {
+	d.User = user
+	lockout := false
+	if g.bans.locksUsers && !q.exempt {
+		var no *refusal
+		if lockout, no = checkUserLockout(g, q, user); no != nil {
+			return no
+		}
+	}
+	if !remembered {
+		if no := verifyPassword(g, q, values[0], user, password, lockout); no != nil {
 			return no
 		}
 	}
@@ -293,7 +299,7 @@ func checkUserLockout(g *Guard, q *checkedRequest, user string) (bool, *refusal)
 
 // verifyPassword hashes a password that is not a remembered success, once
 // the fleet's bans and the failure budgets admit it.
-func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout bool) *refusal {
+func verifyPassword(g *Guard, q *checkedRequest, header, user, password string, lockout bool) *refusal {
 	// Bans set by other replicas, in one round trip (none without a
 	// store): a password is hashed only where no replica banned.
 	if no := g.fleetBanned(q, user, lockout); no != nil {
@@ -302,7 +308,7 @@ func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout 
 	if no := admit(g, q, user, lockout); no != nil {
 		return no
 	}
-	if no := g.basic.verify(user, password, q.now, g.hashSlots); no != nil {
+	if no := g.basic.verify(header, user, password, q.now, g.hashSlots); no != nil {
 		return no
 	}
 	releaseHeld(g, q.d)
