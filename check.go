@@ -57,13 +57,9 @@ type checkedRequest struct {
 	// trustedPeer says the peer is a trusted proxy (see CheckBehindProxy).
 	trustedPeer bool
 
-	// sigs are the signature checks and in what a scheme sees of the
-	// request: held here, so that a request costs one allocation for
-	// them. (The decision and a body read are allocations of their own:
-	// under Yaegi, taking the address of a field costs a copy of it.)
-	sigs signatureChecks
-	in   sigInput
-	// sum is where checkOneMAC sums its MAC.
+	// sum is where checkOneMAC sums its MAC. (The decision, a body read
+	// and checkSignature's checks are allocations of their own: under
+	// Yaegi, taking the address of a field costs a copy of it.)
 	sum [sha512.Size]byte
 }
 
@@ -366,7 +362,7 @@ func releaseHeld(g *Guard, d *Decision) {
 // match: which functions have keys cannot be learned.
 func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	q.d.Challenge = g.sigChallenge
-	s := &q.sigs
+	s := new(signatureChecks) // (its own allocation: the usual route takes checkOneMAC, which needs none)
 	s.started = s.first[:0]
 	s.spare = &s.firstMAC
 	startChecks(g, q, rl, s)
@@ -415,7 +411,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 			verifierFailed(s, sc, no)
 			continue
 		}
-		return acceptSigned(g, q, sc.v, sc.keys, keyID, replayID)
+		return acceptSigned(g, q, sc.v, sc.keys, keyID, signerLabel(sc.v, keyID), replayID)
 	}
 	return noneVerified(s, q)
 }
@@ -470,6 +466,8 @@ type signatureChecks struct {
 	digest   bool // the body's SHA-256 is needed: it identifies the message for replay protection
 	refusal  *refusal
 	warnKey  string
+	// in is what a scheme sees of the request, for each check in turn.
+	in sigInput
 }
 
 // startedCheck is the check of one verifier.
@@ -503,7 +501,7 @@ func startChecks(g *Guard, q *checkedRequest, rl *rule, s *signatureChecks) {
 		if !v.keys.fixed {
 			keyless = checkKeys(g, q, &sc)
 		}
-		in := &q.in
+		in := &s.in
 		*in = sigInput{r: q.r, now: q.now, keys: sc.keys, tolerance: v.tolerance, forwardedProtoTrusted: q.trustedPeer, spare: s.spare}
 		var no *refusal
 		if mac, ok := v.scheme.(*headerMAC); ok {
@@ -611,8 +609,9 @@ func takeKeyTokens(g *Guard, q *checkedRequest, v *verifier, keyID string) *refu
 }
 
 // acceptSigned accepts a message v verified with keyID, once the rate
-// limits of the key and replay protection let it through.
-func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, replayID string) *refusal {
+// limits of the key and replay protection let it through. label is
+// "<verifier>/<key id>", the value of the upstream's signature header.
+func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, label, replayID string) *refusal {
 	d := q.d
 	// The signature verified: what may refuse the message now is no
 	// failure of the client's.
@@ -645,7 +644,7 @@ func acceptSigned(g *Guard, q *checkedRequest, v *verifier, keys []key, keyID, r
 		d.replayCache, d.replayPartition, d.replayDigest = g.state.replay, partition, entry
 	}
 	d.Verifier, d.KeyID = v.name, keyID
-	q.r.Header[g.upstream.SignatureHeader] = []string{v.name + "/" + keyID} // Header.Set, without the call: the name is canonical
+	q.r.Header[g.upstream.SignatureHeader] = []string{label} // Header.Set, without the call: the name is canonical
 	d.Allowed, d.Reason, d.Status = true, ReasonSigned, http.StatusOK
 	return nil
 }

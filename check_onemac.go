@@ -33,6 +33,12 @@ func oneHeaderMAC(verifiers []*verifier) (*headerMAC, *key) {
 	return s, &v.keys.static[0]
 }
 
+// signerLabel is the value of the upstream's signature header for a
+// message v verified with the key keyID: "<verifier>/<key id>".
+func signerLabel(v *verifier, keyID string) string {
+	return v.name + "/" + keyID
+}
+
 // checkOneMAC is checkSignature for a rule with oneMAC set. A request
 // without a MAC it can take (no header, a repeated one, an unknown prefix,
 // an undecodable MAC) goes to checkSignature, which says which refusal it
@@ -74,7 +80,7 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 		return oneMACMismatch(v)
 	}
 	// signedReplayID, inline: a header MAC signs no prefix.
-	return acceptSigned(g, q, v, v.keys.static, k.id, "signed:\x00"+string(body.digest))
+	return acceptSigned(g, q, v, v.keys.static, k.id, rl.oneLabel, "signed:\x00"+string(body.digest))
 }
 
 // oneMACMismatch is checkOneMAC's refusal of a MAC its key does not

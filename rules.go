@@ -48,9 +48,10 @@ type rule struct {
 	plain plainPath
 	// oneMAC is set when the rule's one verifier checks a header MAC with
 	// one fixed key, oneKey, the usual signed route, which checkOneMAC
-	// takes.
-	oneMAC *headerMAC
-	oneKey *key
+	// takes; oneLabel is its signerLabel.
+	oneMAC   *headerMAC
+	oneKey   *key
+	oneLabel string
 }
 
 // plainPath is the kind of a rule matchRule matches without a call.
@@ -188,6 +189,9 @@ func compileRules(cfg *Config, verifiers []*verifier, hasUsers bool) ([]*rule, e
 		}
 		r.plain = plainKind(r)
 		r.oneMAC, r.oneKey = oneHeaderMAC(r.verifiers)
+		if r.oneKey != nil {
+			r.oneLabel = signerLabel(r.verifiers[0], r.oneKey.id)
+		}
 		rules = append(rules, r)
 	}
 	return rules, nil
