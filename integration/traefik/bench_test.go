@@ -152,7 +152,7 @@ func loadBefore(t testing.TB, root string) (*traefikload.Plugin, map[string]map[
 // may make: under Yaegi each call costs a frame (see docs/benchmarks.md).
 // A change that needs more raises the budget, and says why.
 var callBudget = map[string]int{
-	"signature-1KiB":  11,
+	"signature-1KiB":  13, // 11, and the upstream's answer through StatusRecorder.WriteHeader and Write
 	"basic-cached":    8,
 	"PBKDF2-uncached": 50,
 }
@@ -161,6 +161,12 @@ var callBudget = map[string]int{
 // methods (but for closures): under Yaegi a method call costs three to
 // four times a function call (the core's calls.go, BenchmarkYaegiCallKinds).
 var methodFree = map[string]bool{"signature-1KiB": true, "basic-cached": true}
+
+// hostCalled are the methods the host calls through an interface, which
+// must stay methods: the upstream's answer reaches Traefik through the
+// StatusRecorder of a request whose message is remembered (so that a
+// failed upstream's 5xx forgets it again).
+var hostCalled = map[string]bool{"StatusRecorder.WriteHeader": true, "StatusRecorder.Write": true}
 
 // TestInterpretedCallsPerRequest prints the interpreted function calls of
 // one request of each kind BenchmarkUnderYaegi times, function by
@@ -177,7 +183,7 @@ func TestInterpretedCallsPerRequest(t *testing.T) {
 			t.Errorf("%s: %d interpreted calls per request, over the budget of %d (go test -v lists them)", c.name, total(m), budget)
 		}
 		for name := range m {
-			if methodFree[c.name] && !strings.HasPrefix(name, "allocs:") && strings.Contains(name, ".") && !strings.Contains(name, ".func@") {
+			if methodFree[c.name] && !strings.HasPrefix(name, "allocs:") && strings.Contains(name, ".") && !strings.Contains(name, ".func@") && !hostCalled[name] {
 				t.Errorf("%s: calls the method %s: make it a function that takes its receiver first (see the core's calls.go)", c.name, name)
 			}
 		}
@@ -292,7 +298,7 @@ func floorMiddleware(t testing.TB) http.Handler {
 	if floorErr != nil {
 		t.Fatal(floorErr)
 	}
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	next := http.HandlerFunc(benchUpstream)
 	h, err := floorPlugin.NewMiddleware(context.Background(), next, map[string]interface{}{"key": "cookie"}, "floor@file")
 	if err != nil {
 		t.Fatal(err)
@@ -300,9 +306,21 @@ func floorMiddleware(t testing.TB) http.Handler {
 	return h
 }
 
+// benchUpstream is the function behind the middlewares: it reads the body
+// and answers as a function does, with headers, a status and a body, so
+// that what the middleware costs on the way back (funcauth's
+// StatusRecorder, called from compiled code through the interpreter) is
+// timed too.
+func benchUpstream(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("ok\n"))
+}
+
 func benchMiddleware(t testing.TB, p *traefikload.Plugin) http.Handler {
 	t.Helper()
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	next := http.HandlerFunc(benchUpstream)
 	h, err := p.NewMiddleware(context.Background(), next, benchOptions(), "bench"+strconv.FormatInt(names.Add(1), 10)+"@file")
 	if err != nil {
 		t.Fatal(err)
