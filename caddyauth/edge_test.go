@@ -15,15 +15,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/funcauth/funcauth"
-	"github.com/funcauth/funcauth/internal/conformance"
 )
 
 const adminHash = "$pbkdf2-sha256$i=100000$FvsaKqDUjTxkY0LDcLY6LQ$avC3cRwBiE71Wx/YKvObS6LpxMgpuYhieUKArM2/40k"
@@ -224,7 +223,7 @@ func TestAccessLogFilter(t *testing.T) {
 			logBlock = strings.Replace(filter, "log {\n", "log {\n\toutput file "+logPath+"\n", 1)
 		}
 		caddyfile := fmt.Sprintf(`{
-	admin localhost:2999
+	admin localhost:%d
 	http_port %d
 	grace_period 1ns
 	skip_install_trust
@@ -244,8 +243,8 @@ func TestAccessLogFilter(t *testing.T) {
 	}
 	respond "ok"
 }
-`, caddyHTTPPort, caddyHTTPPort, logBlock, token)
-		tester := caddytest.NewTester(conformance.NoSkip(t))
+`, adminPort, caddyHTTPPort, caddyHTTPPort, logBlock, token)
+		tester := newTester(t)
 		tester.InitServer(caddyfile, "caddyfile")
 		if t.Failed() {
 			t.FailNow()
@@ -393,15 +392,21 @@ func findHandler(tree interface{}, name string) map[string]interface{} {
 
 // TestProvisionPrintsTheLogFilter: the handler warns with the filter for
 // its own signature headers when it starts.
+// provisionRuns counts the runs of TestProvisionPrintsTheLogFilter.
+var provisionRuns atomic.Int64
+
 func TestProvisionPrintsTheLogFilter(t *testing.T) {
+	// A header of its own at each run: the warning is printed once per
+	// process for each set of headers (go test -count).
+	header := fmt.Sprintf("X-Provision-Test-Sig-%d", provisionRuns.Add(1))
 	c := startCaddy(t, []byte(`{"rules":[{"path":"*","require":"signature"}],
-		"signatures":[{"scheme":"generic","header":"X-Provision-Test-Sig","algorithms":["sha256"],"keys":["k"]}]}`), serverOptions{})
+		"signatures":[{"scheme":"generic","header":"`+header+`","algorithms":["sha256"],"keys":["k"]}]}`), serverOptions{})
 	lines, err := c.log.Lines()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range lines {
-		if l["level"] == "warn" && strings.Contains(fmt.Sprint(l["caddyfile"]), "request>headers>X-Provision-Test-Sig delete") {
+		if l["level"] == "warn" && strings.Contains(fmt.Sprint(l["caddyfile"]), "request>headers>"+header+" delete") {
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package caddyauth
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,14 +15,18 @@ import (
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
-// Caddy runs in this test process through caddytest: admin on
-// localhost:2999, HTTP on 9080. Its data and config directories are
-// temporary, so no test touches the user's.
+// Caddy runs in this test process through caddytest, its admin API and
+// its HTTP server on ports free when the tests start (not caddytest's fixed
+// 2999, where another test binary's Caddy could answer in its place). Its
+// data and config directories are temporary, so no test touches the
+// user's.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "funcauth-caddy-")
 	if err != nil {
 		panic(err)
 	}
+	adminPort, caddyHTTPPort = freePort(), freePort()
+	adminURL = fmt.Sprintf("http://localhost:%d", adminPort)
 	os.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	code := m.Run()
@@ -29,7 +34,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const caddyHTTPPort = 9080
+// The in-process Caddy's ports, and its admin API's URL.
+var (
+	adminPort, caddyHTTPPort int
+	adminURL                 string
+)
+
+// freePort returns a TCP port of the loopback interface that is free now.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newTester returns a caddytest Tester of the in-process Caddy.
+func newTester(t *testing.T) *caddytest.Tester {
+	return caddytest.NewTester(conformance.NoSkip(t)).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+}
 
 // caddyServer is Caddy with one site that runs the funcauth handler in
 // front of a reverse proxy to an upstream.
@@ -55,7 +79,7 @@ type serverOptions struct {
 func startCaddy(t *testing.T, funcauthJSON []byte, opts serverOptions) *caddyServer {
 	t.Helper()
 	cfg, logPath := caddyConfig(t, funcauthJSON, opts)
-	tester := caddytest.NewTester(conformance.NoSkip(t))
+	tester := newTester(t)
 	tester.InitServer(cfg, "json")
 	if t.Failed() {
 		t.FailNow()
@@ -77,7 +101,7 @@ func caddyConfig(t *testing.T, funcauthJSON []byte, opts serverOptions) (string,
 		Funcauth:    funcauthJSON,
 		Upstream:    strings.TrimPrefix(upstream.URL, "http://"),
 		HTTPPort:    caddyHTTPPort,
-		AdminListen: "localhost:2999",
+		AdminListen: fmt.Sprintf("localhost:%d", adminPort),
 		LogPath:     filepath.Join(t.TempDir(), "funcauth.log"),
 		After:       opts.after,
 		ErrorRoutes: opts.errorRoutes,

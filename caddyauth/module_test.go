@@ -18,8 +18,6 @@ import (
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
-const adminURL = "http://localhost:2999"
-
 func get(t *testing.T, c *caddyServer, path string, user, password string, client string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest("GET", "http://gateway.test"+path, nil)

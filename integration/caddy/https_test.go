@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +102,20 @@ func checkHTTPSSite(t *testing.T, c *httpsCaddy) {
 	}
 }
 
+// inProcessAdminPort is the admin port of the in-process Caddy: free when
+// first asked for (not caddytest's fixed 2999, where another process's
+// Caddy could answer), and the same for the whole test process, in which
+// caddytest starts Caddy once.
+func inProcessAdminPort(t *testing.T) int {
+	adminOnce.Do(func() { adminPort = e2e.FreePort(t) })
+	return adminPort
+}
+
+var (
+	adminOnce sync.Once
+	adminPort int
+)
+
 // startAutomaticHTTPS starts Pebble and Caddy in-process with funcauth in
 // front of the conformance upstream, extra in Caddy's global options, and
 // waits until Caddy serves name over HTTPS with a certificate from Pebble
@@ -122,9 +137,10 @@ func startAutomaticHTTPS(t *testing.T, name string, validity time.Duration, extr
 	t.Cleanup(function.Close)
 
 	c := &httpsCaddy{pebble: pebble, httpPort: httpPort, httpsPort: httpsPort}
-	caddyfile := httpsCaddyfile("localhost:2999", name, dir, c, extra, function.URL)
+	admin := inProcessAdminPort(t)
+	caddyfile := httpsCaddyfile(fmt.Sprintf("localhost:%d", admin), name, dir, c, extra, function.URL)
 	start := time.Now()
-	tester := caddytest.NewTester(conformance.NoSkip(t))
+	tester := caddytest.NewTester(conformance.NoSkip(t)).WithDefaultOverrides(caddytest.Config{AdminPort: admin})
 	tester.InitServer(caddyfile, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
