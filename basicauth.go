@@ -207,13 +207,13 @@ func basicCredentials(values []string) (string, string, *refusal) {
 	return user, password, nil
 }
 
-// rememberedUser returns the user of a remembered success: an
-// Authorization header (its values) that verified before against the
-// user's hash, which is still the user's. It returns "" for any other
-// header, which is parsed and checked.
-func rememberedUser(b *basicAuthenticator, values []string, now time.Time) string {
+// rememberedLogin looks an Authorization header (its values) up among the
+// remembered successes, as it came: it returns the user it authenticated
+// and the stored hash the password matched, or "" and "". Whether that hash
+// is still the user's is for the caller to check (see stillStored).
+func rememberedLogin(b *basicAuthenticator, values []string) (string, string) {
 	if len(values) != 1 || len(values[0]) > maxRememberedHeader {
-		return ""
+		return "", ""
 	}
 	c := b.cache
 	sum := sha256.Sum256([]byte(c.secret + values[0])) // loginKey, inline: one call fewer
@@ -221,28 +221,45 @@ func rememberedUser(b *basicAuthenticator, values []string, now time.Time) strin
 	login, ok := c.entries[string(sum[:])]
 	c.mu.Unlock()
 	if !ok {
-		return ""
+		return "", ""
 	}
+	return login.user, login.stored
+}
+
+// cachedLogin reports whether user and password, parsed from a header
+// spelled otherwise than their canonical one, are a remembered success:
+// another spelling of credentials costs no hash either.
+func cachedLogin(b *basicAuthenticator, user, password string, now time.Time) bool {
+	c := b.cache
+	c.mu.Lock()
+	login, ok := c.entries[canonicalLoginKey(c, user, password)]
+	c.mu.Unlock()
+	return ok && login.user == user && stillStored(b, user, login.stored, now)
+}
+
+// stillStored reports whether stored is still the hash of user: a
+// remembered success counts only while the user's password is the one it
+// matched.
+func stillStored(b *basicAuthenticator, user, stored string, now time.Time) bool {
 	table := b.fixed
 	if table == nil {
 		table = b.users(now)
 	}
-	if acct := table.byName[login.user]; acct == nil || acct.stored != login.stored {
-		return ""
-	}
-	return login.user
+	acct := table.byName[user]
+	return acct != nil && acct.stored == stored
 }
 
-// verify checks the user name and password of an Authorization header
-// that is not a remembered success (see rememberedUser), and returns nil
-// when they are right. An unknown user's password is checked against a
-// decoy account's hash, so both cost the same; identical concurrent checks
-// run once; successes are remembered. A hash needs one of slots: when none
-// is free the refusal is ReasonRateLimited.
-func (b *basicAuthenticator) verify(header, user, password string, now time.Time, slots *checkSlots) *refusal {
+// verify checks a user name and password that are not a remembered
+// success (see rememberedLogin and cachedLogin), and returns nil when they
+// are right. An unknown user's password is checked against a decoy
+// account's hash, so both cost the same; identical concurrent checks run
+// once, however their headers spell the credentials; successes are
+// remembered under their canonical header. A hash needs one of slots: when
+// none is free the refusal is ReasonRateLimited.
+func (b *basicAuthenticator) verify(user, password string, now time.Time, slots *checkSlots) *refusal {
 	table := b.users(now)
 	acct := table.byName[user]
-	key := loginKey(b.cache, header)
+	key := canonicalLoginKey(b.cache, user, password)
 	target := acct
 	if target == nil {
 		target = b.decoy(table, user)
@@ -260,9 +277,7 @@ func (b *basicAuthenticator) verify(header, user, password string, now time.Time
 	if acct == nil || result != checkMatched {
 		return refuse(ReasonBadCredentials, table.problem)
 	}
-	if len(header) <= maxRememberedHeader {
-		b.cache.add(key, rememberedLogin{user: user, stored: acct.stored})
-	}
+	b.cache.add(key, rememberedSuccess{user: user, stored: acct.stored})
 	return nil
 }
 

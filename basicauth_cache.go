@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"sync"
 )
 
@@ -14,30 +15,32 @@ type credentialCache struct {
 	secret string
 
 	mu      sync.Mutex
-	entries map[string]rememberedLogin
+	entries map[string]rememberedSuccess
 	max     int
 }
 
-// rememberedLogin is a successful check: the user it authenticated and
+// rememberedSuccess is a successful check: the user it authenticated and
 // the stored hash the password matched, which must still be the user's.
-type rememberedLogin struct {
+type rememberedSuccess struct {
 	user   string
 	stored string
 }
 
-// maxRememberedHeader is the longest Authorization header the cache takes:
-// "Basic " and credentials within the limits. Longer ones (padded with
-// spaces) are checked each time, and never hashed for a lookup.
+// maxRememberedHeader is the longest Authorization header looked up as it
+// came: "Basic " and credentials within the limits, canonically encoded.
+// Longer ones (padded with spaces) are parsed, and found by their
+// canonical header (see canonicalLoginKey).
 const maxRememberedHeader = len("Basic ") + maxEncodedCredentials
 
 func newCredentialCache(secret []byte, max int) *credentialCache {
-	return &credentialCache{secret: string(secret), entries: make(map[string]rememberedLogin), max: max}
+	return &credentialCache{secret: string(secret), entries: make(map[string]rememberedSuccess), max: max}
 }
 
 // loginKey derives the cache key of an Authorization header: the SHA-256
 // of the cache's secret (32 random bytes) followed by the header. A
-// remembered success is found from the header as it comes, before it is
-// decoded, and an other spelling of the same credentials is another key.
+// success is remembered under its canonical header (canonicalLoginKey),
+// the one clients send: a request that sends it again is found before its
+// header is decoded.
 //
 // (A keyed hash, not an HMAC: a key is only ever looked up in this
 // process's memory and never shown, so length extension, which an HMAC
@@ -48,7 +51,16 @@ func loginKey(c *credentialCache, header string) string {
 	return string(sum[:])
 }
 
-func (c *credentialCache) add(key string, login rememberedLogin) {
+// canonicalLoginKey is the loginKey of the canonical Authorization header
+// of user and password: "Basic " and the standard base64 encoding of
+// "user:password", as net/http's SetBasicAuth, curl and browsers send it.
+// Every spelling of the same credentials (the scheme's case, spaces,
+// base64's unused bits) is remembered and checked once, under this key.
+func canonicalLoginKey(c *credentialCache, user, password string) string {
+	return loginKey(c, "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
+}
+
+func (c *credentialCache) add(key string, login rememberedSuccess) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {

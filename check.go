@@ -239,11 +239,11 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	d := q.d
 	d.Challenge = g.basic.challenge
 	values := q.r.Header["Authorization"]
-	// A remembered success costs no parse, no hash and no admission.
-	user := rememberedUser(g.basic, values, q.now)
-	remembered := user != ""
+	// A remembered success (the header as it came) costs no parse, no
+	// hash and no admission.
+	user, stored := rememberedLogin(g.basic, values)
 	password := ""
-	if !remembered {
+	if stored == "" {
 		var no *refusal
 		if user, password, no = basicCredentials(values); no != nil {
 			return no
@@ -254,11 +254,31 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 	if g.bans.locksUsers && !q.exempt {
 		var no *refusal
 		if lockout, no = checkUserLockout(g, q, user); no != nil {
+			if stored != "" {
+				// The parse a header not remembered costs: the time of a
+				// lockout's refusal tells nothing of the password.
+				basicCredentials(values)
+			}
 			return no
 		}
 	}
-	if !remembered {
-		if no := verifyPassword(g, q, values[0], user, password, lockout); no != nil {
+	if stored != "" {
+		// stillStored, inline (see calls.go): when the user's hash
+		// changed since (or the user is gone), a check as for any header.
+		table := g.basic.fixed
+		if table == nil {
+			table = g.basic.users(q.now)
+		}
+		if acct := table.byName[user]; acct == nil || acct.stored != stored {
+			var no *refusal
+			if user, password, no = basicCredentials(values); no != nil {
+				return no
+			}
+			stored = ""
+		}
+	}
+	if stored == "" && !cachedLogin(g.basic, user, password, q.now) {
+		if no := verifyPassword(g, q, user, password, lockout); no != nil {
 			return no
 		}
 	}
@@ -295,7 +315,7 @@ func checkUserLockout(g *Guard, q *checkedRequest, user string) (bool, *refusal)
 
 // verifyPassword hashes a password that is not a remembered success, once
 // the fleet's bans and the failure budgets admit it.
-func verifyPassword(g *Guard, q *checkedRequest, header, user, password string, lockout bool) *refusal {
+func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout bool) *refusal {
 	// Bans set by other replicas, in one round trip (none without a
 	// store): a password is hashed only where no replica banned.
 	if no := g.fleetBanned(q, user, lockout); no != nil {
@@ -304,7 +324,7 @@ func verifyPassword(g *Guard, q *checkedRequest, header, user, password string, 
 	if no := admit(g, q, user, lockout); no != nil {
 		return no
 	}
-	if no := g.basic.verify(header, user, password, q.now, g.hashSlots); no != nil {
+	if no := g.basic.verify(user, password, q.now, g.hashSlots); no != nil {
 		return no
 	}
 	releaseHeld(g, q.d)

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	adminPort, caddyHTTPPort = freePort(), freePort()
+	adminPort, caddyHTTPPort = freePorts()
 	adminURL = fmt.Sprintf("http://localhost:%d", adminPort)
 	os.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
@@ -40,14 +40,20 @@ var (
 	adminURL                 string
 )
 
-// freePort returns a TCP port of the loopback interface that is free now.
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePorts returns two TCP ports of the loopback interface, free now and
+// distinct (both are held until both are known).
+func freePorts() (int, int) {
+	a, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	defer a.Close()
+	b, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	return a.Addr().(*net.TCPAddr).Port, b.Addr().(*net.TCPAddr).Port
 }
 
 // newTester returns a caddytest Tester of the in-process Caddy.

@@ -108,6 +108,9 @@ func checkHTTPSSite(t *testing.T, c *httpsCaddy) {
 // caddytest starts Caddy once.
 func inProcessAdminPort(t *testing.T) int {
 	adminOnce.Do(func() { adminPort = e2e.FreePort(t) })
+	if adminPort == 0 {
+		t.Fatal("no free port was found for the in-process Caddy's admin API")
+	}
 	return adminPort
 }
 
