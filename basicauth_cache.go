@@ -7,10 +7,11 @@ import (
 )
 
 // credentialCache remembers successful password checks so that a hash is
-// computed once per Authorization header. Its keys are SHA-256 values
-// keyed by a random per-process secret: the cache never holds a password,
-// and a key is useless outside this process. Its size is bounded; when it
-// is full, an arbitrary entry makes room.
+// computed once per user name and password, under the key of their
+// canonical Authorization header (see canonicalLoginKey). Its keys are
+// SHA-256 values keyed by a random per-process secret: the cache never
+// holds a password, and a key is useless outside this process. Its size is
+// bounded; when it is full, an arbitrary entry makes room.
 type credentialCache struct {
 	secret string
 
