@@ -139,8 +139,14 @@ func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler, edits .
 		// its admin API; TestMain stops it.
 		p := e2e.StartShared(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", cfg)
 		e2e.WaitHTTP(t, "http://"+admin+"/config/", 30*time.Second, p)
-		running = &binaryCaddy{adminURL: "http://" + admin, httpPort: e2e.FreePort(t)}
+		running = &binaryCaddy{adminURL: "http://" + admin}
 	}
+	// A port of its own for each configuration: /load returns once the old
+	// servers are told to stop, which they may not have done yet (Caddy's
+	// app.Stop: "the scheduler might still pause them"), and on a shared
+	// port a request could reach an old server and get its answer, or a
+	// reset as it shuts down.
+	running.httpPort = e2e.FreePort(t)
 	upstream := httptest.NewServer(up)
 	t.Cleanup(upstream.Close)
 	site := &conformance.CaddySite{

@@ -72,11 +72,11 @@ var h2Modes = []string{"h2", "h2c"}
 // over HTTP/2: TLS with ALPN h2, and h2c.
 func TestH2ConformanceInXcaddyBinary(t *testing.T) {
 	certPEM, keyPEM, pool := e2e.SelfSigned(t, "gateway.test")
-	tlsPort := e2e.FreePort(t)
 	for _, mode := range h2Modes {
 		mode := mode
 		t.Run(mode, func(t *testing.T) {
 			conformance.Run(t, e2e.H2Suites(t, mode), "caddy-binary", func(t *testing.T, in *conformance.Instance) conformance.Target {
+				tlsPort := e2e.FreePort(t) // a port of its own for each configuration (see startBinaryWith)
 				b := startBinaryWith(t, string(in.Config), conformance.Upstream, withNewerHTTP(certPEM, keyPEM, tlsPort))
 				return h2Target(t, b, mode, pool, tlsPort)
 			})
