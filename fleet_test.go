@@ -278,6 +278,10 @@ func TestFleetConcurrentChecksAcrossOutages(t *testing.T) {
 		// connection and time out while others succeed (100ms: a loaded
 		// machine must still let the probe after a thaw through).
 		Store: &Store{Address: srv.Addr, Timeout: "100ms", PoolSize: 1, KeyPrefix: "concurrent:"},
+		// Room for every message the workers send in the test's 3 s: 70,000
+		// to 85,000 on the 2-core CI machine, close enough to the default
+		// 100,000 that a quiet run filled it (replay_cache_full).
+		Replay: &Replay{MaxEntries: 1000000},
 	}, Options{}) // the real clock: outages end by the clock too
 	if err != nil {
 		t.Fatal(err)
