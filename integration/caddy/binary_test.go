@@ -103,8 +103,10 @@ func TestSubcommands(t *testing.T) {
 // binaryCaddy is the xcaddy-built Caddy running one configuration at a time.
 type binaryCaddy struct {
 	adminURL string
-	httpPort int
-	log      *conformance.LogTail
+	// httpPort and tlsPort are the ports of the configuration loaded
+	// last (tlsPort for edits that add a TLS server: withNewerHTTP).
+	httpPort, tlsPort int
+	log               *conformance.LogTail
 }
 
 var (
@@ -125,7 +127,15 @@ const binaryReadTimeout = 3 * time.Second
 
 // startBinaryWith is startBinary with another upstream; edits change the
 // Caddy configuration (decoded JSON) before it is loaded.
-func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler, edits ...func(cfg map[string]interface{})) *binaryCaddy {
+//
+// Each configuration gets ports of its own: /load returns once the old
+// servers are told to stop, which they may not have done yet (Caddy's
+// app.Stop: "the scheduler might still pause them"), and on a shared port
+// a request could reach an old server and get its answer, or a reset as it
+// shuts down. A port found free can be taken before Caddy binds it (by a
+// client's connection of a test running beside this one): the load is
+// then tried again on other ports.
+func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler, edits ...func(cfg map[string]interface{}, b *binaryCaddy)) *binaryCaddy {
 	t.Helper()
 	runningMu.Lock()
 	defer runningMu.Unlock()
@@ -141,49 +151,67 @@ func startBinaryWith(t *testing.T, funcauthJSON string, up http.Handler, edits .
 		e2e.WaitHTTP(t, "http://"+admin+"/config/", 30*time.Second, p)
 		running = &binaryCaddy{adminURL: "http://" + admin}
 	}
-	// A port of its own for each configuration: /load returns once the old
-	// servers are told to stop, which they may not have done yet (Caddy's
-	// app.Stop: "the scheduler might still pause them"), and on a shared
-	// port a request could reach an old server and get its answer, or a
-	// reset as it shuts down.
-	running.httpPort = e2e.FreePort(t)
 	upstream := httptest.NewServer(up)
 	t.Cleanup(upstream.Close)
+	logPath := filepath.Join(t.TempDir(), "funcauth.log")
+	for attempt := 1; ; attempt++ {
+		running.httpPort, running.tlsPort = e2e.FreePort(t), e2e.FreePort(t)
+		status, msg := loadBinaryConfig(t, binaryConfig(t, funcauthJSON, upstream.URL, logPath, edits))
+		if status == http.StatusOK {
+			break
+		}
+		if attempt == 5 || !strings.Contains(msg, "address already in use") {
+			t.Fatalf("loading the configuration: %d %s", status, msg)
+		}
+		t.Logf("loading the configuration, attempt %d: %s; again on other ports", attempt, msg)
+	}
+	running.log = &conformance.LogTail{Path: logPath}
+	return running
+}
+
+// binaryConfig is the JSON configuration startBinaryWith loads, on the
+// running Caddy's ports.
+func binaryConfig(t *testing.T, funcauthJSON, upstreamURL, logPath string, edits []func(cfg map[string]interface{}, b *binaryCaddy)) []byte {
+	t.Helper()
 	site := &conformance.CaddySite{
 		Server:      map[string]interface{}{"read_timeout": binaryReadTimeout.String()},
 		Funcauth:    []byte(funcauthJSON),
-		Upstream:    strings.TrimPrefix(upstream.URL, "http://"),
+		Upstream:    strings.TrimPrefix(upstreamURL, "http://"),
 		HTTPPort:    running.httpPort,
 		AdminListen: strings.TrimPrefix(running.adminURL, "http://"),
-		LogPath:     filepath.Join(t.TempDir(), "funcauth.log"),
+		LogPath:     logPath,
 	}
 	data, err := site.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(edits) > 0 {
-		var cfg map[string]interface{}
-		if err := json.Unmarshal(data, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		for _, edit := range edits {
-			edit(cfg)
-		}
-		if data, err = json.Marshal(cfg); err != nil {
-			t.Fatal(err)
-		}
+	if len(edits) == 0 {
+		return data
 	}
+	var cfg map[string]interface{}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, edit := range edits {
+		edit(cfg, running)
+	}
+	if data, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// loadBinaryConfig posts a configuration to the running Caddy's /load and
+// returns its status and message.
+func loadBinaryConfig(t *testing.T, data []byte) (int, string) {
+	t.Helper()
 	resp, err := http.Post(running.adminURL+"/load", "application/json", strings.NewReader(string(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("loading the configuration: %s %s", resp.Status, msg)
-	}
-	running.log = &conformance.LogTail{Path: site.LogPath}
-	return running
+	return resp.StatusCode, string(msg)
 }
 
 // ReportsReasons: funcauth logs every refusal.

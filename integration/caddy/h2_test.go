@@ -13,12 +13,12 @@ import (
 	"github.com/funcauth/funcauth/internal/conformance"
 )
 
-// withHTTP2 changes a configuration of the xcaddy-built Caddy so that its
-// plain server also speaks h2c, and adds a second server on tlsPort, the
-// same routes over TLS (a certificate of the test's for gateway.test)
-// with HTTP/2 negotiated by ALPN.
-func withNewerHTTP(certPEM, keyPEM []byte, tlsPort int) func(cfg map[string]interface{}) {
-	return func(cfg map[string]interface{}) {
+// withNewerHTTP changes a configuration of the xcaddy-built Caddy so that its
+// plain server also speaks h2c, and adds a second server on the Caddy's
+// tlsPort, the same routes over TLS (a certificate of the test's for
+// gateway.test) with HTTP/2 negotiated by ALPN (and HTTP/3).
+func withNewerHTTP(certPEM, keyPEM []byte) func(cfg map[string]interface{}, b *binaryCaddy) {
+	return func(cfg map[string]interface{}, b *binaryCaddy) {
 		apps := cfg["apps"].(map[string]interface{})
 		servers := apps["http"].(map[string]interface{})["servers"].(map[string]interface{})
 		plain := servers["funcauth"].(map[string]interface{})
@@ -27,7 +27,7 @@ func withNewerHTTP(certPEM, keyPEM []byte, tlsPort int) func(cfg map[string]inte
 		for k, v := range plain {
 			secure[k] = v
 		}
-		secure["listen"] = []string{fmt.Sprintf("127.0.0.1:%d", tlsPort)}
+		secure["listen"] = []string{fmt.Sprintf("127.0.0.1:%d", b.tlsPort)}
 		secure["protocols"] = []string{"h1", "h2", "h3"}
 		secure["tls_connection_policies"] = []interface{}{map[string]interface{}{}}
 		servers["funcauth-tls"] = secure
@@ -76,16 +76,15 @@ func TestH2ConformanceInXcaddyBinary(t *testing.T) {
 		mode := mode
 		t.Run(mode, func(t *testing.T) {
 			conformance.Run(t, e2e.H2Suites(t, mode), "caddy-binary", func(t *testing.T, in *conformance.Instance) conformance.Target {
-				tlsPort := e2e.FreePort(t) // a port of its own for each configuration (see startBinaryWith)
-				b := startBinaryWith(t, string(in.Config), conformance.Upstream, withNewerHTTP(certPEM, keyPEM, tlsPort))
-				return h2Target(t, b, mode, pool, tlsPort)
+				b := startBinaryWith(t, string(in.Config), conformance.Upstream, withNewerHTTP(certPEM, keyPEM))
+				return h2Target(t, b, mode, pool)
 			})
 		})
 	}
 }
 
-func h2Target(t *testing.T, b *binaryCaddy, mode string, pool *x509.CertPool, tlsPort int) *h2Caddy {
-	h := &h2Caddy{b: b, major: 2, scheme: "https", client: e2e.H2Client(fmt.Sprintf("127.0.0.1:%d", tlsPort), pool, "gateway.test")}
+func h2Target(t *testing.T, b *binaryCaddy, mode string, pool *x509.CertPool) *h2Caddy {
+	h := &h2Caddy{b: b, major: 2, scheme: "https", client: e2e.H2Client(fmt.Sprintf("127.0.0.1:%d", b.tlsPort), pool, "gateway.test")}
 	if mode == "h2c" {
 		h.scheme, h.client = "http", e2e.H2Client(fmt.Sprintf("127.0.0.1:%d", b.httpPort), nil, "")
 	}
@@ -98,12 +97,11 @@ func h2Target(t *testing.T, b *binaryCaddy, mode string, pool *x509.CertPool, tl
 // xcaddy-built Caddy over HTTP/2 (TLS and h2c), frame by frame.
 func TestH2RawBadInputInXcaddyBinary(t *testing.T) {
 	certPEM, keyPEM, pool := e2e.SelfSigned(t, "gateway.test")
-	tlsPort := e2e.FreePort(t)
 	tempDir := t.TempDir()
 	upstream := &e2e.Counter{}
-	c := startBinaryWith(t, e2e.BadInputConfig(tempDir), upstream, withNewerHTTP(certPEM, keyPEM, tlsPort))
+	c := startBinaryWith(t, e2e.BadInputConfig(tempDir), upstream, withNewerHTTP(certPEM, keyPEM))
 	t.Run("h2", func(t *testing.T) {
-		e2e.RawH2BadInput(t, fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{RootCAs: pool, ServerName: "gateway.test"}, upstream, tempDir)
+		e2e.RawH2BadInput(t, fmt.Sprintf("127.0.0.1:%d", c.tlsPort), &tls.Config{RootCAs: pool, ServerName: "gateway.test"}, upstream, tempDir)
 	})
 	t.Run("h2c", func(t *testing.T) {
 		e2e.RawH2BadInput(t, fmt.Sprintf("127.0.0.1:%d", c.httpPort), nil, upstream, tempDir)

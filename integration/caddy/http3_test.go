@@ -39,8 +39,7 @@ func http3Client(t *testing.T, port int, pool *x509.CertPool) *http.Client {
 func TestHTTP3ConformanceInXcaddyBinary(t *testing.T) {
 	certPEM, keyPEM, pool := e2e.SelfSigned(t, "gateway.test")
 	conformance.Run(t, e2e.H2Suites(t, "h3"), "caddy-binary", func(t *testing.T, in *conformance.Instance) conformance.Target {
-		tlsPort := e2e.FreePort(t) // a port of its own for each configuration (see startBinaryWith)
-		b := startBinaryWith(t, string(in.Config), conformance.Upstream, withNewerHTTP(certPEM, keyPEM, tlsPort))
-		return &h2Caddy{b: b, major: 3, scheme: "https", client: http3Client(t, tlsPort, pool)}
+		b := startBinaryWith(t, string(in.Config), conformance.Upstream, withNewerHTTP(certPEM, keyPEM))
+		return &h2Caddy{b: b, major: 3, scheme: "https", client: http3Client(t, b.tlsPort, pool)}
 	})
 }
