@@ -226,15 +226,16 @@ func rememberedLogin(b *basicAuthenticator, values []string) (string, string) {
 	return login.user, login.stored
 }
 
-// cachedLogin reports whether user and password, parsed from a header
-// spelled otherwise than their canonical one, are a remembered success:
-// another spelling of credentials costs no hash either.
-func cachedLogin(b *basicAuthenticator, user, password string, now time.Time) bool {
+// cachedLogin reports whether user, parsed from a header spelled
+// otherwise than their canonical one (whose key is key, see
+// canonicalLoginKey), is a remembered success: another spelling of
+// credentials costs no hash either.
+func cachedLogin(b *basicAuthenticator, key, user string, now time.Time) bool {
 	c := b.cache
 	c.mu.Lock()
-	login, ok := c.entries[canonicalLoginKey(c, user, password)]
+	login, ok := c.entries[key]
 	c.mu.Unlock()
-	return ok && login.user == user && stillStored(b, user, login.stored, now)
+	return ok && stillStored(b, user, login.stored, now)
 }
 
 // stillStored reports whether stored is still the hash of user: a
@@ -250,16 +251,15 @@ func stillStored(b *basicAuthenticator, user, stored string, now time.Time) bool
 }
 
 // verify checks a user name and password that are not a remembered
-// success (see rememberedLogin and cachedLogin), and returns nil when they
-// are right. An unknown user's password is checked against a decoy
+// success (see rememberedLogin and cachedLogin), key the canonical key of
+// their header, and returns nil when they are right. An unknown user's password is checked against a decoy
 // account's hash, so both cost the same; identical concurrent checks run
 // once, however their headers spell the credentials; successes are
 // remembered under their canonical header. A hash needs one of slots: when
 // none is free the refusal is ReasonRateLimited.
-func (b *basicAuthenticator) verify(user, password string, now time.Time, slots *checkSlots) *refusal {
+func (b *basicAuthenticator) verify(key, user, password string, now time.Time, slots *checkSlots) *refusal {
 	table := b.users(now)
 	acct := table.byName[user]
-	key := canonicalLoginKey(b.cache, user, password)
 	target := acct
 	if target == nil {
 		target = b.decoy(table, user)

@@ -277,7 +277,7 @@ func checkBasic(g *Guard, q *checkedRequest) *refusal {
 			stored = ""
 		}
 	}
-	if stored == "" && !cachedLogin(g.basic, user, password, q.now) {
+	if stored == "" {
 		if no := verifyPassword(g, q, user, password, lockout); no != nil {
 			return no
 		}
@@ -313,9 +313,16 @@ func checkUserLockout(g *Guard, q *checkedRequest, user string) (bool, *refusal)
 	return true, nil
 }
 
-// verifyPassword hashes a password that is not a remembered success, once
-// the fleet's bans and the failure budgets admit it.
+// verifyPassword hashes a password whose header was not a remembered
+// success as it came, unless another spelling of the same credentials is,
+// once the fleet's bans and the failure budgets admit it.
 func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout bool) *refusal {
+	// Another spelling of remembered credentials: no hash. (Their key,
+	// derived once, also names the check and its cache entry.)
+	key := canonicalLoginKey(g.basic.cache, user, password)
+	if cachedLogin(g.basic, key, user, q.now) {
+		return nil
+	}
 	// Bans set by other replicas, in one round trip (none without a
 	// store): a password is hashed only where no replica banned.
 	if no := g.fleetBanned(q, user, lockout); no != nil {
@@ -324,7 +331,7 @@ func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout 
 	if no := admit(g, q, user, lockout); no != nil {
 		return no
 	}
-	if no := g.basic.verify(user, password, q.now, g.hashSlots); no != nil {
+	if no := g.basic.verify(key, user, password, q.now, g.hashSlots); no != nil {
 		return no
 	}
 	releaseHeld(g, q.d)
