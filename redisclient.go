@@ -134,11 +134,12 @@ func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 }
 
 func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) {
-	var rc *redisConn
-	var batch []*redisCall
 	c.mu.Lock()
 	n := len(c.idle)
 	if c.inFlight > 0 && len(c.waiting) < maxBatch || n == 0 && c.dialable == 0 {
+		// Most calls under load wait here, and are answered by another
+		// call's round trip: the leader's work is a call of its own, so
+		// that their frames (under Yaegi) hold none of it.
 		call := &redisCall{cmds: cmds, done: make(chan struct{}, 1)}
 		c.waiting = append(c.waiting, call)
 		c.mu.Unlock()
@@ -148,22 +149,29 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		if call.state == callTaken {
 			return call.replies, call.err
 		}
-		rc = call.conn
-		batch = takeWaiting(c)
+		return leadRoundTrip(c, call.conn, cmds, takeWaiting(c), now)
+	}
+	var rc *redisConn
+	c.inFlight++
+	if n > 0 {
+		rc = c.idle[n-1]
+		c.idle[n-1] = nil
+		c.idle = c.idle[:n-1]
 	} else {
-		c.inFlight++
-		if n > 0 {
-			rc = c.idle[n-1]
-			c.idle[n-1] = nil
-			c.idle = c.idle[:n-1]
-		} else {
-			c.dialable--
-		}
-		c.mu.Unlock()
-		if rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
-			rc.close()
-			rc = nil
-		}
+		c.dialable--
+	}
+	c.mu.Unlock()
+	return leadRoundTrip(c, rc, cmds, nil, now)
+}
+
+// leadRoundTrip runs the round trip of cmds and of the calls of batch on
+// rc, an idle connection of the pool (closed instead when it idled past
+// the idle timeout) or nil, the place to dial one. It answers batch, and
+// hands the connection on (see releaseConn).
+func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, batch []*redisCall, now time.Time) ([]respValue, error) {
+	if rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
+		rc.close()
+		rc = nil
 	}
 	if rc == nil {
 		var err error
@@ -420,12 +428,20 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 	if err == nil {
 		replies = make([]respValue, total)
 		for i := range replies {
-			// readRESP, with its short way inline (a status reply such as
-			// SET's +OK): a call less per reply under Yaegi.
+			// readRESP, with its short ways inline (a status reply such as
+			// SET's +OK, a one-digit integer): a call less per reply under
+			// Yaegi.
 			line, e := rc.r.ReadSlice('\n')
-			if e == nil && len(line) >= 3 && line[len(line)-2] == '\r' && (line[0] == '+' || line[0] == '-') {
-				replies[i] = respValue{kind: line[0], str: string(line[1 : len(line)-2])}
-				continue
+			if e == nil && len(line) >= 3 && line[len(line)-2] == '\r' {
+				if line[0] == '+' || line[0] == '-' {
+					replies[i] = respValue{kind: line[0], str: string(line[1 : len(line)-2])}
+					continue
+				}
+				if len(line) == 4 && line[0] == ':' && line[1] >= '0' && line[1] <= '9' {
+					// An integer of one digit: the claim script's answer.
+					replies[i] = respValue{kind: ':', num: int64(line[1] - '0')}
+					continue
+				}
 			}
 			v, e := readRESPLine(rc.r, line, e, 0)
 			if e != nil {

@@ -29,6 +29,10 @@ func TestRedisClientPipelineAgainstRealServer(t *testing.T) {
 		str("GET", "missing"),
 		str("EVAL", "return {1, 'two', redis.call('INCR', KEYS[1])}", "1", "n"),
 		str("NOSUCHCOMMAND"),
+		// Integers of one digit are read on a short way of their own.
+		str("INCRBY", "m", "7"),
+		str("INCRBY", "m", "5"),
+		str("DECRBY", "z", "3"),
 	}, testNow)
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +54,11 @@ func TestRedisClientPipelineAgainstRealServer(t *testing.T) {
 	}
 	if replies[5].kind != '-' {
 		t.Errorf("unknown command: %+v, want an error reply", replies[5])
+	}
+	for i, want := range []int64{7, 12, -3} {
+		if r := replies[6+i]; r.kind != ':' || r.num != want {
+			t.Errorf("integer reply %d: %+v, want :%d", i, r, want)
+		}
 	}
 }
 
