@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,9 +50,12 @@ type sharedStore struct {
 	replayOnError string
 	bansOnError   string
 
-	mu        sync.Mutex
-	down      bool      // calls keep failing: an outage is on
-	failing   int       // calls failed in a row
+	mu      sync.Mutex
+	down    bool // calls keep failing: an outage is on
+	failing int  // calls failed in a row
+	// troubled is 1 while failing or down is set (atomic; written under
+	// mu): while it is 0, the usual call takes no lock (see storeDo).
+	troubled  int32
 	probeAt   time.Time // calls fail fast until then
 	lastError string    // why the outage started, without secrets
 	events    storeEvents
@@ -328,13 +332,9 @@ const (
 // an outage (decided under the lock, so concurrent calls cannot both
 // claim one). A function rather than a method, for Yaegi (see redisDo).
 func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string, error) {
-	s.mu.Lock()
-	failFast := s.down && outageFailsFast(s, now)
-	s.mu.Unlock()
-	if failFast {
+	if atomic.LoadInt32(&s.troubled) != 0 && storeFailsFast(s, now) {
 		return nil, "", errStoreDown
 	}
-
 	replies, err := redisDo(s.client, cmds, now)
 	if err == nil {
 		for i := range replies {
@@ -344,12 +344,31 @@ func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string,
 			}
 		}
 	}
-	s.mu.Lock()
-	if err == nil && s.failing == 0 && !s.down {
-		s.mu.Unlock() // the usual case, kept short: no defer, no branch more
-		return replies, "", nil
+	if err == nil && atomic.LoadInt32(&s.troubled) == 0 {
+		return replies, "", nil // the usual case, kept short: no lock, no defer
 	}
+	return noteOutcome(s, replies, err, now)
+}
+
+// storeFailsFast reports whether a call fails at once: an outage is on
+// and the next probe is not due (see outageFailsFast).
+func storeFailsFast(s *sharedStore, now time.Time) bool {
+	s.mu.Lock()
+	failFast := s.down && outageFailsFast(s, now)
+	s.mu.Unlock()
+	return failFast
+}
+
+// noteOutcome notes the outcome of a call that failed, or that ran while
+// calls failed (see noteLocked), and returns what storeDo returns.
+func noteOutcome(s *sharedStore, replies []respValue, err error, now time.Time) ([]respValue, string, error) {
+	s.mu.Lock()
 	event, err := s.noteLocked(err, now)
+	troubled := int32(0)
+	if s.failing > 0 || s.down {
+		troubled = 1
+	}
+	atomic.StoreInt32(&s.troubled, troubled)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, event, err

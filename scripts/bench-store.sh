@@ -32,7 +32,8 @@ store="127.0.0.1:$rport"; timeout="${STORE_TIMEOUT:-250ms}"
 
 "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
   --dir "$state" --logfile "$state/redis.log" &
-pids+=($!)
+redis_pid=$!
+pids+=($redis_pid)
 "$bin/demofn" -listen "127.0.0.1:$fn" 2>/dev/null &
 pids+=($!)
 
@@ -105,12 +106,30 @@ counters() {
     awk -F'[:=,]' '/^total_commands_processed:/{c=$2} /^total_reads_processed:/{r=$2} /^cmdstat_evalsha:/{e=$3} END{print c+0, r+0, e+0}'
 }
 
+# cpu_ms prints the CPU time (user and system) process $1 has used, in ms.
+cpu_ms() { awk '{print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
+
+# cpurun is loadrun of label $1 on url $2, noting the CPU time that proxy
+# process $3 and redis-server spent during the run: where a run's
+# throughput went on these shared cores.
+cpurun() {
+  local p0 r0 line
+  p0=$(cpu_ms "$3"); r0=$(cpu_ms "$redis_pid")
+  line=$(loadrun "$1" "$2" signed /function/env)
+  python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+print(json.dumps({"label": r["label"], "requests": r["requests"], "proxy": float(sys.argv[4]) - float(sys.argv[2]), "redis": float(sys.argv[5]) - float(sys.argv[3])}))' \
+    "$line" "$p0" "$r0" "$(cpu_ms "$3")" "$(cpu_ms "$redis_pid")" >> "$state/cpu"
+  echo "$line"
+}
+
 # storerun is loadrun on a Redis-backed port, noting what Redis did during
 # the run (less the two INFO commands of the first count, and their reads).
-storerun() {
+storerun() { # label url proxy-pid
   local before after line
   before=$(counters)
-  line=$(loadrun "$1" "$2" signed /function/env)
+  line=$(cpurun "$1" "$2" "$3")
   after=$(counters)
   echo "$line" >> "$state/results"
   python3 -c '
@@ -121,12 +140,12 @@ print(json.dumps({"label": r["label"], "requests": r["requests"], "commands": a[
 }
 
 echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout); $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, proxies, Redis and upstream" >&2
-: > "$state/results"; : > "$state/trips"
+: > "$state/results"; : > "$state/trips"; : > "$state/cpu"
 for r in $(seq 1 "$rounds"); do
-  loadrun "Caddy, state in memory" "http://127.0.0.1:$cmem" signed /function/env >> "$state/results"
-  storerun "Caddy, state on Redis" "http://127.0.0.1:$credis"
-  loadrun "Traefik, state in memory" "http://127.0.0.1:$tmem" signed /function/env >> "$state/results"
-  storerun "Traefik, state on Redis" "http://127.0.0.1:$tredis"
+  cpurun "Caddy, state in memory" "http://127.0.0.1:$cmem" "$caddy_pid" >> "$state/results"
+  storerun "Caddy, state on Redis" "http://127.0.0.1:$credis" "$caddy_pid"
+  cpurun "Traefik, state in memory" "http://127.0.0.1:$tmem" "$traefik_pid" >> "$state/results"
+  storerun "Traefik, state on Redis" "http://127.0.0.1:$tredis" "$traefik_pid"
 done
 status=0
 python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
@@ -145,6 +164,19 @@ print("\n| case, per request (medians) | round trips (Redis read events) | EVALS
 print("|---|---:|---:|---:|")
 for label, rows in by.items():
     print(f"| {label} | {med(rows, 'reads'):.3f} | {med(rows, 'evalsha'):.3f} | {med(rows, 'commands'):.3f} |")
+PY
+python3 - "$state/cpu" <<'PY'
+import json, statistics, sys
+by = {}
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    by.setdefault(row["label"], []).append(row)
+def med(rows, key):
+    return statistics.median(1000 * r[key] / r["requests"] for r in rows)
+print("\n| case, CPU per request (medians; 10 ms ticks) | proxy µs | redis-server µs |")
+print("|---|---:|---:|")
+for label, rows in by.items():
+    print(f"| {label} | {med(rows, 'proxy'):.0f} | {med(rows, 'redis'):.1f} |")
 PY
 echo
 redis-cli -p "$rport" INFO commandstats | tr -d '\r' | grep '^cmdstat_' | cut -d, -f1-3
