@@ -149,7 +149,7 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		if call.state == callTaken {
 			return call.replies, call.err
 		}
-		return leadRoundTrip(c, call.conn, cmds, takeWaiting(c), now)
+		return leadRoundTrip(c, call.conn, false, cmds, takeWaiting(c), now)
 	}
 	var rc *redisConn
 	c.inFlight++
@@ -161,15 +161,18 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		c.dialable--
 	}
 	c.mu.Unlock()
-	return leadRoundTrip(c, rc, cmds, nil, now)
+	return leadRoundTrip(c, rc, true, cmds, nil, now)
 }
 
 // leadRoundTrip runs the round trip of cmds and of the calls of batch on
-// rc, an idle connection of the pool (closed instead when it idled past
-// the idle timeout) or nil, the place to dial one. It answers batch, and
-// hands the connection on (see releaseConn).
-func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, batch []*redisCall, now time.Time) ([]respValue, error) {
-	if rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
+// rc, or on a connection it dials when rc is nil. rc is one handed on by
+// the round trip that just ended, or, when idle is set, one taken from the
+// pool's idle connections, which is closed instead when it idled past the
+// idle timeout. (Only those: a connection handed on has just been used,
+// and the times of calls are their checks' start, which can be far apart.)
+// It answers batch, and hands the connection on (see releaseConn).
+func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batch []*redisCall, now time.Time) ([]respValue, error) {
+	if idle && rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
 		rc.close()
 		rc = nil
 	}

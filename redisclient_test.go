@@ -204,6 +204,28 @@ func TestRedisClientBatchesWaitingCalls(t *testing.T) {
 	}
 }
 
+// A connection handed on to a waiting call is used, however far apart
+// the times of the two calls are (each is its check's start): only a
+// connection taken from the idle ones is closed for idling too long.
+func TestRedisClientHandsOnAConnectionWhateverTheCallsTimes(t *testing.T) {
+	_, c, busy := busyClient(t, 5*time.Second, 1)
+	errs := make(chan error, 1)
+	go func() {
+		_, err := c.do([]string{str("PING")}, testNow.Add(2*time.Minute))
+		errs <- err
+	}()
+	awaitWaiting(c, 1)
+	giveBack(c, busy) // idle since testNow, as the waiting call sees it
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.idle) != 1 || c.idle[0] != busy {
+		t.Errorf("the waiting call closed the connection handed to it and dialled another")
+	}
+}
+
 // Once a batch's worth of calls wait, the next call opens another
 // connection rather than wait too.
 func TestRedisClientOpensAnotherConnectionForAFullBatch(t *testing.T) {
