@@ -13,7 +13,11 @@
 # A store call slower than the store timeout (STORE_TIMEOUT, default the
 # core's 250ms) is an outage: the deny policy answers 429 store_unavailable
 # for a second, which loadgen counts as wrong decisions.
-# Usage: [STORE_TIMEOUT=250ms] scripts/bench-store.sh [seconds per run] [rounds] [connections]
+# The load generator's address is on the bans' allow list, so a message is
+# claimed with a plain SET NX PX; with STORE_CLAIM=script it is not, and
+# every message is claimed by the claim script (EVALSHA), which also checks
+# the client's ban: funcauth's default.
+# Usage: [STORE_TIMEOUT=250ms] [STORE_CLAIM=script] scripts/bench-store.sh [seconds per run] [rounds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -29,6 +33,8 @@ local_plugin "$state"
 pbkdf2=$(printf '%s' "correct horse battery staple" | "$bin/caddy" funcauth hash)
 fn=18281; rport=18289; cmem=18291; credis=18292; tmem=18293; tredis=18294
 store="127.0.0.1:$rport"; timeout="${STORE_TIMEOUT:-250ms}"
+allow='["127.0.0.1"]'
+if [ "${STORE_CLAIM:-set}" = script ]; then allow='[]'; fi
 
 "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
   --dir "$state" --logfile "$state/redis.log" &
@@ -38,14 +44,14 @@ pids+=($redis_pid)
 pids+=($!)
 
 # Caddy: the handler's configuration is the core's JSON form.
-python3 - "$state/caddy.json" "$pbkdf2" "$fn" "$cmem" "$credis" "$store" "$timeout" <<'PY'
+python3 - "$state/caddy.json" "$pbkdf2" "$fn" "$cmem" "$credis" "$store" "$timeout" "$allow" <<'PY'
 import json, sys
-path, pbkdf2, fn, cmem, credis, store, timeout = sys.argv[1:]
+path, pbkdf2, fn, cmem, credis, store, timeout, allow = sys.argv[1:]
 def handler(with_store):
     h = {"handler": "funcauth", "preset": "openfaas",
          "basic_auth": {"users": [{"name": "admin", "password_hash": pbkdf2}]},
          "signatures": [{"scheme": "faas-cli", "keys": ["cookie"]}],
-         "bans": {"allow_list": ["127.0.0.1"]},
+         "bans": {"allow_list": json.loads(allow)},
          # replay protection on, sized for every round of this benchmark
          "replay": {"max_entries": 2000000}}
     if with_store:
@@ -77,7 +83,7 @@ http:
           preset: openfaas
           basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
           signatures: [{scheme: faas-cli, keys: [cookie]}]
-          bans: {allowList: [127.0.0.1]}
+          bans: {allowList: $allow}
           replay: {maxEntries: 2000000}
     funcauth-redis:
       plugin:
@@ -139,7 +145,7 @@ print(json.dumps({"label": r["label"], "requests": r["requests"], "commands": a[
     "$line" "$before" "$after" >> "$state/trips"
 }
 
-echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout); $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, proxies, Redis and upstream" >&2
+echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout; messages claimed by $( [ "$allow" = '[]' ] && echo "the claim script" || echo "SET NX PX, the load generator allow-listed")); $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, proxies, Redis and upstream" >&2
 : > "$state/results"; : > "$state/trips"; : > "$state/cpu"
 for r in $(seq 1 "$rounds"); do
   cpurun "Caddy, state in memory" "http://127.0.0.1:$cmem" "$caddy_pid" >> "$state/results"
