@@ -67,7 +67,11 @@ func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []resp
 func storeOutcome(d *Decision, replies []respValue, event string, err error) []respValue {
 	switch event {
 	case storeWentDown:
-		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
+		why := "no answer" // (an outage begun by a call without a decision comes with the next call's error)
+		if err != nil {
+			why = err.Error()
+		}
+		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + why
 	case storeCameBack:
 		d.StoreEvent = "store answers again"
 	}

@@ -53,12 +53,18 @@ type sharedStore struct {
 	mu      sync.Mutex
 	down    bool // calls keep failing: an outage is on
 	failing int  // calls failed in a row
-	// troubled is 1 while failing or down is set (atomic; written under
-	// mu): while it is 0, the usual call takes no lock (see storeDo).
-	troubled  int32
-	probeAt   time.Time // calls fail fast until then
-	lastError string    // why the outage started, without secrets
-	events    storeEvents
+	// troubled is 1 while failing, down or pendingEvent is set (atomic;
+	// written under mu): while it is 0, the usual call takes no lock (see
+	// storeDo).
+	troubled int32
+	// pendingEvent is an outage's start or end (storeWentDown,
+	// storeCameBack) that a call without a decision made (exec: a message
+	// forgotten after the upstream failed), for the next call with one to
+	// report (see noteOutcome).
+	pendingEvent string
+	probeAt      time.Time // calls fail fast until then
+	lastError    string    // why the outage started, without secrets
+	events       storeEvents
 
 	instance string // random, names this process's checks in flight
 	checks   uint64 // the checks this process has held in flight
@@ -317,7 +323,13 @@ func (s *sharedStore) checkToken() string {
 // frozen store costs at most one timeout per storeRetryInterval. Scripts
 // the server does not know yet (NOSCRIPT) are sent again in full, once.
 func (s *sharedStore) exec(cmds []string, now time.Time) ([]respValue, error) {
-	replies, _, err := storeDo(s, cmds, now)
+	replies, event, err := storeDo(s, cmds, now)
+	if event != "" {
+		s.mu.Lock()
+		s.pendingEvent = event
+		atomic.StoreInt32(&s.troubled, 1)
+		s.mu.Unlock()
+	}
 	return replies, err
 }
 
@@ -364,6 +376,13 @@ func storeFailsFast(s *sharedStore, now time.Time) bool {
 func noteOutcome(s *sharedStore, replies []respValue, err error, now time.Time) ([]respValue, string, error) {
 	s.mu.Lock()
 	event, err := s.noteLocked(err, now)
+	if s.pendingEvent != "" {
+		// Reported here unless this call's own event supersedes it.
+		if event == "" {
+			event = s.pendingEvent
+		}
+		s.pendingEvent = ""
+	}
 	troubled := int32(0)
 	if s.failing > 0 || s.down {
 		troubled = 1

@@ -282,6 +282,54 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	}
 }
 
+// An outage begun or ended by a call that has no decision to report it on
+// (the forget of a message whose upstream failed, after the decision was
+// logged) is reported by the next call that has one, once.
+func TestStoreReportsOutagesOfCallsWithoutADecision(t *testing.T) {
+	srv := startRedis(t)
+	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
+	now := testNow
+	srv.Freeze(t)
+	for i := 0; i < storeFailuresForOutage; i++ {
+		s.exec([]string{str("PING")}, now)
+	}
+	if down, _ := s.outage(); !down {
+		t.Fatalf("no outage after %d failed calls", storeFailuresForOutage)
+	}
+	event := func(at time.Time) string {
+		d := new(Decision)
+		storeExec(s, d, []string{str("PING")}, at)
+		return d.StoreEvent
+	}
+	now = now.Add(storeRetryInterval + time.Second) // the probe is due
+	if e := event(now); !strings.Contains(e, "store unreachable") || !strings.Contains(e, "timed out") {
+		t.Errorf("the next decision's store event %q, want the outage's start", e)
+	}
+	now = now.Add(storeRetryInterval + time.Second)
+	if e := event(now); e != "" {
+		t.Errorf("the outage's start reported again: %q", e)
+	}
+
+	srv.Thaw(t)
+	var err error
+	for i := 0; i < 20; i++ {
+		now = now.Add(storeRetryInterval + time.Second)
+		if _, err = s.exec([]string{str("PING")}, now); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("no recovery: %v", err)
+	}
+	if e := event(now); e != "store answers again" {
+		t.Errorf("the next decision's store event %q, want the recovery", e)
+	}
+	if e := event(now); e != "" {
+		t.Errorf("the recovery reported again: %q", e)
+	}
+}
+
 func maxDuration(ds []time.Duration) time.Duration {
 	var m time.Duration
 	for _, d := range ds {
