@@ -59,7 +59,7 @@ func (s *sharedStore) heldKey(ban string) string {
 // this call began or ended, for the host's log. On an error it returns
 // nil replies and the caller follows the concern's OnError policy.
 func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []respValue {
-	replies, event, err := storeDo(s, cmds, now)
+	replies, event, err := storeDo(s, cmds, now, true)
 	return storeOutcome(d, replies, event, err)
 }
 
@@ -67,11 +67,7 @@ func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []resp
 func storeOutcome(d *Decision, replies []respValue, event string, err error) []respValue {
 	switch event {
 	case storeWentDown:
-		why := "no answer" // (an outage begun by a call without a decision comes with the next call's error)
-		if err != nil {
-			why = err.Error()
-		}
-		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + why
+		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
 	case storeCameBack:
 		d.StoreEvent = "store answers again"
 	}
@@ -266,7 +262,7 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 		// storeExec, with its outage bookkeeping only when there is some.
 		var event string
 		var err error
-		replies, event, err = storeDo(s, []string{cmd}, q.now)
+		replies, event, err = storeDo(s, []string{cmd}, q.now, true)
 		if event != "" || err != nil {
 			replies = storeOutcome(d, replies, event, err)
 		}

@@ -53,18 +53,12 @@ type sharedStore struct {
 	mu      sync.Mutex
 	down    bool // calls keep failing: an outage is on
 	failing int  // calls failed in a row
-	// troubled is 1 while failing, down or pendingEvent is set (atomic;
-	// written under mu): while it is 0, the usual call takes no lock (see
-	// storeDo).
-	troubled int32
-	// pendingEvent is an outage's start or end (storeWentDown,
-	// storeCameBack) that a call without a decision made (exec: a message
-	// forgotten after the upstream failed), for the next call with one to
-	// report (see noteOutcome).
-	pendingEvent string
-	probeAt      time.Time // calls fail fast until then
-	lastError    string    // why the outage started, without secrets
-	events       storeEvents
+	// troubled is 1 while failing or down is set (atomic; written under
+	// mu): while it is 0, the usual call takes no lock (see storeDo).
+	troubled  int32
+	probeAt   time.Time // calls fail fast until then
+	lastError string    // why the outage started, without secrets
+	events    storeEvents
 
 	instance string // random, names this process's checks in flight
 	checks   uint64 // the checks this process has held in flight
@@ -322,14 +316,12 @@ func (s *sharedStore) checkToken() string {
 // outage is on, it fails at once until the next probe is due, so a dead or
 // frozen store costs at most one timeout per storeRetryInterval. Scripts
 // the server does not know yet (NOSCRIPT) are sent again in full, once.
+//
+// exec is for calls that have no decision to report an outage on (the
+// forget of a message after its upstream failed, once the decision was
+// logged): it neither begins nor ends one (see noteLocked).
 func (s *sharedStore) exec(cmds []string, now time.Time) ([]respValue, error) {
-	replies, event, err := storeDo(s, cmds, now)
-	if event != "" {
-		s.mu.Lock()
-		s.pendingEvent = event
-		atomic.StoreInt32(&s.troubled, 1)
-		s.mu.Unlock()
-	}
+	replies, _, err := storeDo(s, cmds, now, false)
 	return replies, err
 }
 
@@ -342,8 +334,10 @@ const (
 
 // storeDo is exec, and also says whether this very call began or ended
 // an outage (decided under the lock, so concurrent calls cannot both
-// claim one). A function rather than a method, for Yaegi (see redisDo).
-func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string, error) {
+// claim one). Only a call with a decision (decided), which reports the
+// event to the host, begins or ends one. A function rather than a method,
+// for Yaegi (see redisDo).
+func storeDo(s *sharedStore, cmds []string, now time.Time, decided bool) ([]respValue, string, error) {
 	if atomic.LoadInt32(&s.troubled) != 0 && storeFailsFast(s, now) {
 		return nil, "", errStoreDown
 	}
@@ -359,7 +353,7 @@ func storeDo(s *sharedStore, cmds []string, now time.Time) ([]respValue, string,
 	if err == nil && atomic.LoadInt32(&s.troubled) == 0 {
 		return replies, "", nil // the usual case, kept short: no lock, no defer
 	}
-	return noteOutcome(s, replies, err, now)
+	return noteOutcome(s, replies, err, now, decided)
 }
 
 // storeFailsFast reports whether a call fails at once: an outage is on
@@ -373,16 +367,9 @@ func storeFailsFast(s *sharedStore, now time.Time) bool {
 
 // noteOutcome notes the outcome of a call that failed, or that ran while
 // calls failed (see noteLocked), and returns what storeDo returns.
-func noteOutcome(s *sharedStore, replies []respValue, err error, now time.Time) ([]respValue, string, error) {
+func noteOutcome(s *sharedStore, replies []respValue, err error, now time.Time, decided bool) ([]respValue, string, error) {
 	s.mu.Lock()
-	event, err := s.noteLocked(err, now)
-	if s.pendingEvent != "" {
-		// Reported here unless this call's own event supersedes it.
-		if event == "" {
-			event = s.pendingEvent
-		}
-		s.pendingEvent = ""
-	}
+	event, err := s.noteLocked(err, now, decided)
 	troubled := int32(0)
 	if s.failing > 0 || s.down {
 		troubled = 1
@@ -408,12 +395,16 @@ func outageFailsFast(s *sharedStore, now time.Time) bool {
 }
 
 // noteLocked notes a call's outcome, with s.mu held, and returns the
-// outage event it makes, if any, and the call's error.
-func (s *sharedStore) noteLocked(err error, now time.Time) (string, error) {
+// outage event it makes, if any, and the call's error. A call without a
+// decision (decided false: nothing would report its event) counts its
+// failure but begins no outage, which the next failed call with a decision
+// then does; and its success ends none, but makes the next call a probe,
+// which ends it.
+func (s *sharedStore) noteLocked(err error, now time.Time, decided bool) (string, error) {
 	if err != nil {
 		s.events.failures++
 		s.failing++
-		if !s.down && s.failing < storeFailuresForOutage {
+		if !s.down && (s.failing < storeFailuresForOutage || !decided) {
 			return "", err
 		}
 		s.probeAt = now.Add(storeRetryInterval)
@@ -424,6 +415,10 @@ func (s *sharedStore) noteLocked(err error, now time.Time) (string, error) {
 			return storeWentDown, err
 		}
 		return "", err
+	}
+	if s.down && !decided {
+		s.probeAt = time.Time{}
+		return "", nil
 	}
 	s.failing = 0
 	if s.down {

@@ -229,13 +229,13 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	srv := startRedis(t)
 	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
 	now := testNow
-	if _, err := s.exec([]string{str("PING")}, now); err != nil {
+	if _, err := decidedPing(s, now); err != nil {
 		t.Fatal(err)
 	}
 	srv.Freeze(t)
 	start := time.Now()
 	for i := 0; i < storeFailuresForOutage; i++ {
-		if _, err := s.exec([]string{str("PING")}, now); err == nil || err == errStoreDown {
+		if _, err := decidedPing(s, now); err == nil || err == errStoreDown {
 			t.Fatalf("call %d to a frozen store: %v, want a timeout", i, err)
 		}
 		if down, _ := s.outage(); down != (i == storeFailuresForOutage-1) {
@@ -250,7 +250,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			if _, err := s.exec([]string{str("PING")}, now.Add(10*time.Millisecond)); err != errStoreDown {
+			if _, err := decidedPing(s, now.Add(10*time.Millisecond)); err != errStoreDown {
 				t.Errorf("during the outage: %v, want errStoreDown", err)
 			}
 			fast[i] = time.Since(t0)
@@ -268,7 +268,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	later := now.Add(storeRetryInterval + time.Second)
 	var err error
 	for i := 0; i < 20; i++ {
-		if _, err = s.exec([]string{str("PING")}, later); err == nil {
+		if _, err = decidedPing(s, later); err == nil {
 			break
 		}
 		later = later.Add(storeRetryInterval + time.Second)
@@ -282,26 +282,35 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	}
 }
 
-// An outage begun or ended by a call that has no decision to report it on
-// (the forget of a message whose upstream failed, after the decision was
-// logged) is reported by the next call that has one, once.
-func TestStoreReportsOutagesOfCallsWithoutADecision(t *testing.T) {
+// decidedPing is a PING from a call with a decision, which may begin or
+// end an outage.
+func decidedPing(s *sharedStore, now time.Time) ([]respValue, error) {
+	replies, _, err := storeDo(s, []string{str("PING")}, now, true)
+	return replies, err
+}
+
+// A call that has no decision to report an outage on (the forget of a
+// message whose upstream failed, after the decision was logged) neither
+// begins nor ends one: the next call with a decision does, and reports it,
+// once.
+func TestStoreOutagesBeginAndEndOnCallsWithADecision(t *testing.T) {
 	srv := startRedis(t)
 	s := newTestStore(t, srv.Addr, 150*time.Millisecond)
 	now := testNow
-	srv.Freeze(t)
-	for i := 0; i < storeFailuresForOutage; i++ {
-		s.exec([]string{str("PING")}, now)
-	}
-	if down, _ := s.outage(); !down {
-		t.Fatalf("no outage after %d failed calls", storeFailuresForOutage)
-	}
 	event := func(at time.Time) string {
 		d := new(Decision)
 		storeExec(s, d, []string{str("PING")}, at)
 		return d.StoreEvent
 	}
-	now = now.Add(storeRetryInterval + time.Second) // the probe is due
+	srv.Freeze(t)
+	for i := 0; i < storeFailuresForOutage; i++ {
+		if _, err := s.exec([]string{str("PING")}, now); err == nil || err == errStoreDown {
+			t.Fatalf("call %d to a frozen store: %v, want a timeout", i, err)
+		}
+	}
+	if down, _ := s.outage(); down {
+		t.Fatal("calls without a decision began an outage nothing reports")
+	}
 	if e := event(now); !strings.Contains(e, "store unreachable") || !strings.Contains(e, "timed out") {
 		t.Errorf("the next decision's store event %q, want the outage's start", e)
 	}
@@ -320,13 +329,21 @@ func TestStoreReportsOutagesOfCallsWithoutADecision(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("no recovery: %v", err)
+		t.Fatalf("no answer after the thaw: %v", err)
 	}
-	if e := event(now); e != "store answers again" {
+	if down, _ := s.outage(); !down {
+		t.Fatal("a call without a decision ended the outage")
+	}
+	// The very next call probes (no wait for the retry interval), ends
+	// the outage and reports it; with a time before the forget's, too.
+	if e := event(now.Add(-time.Second)); e != "store answers again" {
 		t.Errorf("the next decision's store event %q, want the recovery", e)
 	}
 	if e := event(now); e != "" {
 		t.Errorf("the recovery reported again: %q", e)
+	}
+	if c := s.counts(); c.outages != 1 || c.recovered != 1 {
+		t.Errorf("events %+v, want one outage and one recovery", c)
 	}
 }
 
