@@ -124,6 +124,11 @@ func TestBanKeyIsTheStoreKey(t *testing.T) {
 	if len(s.banHead) < 4 || s.banHead != respBulk(ban)[:len(s.banHead)] {
 		t.Errorf("the ban key's RESP head %q does not fit %q", s.banHead, ban)
 	}
+	// claimScriptCommand works the client's ban key out inline.
+	q := &checkedRequest{group: "198.51.100.0/24"}
+	if cmd := claimScriptCommand(s, q, &verifier{}, "claim"); !strings.Contains(cmd, s.banHead+ban+"\r\n") {
+		t.Errorf("the claim script's command %q does not hold the ban key %q", cmd, ban)
+	}
 }
 
 func newTestStore(t *testing.T, addr string, timeout time.Duration) *sharedStore {

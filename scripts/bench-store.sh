@@ -158,31 +158,24 @@ python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
   "Caddy, state in memory=Caddy, state in memory" "Caddy, state on Redis=Caddy, state in memory" \
   "Traefik, state in memory=Traefik, state in memory" "Traefik, state on Redis=Traefik, state in memory" || status=$?
 echo "Traefik peak resident memory: $(( $(peak_rss "$traefik_pid") / 1024 )) MiB"
-python3 - "$state/trips" <<'PY'
+python3 - "$state/trips" "$state/cpu" <<'PY'
 import json, statistics, sys
-by = {}
-for line in open(sys.argv[1]):
-    row = json.loads(line)
-    by.setdefault(row["label"], []).append(row)
-def med(rows, key):
-    return statistics.median(r[key] / r["requests"] for r in rows)
+def by_label(path):
+    by = {}
+    for line in open(path):
+        row = json.loads(line)
+        by.setdefault(row["label"], []).append(row)
+    return by
+def med(rows, key, scale=1):
+    return statistics.median(scale * r[key] / r["requests"] for r in rows)
 print("\n| case, per request (medians) | round trips (Redis read events) | EVALSHA | commands run (Lua's included) |")
 print("|---|---:|---:|---:|")
-for label, rows in by.items():
+for label, rows in by_label(sys.argv[1]).items():
     print(f"| {label} | {med(rows, 'reads'):.3f} | {med(rows, 'evalsha'):.3f} | {med(rows, 'commands'):.3f} |")
-PY
-python3 - "$state/cpu" <<'PY'
-import json, statistics, sys
-by = {}
-for line in open(sys.argv[1]):
-    row = json.loads(line)
-    by.setdefault(row["label"], []).append(row)
-def med(rows, key):
-    return statistics.median(1000 * r[key] / r["requests"] for r in rows)
 print("\n| case, CPU per request (medians; 10 ms ticks) | proxy µs | redis-server µs |")
 print("|---|---:|---:|")
-for label, rows in by.items():
-    print(f"| {label} | {med(rows, 'proxy'):.0f} | {med(rows, 'redis'):.1f} |")
+for label, rows in by_label(sys.argv[2]).items():
+    print(f"| {label} | {med(rows, 'proxy', 1000):.0f} | {med(rows, 'redis', 1000):.1f} |")
 PY
 echo
 redis-cli -p "$rport" INFO commandstats | tr -d '\r' | grep '^cmdstat_' | cut -d, -f1-3
