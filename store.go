@@ -60,6 +60,11 @@ type sharedStore struct {
 	lastError string    // why the outage started, without secrets
 	events    storeEvents
 
+	// The server's settings are checked once (see Guard.CheckStore):
+	// settingsChecked once it answered, and no check before checkAfter.
+	settingsChecked bool
+	checkAfter      time.Time
+
 	instance string // random, names this process's checks in flight
 	checks   uint64 // the checks this process has held in flight
 

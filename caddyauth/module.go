@@ -111,6 +111,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.sensitive = guard.SensitiveHeaders()
 	h.metrics = registerMetrics(ctx)
 	h.warnAccessLog()
+	h.checkStore()
 	return nil
 }
 
@@ -238,6 +239,18 @@ func clientIP(r *http.Request) string {
 // logRefusal writes one line per refused request: reason, client, route
 // and user name, never a secret. The start of a ban and a key or disk that
 // fails are warnings, the latter at most once a minute each (Decision.Warn).
+// checkStore logs what the store's Redis server does wrong for funcauth
+// (WARN), or why it could not be asked (INFO): see Guard.CheckStore.
+func (h *Handler) checkStore() {
+	warning, err := h.guard.CheckStore()
+	switch {
+	case err != nil:
+		h.logger.Info("funcauth store settings not checked", zap.String("detail", err.Error()))
+	case warning != "":
+		h.logger.Warn("funcauth store settings", zap.String("detail", warning))
+	}
+}
+
 // logStoreEvent logs the start of a store outage (WARN) and its end (INFO),
 // once each.
 func (h *Handler) logStoreEvent(d *funcauth.Decision) {

@@ -1,11 +1,13 @@
 package caddyauth
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/funcauth/funcauth"
 	"github.com/funcauth/funcauth/internal/cli"
+	"github.com/funcauth/funcauth/internal/redistest"
 )
 
 // The store's password never sits in Caddy's JSON configuration, which the
@@ -31,6 +33,42 @@ func TestStorePasswordStaysOutOfTheConfig(t *testing.T) {
 			t.Errorf("%+v: %v, want an error naming %s", tc.store, err, tc.field)
 		case err != nil && strings.Contains(err.Error(), "hunter2"):
 			t.Errorf("the error quotes the password: %v", err)
+		}
+	}
+}
+
+// TestProvisionChecksTheStore: loading a configuration whose store evicts
+// keys logs a warning that names the policy and what to set, with the
+// password nowhere in the log; a server that cannot be reached is logged
+// as not checked.
+func TestProvisionChecksTheStore(t *testing.T) {
+	const password = "s3cret-caddy-store"
+	srv := redistest.Start(t, "--requirepass", password, "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru")
+	t.Setenv("FUNCAUTH_TEST_REDIS_PASSWORD", password)
+	down := redistest.Start(t)
+	down.Kill(t)
+	for _, tc := range []struct {
+		addr, level, msg, detail string
+	}{
+		{srv.Addr, "warn", "funcauth store settings", "maxmemory-policy allkeys-lru"},
+		{down.Addr, "info", "funcauth store settings not checked", "cannot connect"},
+	} {
+		c := startCaddy(t, []byte(`{"rules":[{"path":"*","require":"signature"}],
+			"signatures":[{"scheme":"faas-cli","keys":["k"]}],
+			"store":{"address":"`+tc.addr+`","password":"{env.FUNCAUTH_TEST_REDIS_PASSWORD}"}}`), serverOptions{})
+		lines, err := c.log.Lines()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range lines {
+			if strings.Contains(fmt.Sprint(l), password) {
+				t.Errorf("the log quotes the password: %v", l)
+			}
+			found = found || l["level"] == tc.level && l["msg"] == tc.msg && strings.Contains(fmt.Sprint(l["detail"]), tc.detail)
+		}
+		if !found {
+			t.Errorf("%s: no %s line %q saying %q in %v", tc.addr, tc.level, tc.msg, tc.detail, lines)
 		}
 	}
 }

@@ -36,6 +36,22 @@ func logStoreEvent(name string, d *funcauth.Decision) {
 	log.Print(b.String())
 }
 
+// logStoreCheck writes to Traefik's error log what the store's Redis
+// server does wrong for funcauth, or why it could not be asked (see
+// funcauth.Guard.CheckStore).
+func logStoreCheck(name, warning string, err error) {
+	var b strings.Builder
+	b.WriteString("funcauth store settings:")
+	field(&b, "middleware", strconv.Quote(name))
+	if err != nil {
+		field(&b, "not_checked", strconv.Quote(err.Error()))
+	} else {
+		field(&b, "detail", strconv.Quote(warning))
+	}
+	b.WriteString("\n")
+	log.Print(b.String())
+}
+
 func refusalLine(name string, r *http.Request, d *funcauth.Decision) string {
 	var b strings.Builder
 	b.WriteString("funcauth refused:")

@@ -35,7 +35,10 @@ const bcryptHint = "under Traefik funcauth runs in the Yaegi interpreter, where 
 // New builds the middleware named name in front of next. It refuses an
 // invalid configuration with an error naming the field. It starts no
 // goroutine: Traefik builds a new instance for every router on every
-// configuration reload.
+// configuration reload. With a store, the first instance to use it asks
+// the Redis server whether its settings keep what funcauth stores there,
+// waiting at most the store's timeout, and logs what is wrong (see
+// funcauth.Guard.CheckStore).
 func New(ctx context.Context, next http.Handler, config *Config, name string) (http.Handler, error) {
 	if config == nil {
 		return nil, errors.New("funcauth " + name + ": no configuration")
@@ -46,6 +49,9 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		return nil, errors.New("funcauth " + name + ": " + err.Error())
 	}
 	atomic.StoreInt64(&entry.horizon, int64(guard.StateHorizon()))
+	if warning, err := guard.CheckStore(); err != nil || warning != "" {
+		logStoreCheck(name, warning, err)
+	}
 	m := &middleware{name: name, guard: guard, state: entry}
 	m.trustsProxies = config.ClientAddress != nil && len(config.ClientAddress.TrustedProxies) > 0
 	return guard.Handler(next, m.observe), nil

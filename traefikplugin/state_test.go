@@ -1,14 +1,18 @@
 package traefikplugin
 
 import (
+	"bytes"
 	"context"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/funcauth/funcauth"
+	"github.com/funcauth/funcauth/internal/redistest"
 )
 
 // fakeClock replaces the plugin's clock for a test.
@@ -140,4 +144,36 @@ func (s *stateRegistry) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries)
+}
+
+// TestNewChecksTheStore: the first middleware to use a store whose Redis
+// evicts keys writes one line to Traefik's error log naming the policy;
+// the middleware built again on a reload, with the same store, writes none.
+func TestNewChecksTheStore(t *testing.T) {
+	freshRegistry(t)
+	const password = "s3cret-traefik-store"
+	srv := redistest.Start(t, "--requirepass", password, "--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru")
+	t.Setenv("FUNCAUTH_TEST_REDIS_PASSWORD", password)
+	var buf bytes.Buffer
+	saved := log.Writer()
+	log.SetOutput(&buf)
+	defer log.SetOutput(saved)
+	cfg := &Config{
+		Rules:      []funcauth.Rule{{Path: "*", Require: "signature"}},
+		Signatures: []funcauth.Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+		Store:      &funcauth.Store{Address: srv.Addr, PasswordEnv: "FUNCAUTH_TEST_REDIS_PASSWORD"},
+	}
+	build(t, "fleet@file", cfg)
+	out := buf.String()
+	if strings.Count(out, "funcauth store settings:") != 1 || !strings.Contains(out, `middleware="fleet@file"`) || !strings.Contains(out, "maxmemory-policy volatile-lru") {
+		t.Errorf("want one line naming the middleware and the policy, got:\n%s", out)
+	}
+	if strings.Contains(out, password) {
+		t.Errorf("the log quotes the password:\n%s", out)
+	}
+	buf.Reset()
+	build(t, "fleet@file", cfg)
+	if buf.Len() != 0 {
+		t.Errorf("the reloaded middleware checked the store again:\n%s", buf.String())
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -75,4 +76,20 @@ func refusalCode(body []byte) string {
 	}
 	json.Unmarshal(body, &refusal)
 	return refusal.Error
+}
+
+// The store's settings are checked under Yaegi as under Go: a middleware
+// built on a Redis that evicts keys writes the warning to Traefik's error
+// log.
+func TestStoreSettingsCheckedUnderYaegi(t *testing.T) {
+	p := loaded(t)
+	srv := redistest.Start(t, "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lfu")
+	errorLog.take()
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	if _, err := p.NewMiddleware(context.Background(), next, signedFunctions(map[string]interface{}{"address": srv.Addr}), "store-settings@file"); err != nil {
+		t.Fatal(err)
+	}
+	if out := errorLog.take(); !strings.Contains(out, `funcauth store settings: middleware="store-settings@file"`) || !strings.Contains(out, "maxmemory-policy allkeys-lfu") {
+		t.Errorf("no warning naming the policy in Traefik's log:\n%s", out)
+	}
 }
