@@ -312,7 +312,7 @@ func claimWithTokens(g *Guard, q *checkedRequest, claim, cmd string) ([]respValu
 	takes := len(d.fleetTakes)
 	replies := storeExec(s, d, append(d.fleetTakes, cmd), q.now)
 	if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
-		if r := replies[takes]; r.kind == ':' && r.num == 1 {
+		if r := replies[takes]; r.kind == '+' || r.kind == ':' && r.num == 1 { // SET's OK, the script's 1
 			s.exec([]string{s.forgetCommand(claim)}, q.now) // not accepted after all
 		}
 		return nil, refuse(ReasonRateLimited, d.Detail)

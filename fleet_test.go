@@ -265,6 +265,36 @@ func TestFleetRateLimits(t *testing.T) {
 	}
 }
 
+// A message whose fleet token is refused is not claimed: the sender's
+// retry, once the bucket has refilled, is accepted, whether the claim was
+// the claim script (bans apply to the sender) or a plain SET (an
+// allow-listed sender, or bans off).
+func TestRefusedFleetTokenLeavesNoClaim(t *testing.T) {
+	for _, allowListed := range []bool{false, true} {
+		srv := startRedis(t)
+		c := &clock{t: testNow}
+		limited := func(cfg *Config) {
+			if allowListed {
+				cfg.Bans.AllowList = []string{"192.0.2.0/24"}
+			}
+			cfg.RateLimits = []RateLimit{{Name: "fleet", Key: "global", Rate: "1/1m"}}
+		}
+		a, b := newReplica(t, srv.Addr, c, limited), newReplica(t, srv.Addr, c, limited)
+		d := a.Check(signedRequest("/function/env", "first", "k"), "192.0.2.1")
+		if !d.Allowed {
+			t.Fatalf("allow-listed %v, the first message: %s %s", allowListed, d.Reason, d.Detail)
+		}
+		d.Finish(http.StatusOK)
+		if d = b.Check(signedRequest("/function/env", "second", "k"), "192.0.2.1"); d.Reason != ReasonRateLimited {
+			t.Fatalf("allow-listed %v, the second message past the limit: %s %s", allowListed, d.Reason, d.Detail)
+		}
+		c.advance(2 * time.Minute)
+		if d = b.Check(signedRequest("/function/env", "second", "k"), "192.0.2.1"); !d.Allowed {
+			t.Errorf("allow-listed %v, the retry after the refill: %s %s", allowListed, d.Reason, d.Detail)
+		}
+	}
+}
+
 // Checks that run while the store fails and recovers under them: a call
 // that succeeds while a concurrent one begins an outage (or the reverse)
 // must not report that outage, nor panic on its nil error; every decision
