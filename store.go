@@ -210,6 +210,11 @@ type storeAddress struct {
 func parseStoreAddress(s string) (*storeAddress, error) {
 	a := &storeAddress{network: "tcp"}
 	if !strings.Contains(s, "://") {
+		if strings.ContainsAny(s, "@/?# ") {
+			// user:password@host would otherwise dial "user:password@host",
+			// and the address is in the store's errors.
+			return nil, errors.New("is neither host[:port] nor a redis:// or rediss:// URL: give credentials as a URL (redis://user:password@host:port) or as store.username and store.password")
+		}
 		a.addr = s
 		if _, _, err := net.SplitHostPort(s); err != nil {
 			a.addr = net.JoinHostPort(strings.Trim(s, "[]"), defaultRedisPort)

@@ -39,6 +39,9 @@ func TestParseStoreAddress(t *testing.T) {
 		{in: "redis://user:hunter2@h/x", wrong: "database number", mustNotQuoteSecret: "hunter2"},
 		{in: "redis://h/0?password=hunter2", wrong: "query", mustNotQuoteSecret: "hunter2"},
 		{in: "redis:///0", wrong: "no host"},
+		{in: ":hunter2@redis.internal:6379", wrong: "redis://user:password@host", mustNotQuoteSecret: "hunter2"},
+		{in: "user:hunter2@redis.internal", wrong: "store.username", mustNotQuoteSecret: "hunter2"},
+		{in: "redis.internal:6379/0", wrong: "neither host[:port] nor"},
 	} {
 		a, err := parseStoreAddress(c.in)
 		if c.wrong != "" {
