@@ -115,11 +115,7 @@ func (g *Guard) fleetBanned(q *checkedRequest, user string, userToo bool) *refus
 	replies := storeExec(g.store, d, cmds, now)
 	if replies == nil {
 		d.fleetTakes = nil // rate limits fall back to this process's buckets
-		if g.store.bansOnError == storeDeny {
-			d.RetryAfter = time.Second
-			return refuse(ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny")
-		}
-		return nil
+		return storeBansUnavailable(g, d)
 	}
 	outcome, scope, left, ok := admitted(replies[takes])
 	if ok && outcome == 0 {
@@ -129,8 +125,13 @@ func (g *Guard) fleetBanned(q *checkedRequest, user string, userToo bool) *refus
 	if g.fleetTokensRefused(d, replies[:takes]) {
 		return refuse(ReasonRateLimited, d.Detail)
 	}
-	if !ok || outcome == 0 {
-		return nil // an error reply: this process's tables decide
+	if !ok {
+		// A reply the admit script does not make (an error reply fails
+		// the call: see answeredError).
+		return storeBansUnavailable(g, d)
+	}
+	if outcome == 0 {
+		return nil
 	}
 	userScope := !clientToo || scope == 2
 	if outcome == 1 {
@@ -147,6 +148,17 @@ func (g *Guard) fleetBanned(q *checkedRequest, user string, userToo bool) *refus
 		return refuse(ReasonRateLimited, "bans.user_max_failures: as many checks of this user name as may still fail are failed or in progress across the fleet")
 	}
 	return refuse(ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress across the fleet")
+}
+
+// storeBansUnavailable is fleetBanned's answer when the store cannot
+// say: store.bans_on_error "deny" refuses the check, "local" lets this
+// process's tables decide.
+func storeBansUnavailable(g *Guard, d *Decision) *refusal {
+	if g.store.bansOnError == storeDeny {
+		d.RetryAfter = time.Second
+		return refuse(ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny")
+	}
+	return nil
 }
 
 // fleetFail counts a failure of the client's group (and, when userToo, of
@@ -338,16 +350,13 @@ func claimUnanswered(s *sharedStore, d *Decision) *refusal {
 // claimRefused is the refusal of a claim the store answered with r: the
 // message is known, the client banned (by the fleet), or the store failed.
 func claimRefused(g *Guard, q *checkedRequest, r *respValue) *refusal {
-	s, d := g.store, q.d
+	d := q.d
 	switch {
 	case r.kind == '$' && r.null: // SET found the key
 		return refuse(ReasonReplayed, "this message was already accepted (by the fleet)")
-	case r.kind != ':':
-		if r.kind == '-' && s.replayOnError != storeDeny {
-			return nil
-		}
+	case r.kind != ':': // (an error reply fails the call: see answeredError)
 		d.RetryAfter = time.Second
-		return refuse(ReasonStoreUnavailable, "store answered the claim with an error: "+r.str)
+		return refuse(ReasonStoreUnavailable, "store answered the claim with an unexpected reply")
 	case r.num == 0:
 		return refuse(ReasonReplayed, "this message was already accepted (by the fleet)")
 	}

@@ -191,6 +191,71 @@ func TestFleetOutagePoliciesAndRecovery(t *testing.T) {
 	}
 }
 
+// A Redis that answers every call with an error (a read-only replica, as
+// after a failover; an ACL that no longer lets funcauth's user in) fails
+// calls as one that does not answer does: the OnError policies apply, the
+// outage begins once and is reported, and it ends by itself when the
+// server takes funcauth's commands again.
+func TestStoreErrorRepliesAreFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		refuse, allow []string
+		says          string
+	}{
+		{"a read-only replica", []string{"REPLICAOF", "127.0.0.1", "1"}, []string{"REPLICAOF", "NO", "ONE"}, "READONLY"},
+		{"an ACL that refuses", []string{"ACL", "SETUSER", "fa", "-@all"}, []string{"ACL", "SETUSER", "fa", "+@all"}, "NOPERM"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startRedis(t)
+			c := &clock{t: testNow}
+			admin := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 1)
+			t.Cleanup(admin.close)
+			if r, err := admin.do([]string{respCommand("ACL", "SETUSER", "fa", "on", ">pw", "~*", "&*", "+@all")}, testNow); err != nil || r[0].kind != '+' {
+				t.Fatalf("ACL SETUSER: %v %+v", err, r)
+			}
+			g := newReplica(t, srv.Addr, c, func(cfg *Config) {
+				cfg.Store.Address = "redis://fa:pw@" + srv.Addr
+				cfg.Store.BansOnError = "deny"
+			})
+			if d := g.Check(signedRequest("/function/env", "before", "k"), "192.0.2.1"); !d.Allowed {
+				t.Fatalf("before: %s %s", d.Reason, d.Detail)
+			}
+			if r, err := admin.do([]string{respCommand(tc.refuse...)}, testNow); err != nil || r[0].kind != '+' {
+				t.Fatalf("%v: %v %+v", tc.refuse, err, r)
+			}
+			outages := 0
+			for i := 0; i < 2*storeFailuresForOutage; i++ {
+				var d *Decision
+				if i%2 == 0 {
+					d = g.Check(signedRequest("/function/env", "during "+strconv.Itoa(i), "k"), "192.0.2.1")
+				} else {
+					d = g.Check(basicRequest("admin", "guess"), "203.0.113.7")
+				}
+				if d.Reason != ReasonStoreUnavailable || !d.StoreFailed() {
+					t.Errorf("request %d: %s %s (store failed: %v), want store_unavailable as both on_error policies deny", i, d.Reason, d.Detail, d.StoreFailed())
+				}
+				if d.StoreEvent != "" {
+					outages++
+					if !strings.Contains(d.StoreEvent, tc.says) {
+						t.Errorf("the outage does not say why: %q", d.StoreEvent)
+					}
+				}
+			}
+			if outages != 1 {
+				t.Errorf("%d outages reported, want 1", outages)
+			}
+			if r, err := admin.do([]string{respCommand(tc.allow...)}, testNow); err != nil || r[0].kind != '+' {
+				t.Fatalf("%v: %v %+v", tc.allow, err, r)
+			}
+			c.advance(2 * storeRetryInterval)
+			d := g.Check(signedRequest("/function/env", "after", "k"), "192.0.2.1")
+			if !d.Allowed || d.StoreEvent != "store answers again" {
+				t.Errorf("after: %s %s, event %q", d.Reason, d.Detail, d.StoreEvent)
+			}
+		})
+	}
+}
+
 // Edits that keep the store's settings keep its connections and outage
 // state; a State keeps the store across reloads.
 func TestStateReusesTheStoreAcrossReloads(t *testing.T) {

@@ -439,15 +439,27 @@ func (s *sharedStore) noteLocked(err error, now time.Time, decided bool) (string
 	return "", nil
 }
 
+// answeredError is the error of a call the server answered with an error
+// reply: a store that refuses writes (READONLY after a failover, OOM when
+// full, NOPERM) fails the call as one that does not answer does, so the
+// OnError policies apply and an outage is counted and logged.
+func answeredError(s *sharedStore, r respValue) error {
+	return s.client.wrap(errors.New("answered " + strings.TrimSpace(r.str)))
+}
+
 // reloadScripts resends, as EVAL, the EVALSHA commands the server answered
 // with NOSCRIPT (after a restart or SCRIPT FLUSH), and puts their replies
-// in place. EVAL also caches the script for the next EVALSHA.
+// in place. EVAL also caches the script for the next EVALSHA. Any other
+// error reply, before or after, fails the call (see answeredError).
 func (s *sharedStore) reloadScripts(cmds []string, replies []respValue, now time.Time) error {
 	var again []string
 	var at []int
 	for i, r := range replies {
-		if r.kind != '-' || !strings.HasPrefix(r.str, "NOSCRIPT") {
+		if r.kind != '-' {
 			continue
+		}
+		if !strings.HasPrefix(r.str, "NOSCRIPT") {
+			return answeredError(s, r)
 		}
 		cmd := ""
 		for _, sc := range []*storeScript{claimScript, failScript, bucketScript, admitScript} {
@@ -469,6 +481,9 @@ func (s *sharedStore) reloadScripts(cmds []string, replies []respValue, now time
 		return err
 	}
 	for j, i := range at {
+		if more[j].kind == '-' {
+			return answeredError(s, more[j])
+		}
 		replies[i] = more[j]
 	}
 	return nil
