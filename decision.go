@@ -42,9 +42,13 @@ type Decision struct {
 	BannedClient string
 	BannedUser   string
 	// StoreEvent is set on the decision whose call to the shared store
-	// found it unreachable after it had answered, or answering again after
-	// an outage: one log line per outage and one per recovery.
+	// began an outage (calls failed three times in a row) or ended one:
+	// one log line per outage and one per recovery.
 	StoreEvent string
+	// StoreOutage says that StoreEvent begins an outage; it is false when
+	// StoreEvent reports its end. (A decision that makes several calls can
+	// end an outage with one and fail another, which begins none.)
+	StoreOutage bool
 
 	body *spooledBody
 

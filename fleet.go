@@ -67,15 +67,26 @@ func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []resp
 func storeOutcome(d *Decision, replies []respValue, event string, err error) []respValue {
 	switch event {
 	case storeWentDown:
-		d.StoreEvent = "store unreachable, following the on_error policies until it answers: " + err.Error()
+		noteStoreEvent(d, "store failing, following the on_error policies until it answers: "+err.Error(), true)
 	case storeCameBack:
-		d.StoreEvent = "store answers again"
+		noteStoreEvent(d, "store answers again", false)
 	}
 	if err != nil {
 		d.storeFailed = true
 		return nil
 	}
 	return replies
+}
+
+// noteStoreEvent sets the decision's store event, after the one an
+// earlier call of the same decision made, if any: an outage that ended
+// and began again (other requests' calls failing meanwhile) is logged as
+// both, once.
+func noteStoreEvent(d *Decision, event string, outage bool) {
+	if d.StoreEvent != "" {
+		event = d.StoreEvent + "; then " + event
+	}
+	d.StoreEvent, d.StoreOutage = event, outage
 }
 
 // fleetBanned admits a password check for the whole fleet before it is

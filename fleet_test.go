@@ -256,6 +256,61 @@ func TestStoreErrorRepliesAreFailures(t *testing.T) {
 	}
 }
 
+// hookComparer runs during a password's hash, then refuses the password.
+type hookComparer func()
+
+func (h hookComparer) Compare(hashed, plaintext []byte) (bool, error) {
+	h()
+	return false, nil
+}
+
+// A decision whose first call to the store ends an outage and whose next
+// call fails reports the recovery, as a recovery: that one failure begins
+// no outage (Caddy logs the event at INFO, not as an outage).
+func TestStoreEventOfADecisionThatRecoversThenFails(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	admin := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 1)
+	t.Cleanup(admin.close)
+	readOnly := func(on bool) {
+		cmd := []string{"REPLICAOF", "NO", "ONE"}
+		if on {
+			cmd = []string{"REPLICAOF", "127.0.0.1", "1"}
+		}
+		if r, err := admin.do([]string{respCommand(cmd...)}, testNow); err != nil || r[0].kind != '+' {
+			t.Fatalf("%v: %v %+v", cmd, err, r)
+		}
+	}
+	cfg := &Config{
+		Rules:      []Rule{{Path: "/system/*", Require: "basic"}, {Path: "/function/*", Require: "signature"}},
+		BasicAuth:  &BasicAuth{Users: []User{{Name: "admin", PasswordHash: "$test$pw"}}},
+		Signatures: []Signature{{Scheme: "faas-cli", Keys: []string{"k"}}},
+		Store:      &Store{Address: srv.Addr, Timeout: "1s"},
+	}
+	g, err := New(cfg, Options{Now: c.now, HashComparers: map[string]HashComparer{"$test$": hookComparer(func() { readOnly(true) })}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnly(true)
+	var began *Decision
+	for i := 0; i < storeFailuresForOutage; i++ {
+		began = g.Check(signedRequest("/function/env", "during "+strconv.Itoa(i), "k"), "192.0.2.1")
+	}
+	if !began.StoreOutage || !strings.Contains(began.StoreEvent, "READONLY") {
+		t.Fatalf("the outage began without saying so: %v %q", began.StoreOutage, began.StoreEvent)
+	}
+	readOnly(false)
+	c.advance(2 * storeRetryInterval)
+	// The admit ends the outage; the failure's count, after the hash, fails.
+	d := g.Check(basicRequest("admin", "guess"), "203.0.113.9")
+	if d.Reason != ReasonBadCredentials || !d.StoreFailed() {
+		t.Fatalf("the guess: %s %s, store failed %v", d.Reason, d.Detail, d.StoreFailed())
+	}
+	if d.StoreOutage || d.StoreEvent != "store answers again" {
+		t.Errorf("a recovery followed by one failed call reported as %q, outage %v", d.StoreEvent, d.StoreOutage)
+	}
+}
+
 // Edits that keep the store's settings keep its connections and outage
 // state; a State keeps the store across reloads.
 func TestStateReusesTheStoreAcrossReloads(t *testing.T) {

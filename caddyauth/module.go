@@ -254,7 +254,7 @@ func (h *Handler) checkStore() {
 // logStoreEvent logs the start of a store outage (WARN) and its end (INFO),
 // once each.
 func (h *Handler) logStoreEvent(d *funcauth.Decision) {
-	if d.StoreFailed() {
+	if d.StoreOutage {
 		h.logger.Warn("funcauth store outage", zap.String("detail", d.StoreEvent))
 		return
 	}

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/funcauth/funcauth"
 	"github.com/funcauth/funcauth/internal/cli"
 	"github.com/funcauth/funcauth/internal/redistest"
@@ -70,5 +73,21 @@ func TestProvisionChecksTheStore(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no %s line %q saying %q in %v", tc.addr, tc.level, tc.msg, tc.detail, lines)
 		}
+	}
+}
+
+// A store event is logged at its own level: the start of an outage at
+// WARN, its end at INFO, whatever else the decision's calls met.
+func TestStoreEventsAreLoggedAtTheirLevel(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	h := &Handler{logger: zap.New(core)}
+	h.logStoreEvent(&funcauth.Decision{StoreEvent: "store failing", StoreOutage: true})
+	h.logStoreEvent(&funcauth.Decision{StoreEvent: "store answers again"})
+	var got []string
+	for _, e := range logs.All() {
+		got = append(got, e.Level.String()+" "+e.Message)
+	}
+	if want := []string{"warn funcauth store outage", "info funcauth store recovered"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("logged %q, want %q", got, want)
 	}
 }

@@ -31,6 +31,11 @@ func logStoreEvent(name string, d *funcauth.Decision) {
 	var b strings.Builder
 	b.WriteString("funcauth store:")
 	field(&b, "middleware", strconv.Quote(name))
+	if d.StoreOutage {
+		field(&b, "event", "outage")
+	} else {
+		field(&b, "event", "recovered")
+	}
 	field(&b, "detail", strconv.Quote(d.StoreEvent))
 	b.WriteString("\n")
 	log.Print(b.String())

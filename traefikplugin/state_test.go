@@ -177,3 +177,18 @@ func TestNewChecksTheStore(t *testing.T) {
 		t.Errorf("the reloaded middleware checked the store again:\n%s", buf.String())
 	}
 }
+
+// Traefik's error log says whether a store event begins an outage or ends
+// one.
+func TestStoreEventsSayWhichTheyAre(t *testing.T) {
+	var buf bytes.Buffer
+	saved := log.Writer()
+	log.SetOutput(&buf)
+	defer log.SetOutput(saved)
+	logStoreEvent("m@file", &funcauth.Decision{StoreEvent: "store failing", StoreOutage: true})
+	logStoreEvent("m@file", &funcauth.Decision{StoreEvent: "store answers again"})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "event=outage") || !strings.Contains(lines[1], "event=recovered") {
+		t.Errorf("log:\n%s", buf.String())
+	}
+}
