@@ -319,7 +319,7 @@ func TestStoreOutagesBeginAndEndOnCallsWithADecision(t *testing.T) {
 	if down, _ := s.outage(); down {
 		t.Fatal("calls without a decision began an outage nothing reports")
 	}
-	if e := event(now); !strings.Contains(e, "store unreachable") || !strings.Contains(e, "timed out") {
+	if e := event(now); !strings.Contains(e, "store failing") || !strings.Contains(e, "timed out") {
 		t.Errorf("the next decision's store event %q, want the outage's start", e)
 	}
 	now = now.Add(storeRetryInterval + time.Second)
