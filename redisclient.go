@@ -28,9 +28,9 @@ import (
 // connection opens only when maxBatch calls wait, or the one in flight
 // fails; pool_size bounds them.
 //
-// Every call is bounded by the timeout: waiting for its turn, then
-// dialling, writing and reading. Its errors name the server's address
-// and never the password.
+// Every call is bounded by the timeout twice: waiting for its turn, then
+// its round trip, a new connection's dial, TLS handshake and AUTH
+// included. Its errors name the server's address and never the password.
 type redisClient struct {
 	network, addr string
 	username      string
@@ -79,8 +79,9 @@ const maxBatch = 64
 // redisConn is one connection with its buffers, and its timer: armed for
 // each round trip, it fails the connection's I/O when the round trip
 // overruns the timeout (a timer rather than an absolute deadline, so the
-// client reads no wall clock: funcauth's time is the Guard's). One timer
-// per connection, made once, so that a call makes no closure.
+// client reads no wall clock: funcauth's time is the Guard's; only a dial
+// measures, on the monotonic clock, what it left of the timeout). One
+// timer per connection, made once, so that a call makes no closure.
 type redisConn struct {
 	conn    net.Conn
 	r       *bufio.Reader
@@ -176,13 +177,23 @@ func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batc
 		rc.close()
 		rc = nil
 	}
+	var replies []respValue
+	var err error
+	if rc != nil {
+		replies, err = redisRoundTrip(rc, cmds, batch, c.timeout)
+		if err == errConnLost && idle {
+			// A pooled connection the server closed while it idled (its
+			// own idle timeout, a restart, a middlebox): no reply came,
+			// so the commands go once more, on a new connection.
+			rc.close()
+			rc = nil
+		}
+	}
 	if rc == nil {
-		var err error
-		if rc, err = c.dial(); err != nil {
+		if rc, replies, err = dialRoundTrip(c, cmds, batch); rc == nil {
 			return nil, dialFailed(c, batch, err)
 		}
 	}
-	replies, err := redisRoundTrip(rc, cmds, batch, c.timeout)
 	if len(batch) > 0 {
 		answer(c, batch, replies, len(cmds), err)
 	}
@@ -202,6 +213,19 @@ func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batc
 		return nil, c.wrap(err)
 	}
 	return replies[:len(cmds)], nil
+}
+
+// dialRoundTrip dials a connection and runs the round trip of cmds and
+// batch on it, the two within one timeout. It returns a nil connection
+// when the dial failed.
+func dialRoundTrip(c *redisClient, cmds []string, batch []*redisCall) (*redisConn, []respValue, error) {
+	start := time.Now()
+	rc, err := c.dial(start)
+	if err != nil {
+		return nil, nil, err
+	}
+	replies, err := redisRoundTrip(rc, cmds, batch, c.timeout-time.Since(start))
+	return rc, replies, err
 }
 
 // releaseConn ends a round trip on rc: the connection, or its place when
@@ -347,8 +371,9 @@ func (c *redisClient) close() {
 	}
 }
 
-// dial connects, authenticates and selects the database.
-func (c *redisClient) dial() (*redisConn, error) {
+// dial connects, authenticates and selects the database, within the
+// timeout from start.
+func (c *redisClient) dial(start time.Time) (*redisConn, error) {
 	d := net.Dialer{Timeout: c.timeout}
 	conn, err := d.Dial(c.network, c.addr)
 	if err != nil {
@@ -356,7 +381,7 @@ func (c *redisClient) dial() (*redisConn, error) {
 	}
 	if c.tls != nil {
 		tc := tls.Client(conn, c.tls)
-		stop := abortAfter(tc, c.timeout)
+		stop := abortAfter(tc, c.timeout-time.Since(start))
 		err := tc.Handshake()
 		stop()
 		if err != nil {
@@ -385,7 +410,7 @@ func (c *redisClient) dial() (*redisConn, error) {
 	if len(setup) == 0 {
 		return rc, nil
 	}
-	replies, err := redisRoundTrip(rc, setup, nil, c.timeout)
+	replies, err := redisRoundTrip(rc, setup, nil, c.timeout-time.Since(start))
 	if err != nil || rc.expired {
 		rc.close()
 		if err == nil {
@@ -425,6 +450,9 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 		total += len(call.cmds)
 	}
 	rc.scratch = b
+	if timeout <= 0 {
+		return nil, errTimedOut // (dialling took the whole timeout)
+	}
 	rc.timer.Reset(timeout)
 	_, err := rc.conn.Write(b)
 	var replies []respValue
@@ -449,12 +477,15 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 			v, e := readRESPLine(rc.r, line, e, 0)
 			if e != nil {
 				err = e
+				if i == 0 && len(line) == 0 && (e == errConnClosed || e == errConnFailed) {
+					err = errConnLost
+				}
 				break
 			}
 			replies[i] = v
 		}
-	} else {
-		err = ioProblem(err)
+	} else if err = ioProblem(err); err != errTimedOut {
+		err = errConnLost
 	}
 	rc.expired = !rc.timer.Stop()
 	if err != nil {
@@ -469,15 +500,26 @@ func (rc *redisConn) close() {
 	rc.conn.Close()
 }
 
-// ioProblem says what went wrong on the connection in a few words.
+// What went wrong on a connection, in a few words.
+var (
+	errTimedOut   = errors.New("timed out")
+	errConnClosed = errors.New("connection closed by the server")
+	errConnFailed = errors.New("connection failed")
+	// errConnLost is a round trip's failure before any reply came: its
+	// write failed, or the connection was closed or reset as its first
+	// reply was awaited (see leadRoundTrip).
+	errConnLost = errors.New("connection lost before any reply")
+)
+
+// ioProblem says what went wrong on the connection.
 func ioProblem(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return errors.New("timed out")
+		return errTimedOut
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("connection closed by the server")
+		return errConnClosed
 	}
-	return errors.New("connection failed")
+	return errConnFailed
 }
 
 // respCommand encodes args as a RESP array of bulk strings, the form in

@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"bufio"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,7 +303,7 @@ func takeConn(t *testing.T, c *redisClient) *redisConn {
 	c.dialable--
 	c.inFlight++
 	c.mu.Unlock()
-	rc, err := c.dial()
+	rc, err := c.dial(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,8 +403,85 @@ func TestRedisClientDropsStaleConnectionsAfterARestart(t *testing.T) {
 	}
 	srv.Kill(t)
 	srv.Restart(t)
-	c.do([]string{str("PING")}, testNow) // finds a stale connection, most likely
-	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
-		t.Fatalf("the second call after a restart: %v", err)
+	// The first call takes a connection the old server had, and goes again
+	// on a new one; the others the pool had are dropped with it.
+	for i := 0; i < 2; i++ {
+		if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+			t.Fatalf("call %d after a restart: %v", i, err)
+		}
+	}
+}
+
+// A pooled connection the server closed while it idled (its own idle
+// timeout, CLIENT KILL, a middlebox) costs the call nothing: no reply came
+// on it, so the call goes again on a new connection. A call whose
+// connection fails after replies came does not: its commands ran.
+func TestRedisClientRedialsAConnectionClosedWhileIdle(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 2)
+	defer c.close()
+	admin := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 1)
+	defer admin.close()
+	for i := 0; i < 3; i++ {
+		if _, err := c.do([]string{str("INCR", "n")}, testNow); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		// Every client but admin's own connection.
+		if r, err := admin.do([]string{str("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")}, testNow); err != nil || r[0].kind != ':' {
+			t.Fatalf("CLIENT KILL: %v %+v", err, r)
+		}
+	}
+	if r, err := admin.do([]string{str("GET", "n")}, testNow); err != nil || r[0].str != "3" {
+		t.Errorf("each INCR ran once: n = %+v, %v", r, err)
+	}
+}
+
+// Dialling (connecting, TLS, AUTH) and the round trip share one timeout:
+// a server that answers each command just within the timeout makes a
+// new connection's call fail, once the timeout is spent, rather than take
+// a timeout for each step.
+func TestRedisClientDialAndRoundTripShareTheTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					// One command (an array of bulk strings), answered late.
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+					for i := 0; i < 2*n; i++ {
+						if _, err := r.ReadString('\n'); err != nil {
+							return
+						}
+					}
+					time.Sleep(250 * time.Millisecond)
+					conn.Write([]byte("+OK\r\n"))
+				}
+			}()
+		}
+	}()
+	c := newRedisClient("tcp", ln.Addr().String(), "", "password", 0, nil, 400*time.Millisecond, 1)
+	defer c.close()
+	start := time.Now()
+	_, err = c.do([]string{str("PING")}, testNow)
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("AUTH and PING answered after 250 ms each, timeout 400 ms: %v", err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("the call took %v", took)
 	}
 }
