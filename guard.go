@@ -24,6 +24,14 @@ type Options struct {
 	// its name), so a State may be kept across edits of the configuration.
 	State *State
 
+	// StateOwner names this Guard's claim on the sizes of State's tables,
+	// for a host whose Guards share a State at once (Caddy: the sites whose
+	// rules, users and verifiers are the same): the tables are sized for
+	// the largest claim, and Release withdraws this one. Guards without an
+	// owner share one claim, which each sets in turn (a host that replaces
+	// a Guard by the next on a reload, as Traefik does per middleware).
+	StateOwner string
+
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 
@@ -48,6 +56,7 @@ type Guard struct {
 	bans         *banPolicy
 	limits       []*rateLimit
 	state        *State
+	stateOwner   string // Options.StateOwner
 	now          func() time.Time
 	store        *sharedStore // nil: this process's memory only
 	hashSlots    *checkSlots  // bounds concurrent password hashes
@@ -61,7 +70,7 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		return nil, fieldError(unknown, "unknown option"+optionSuggestion(unknown)+": check its spelling against the documentation")
 	}
 	cfg = cfg.withSections()
-	g := &Guard{state: opts.State, now: opts.Now, hashSlots: passwordCheckSlots}
+	g := &Guard{state: opts.State, stateOwner: opts.StateOwner, now: opts.Now, hashSlots: passwordCheckSlots}
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -169,9 +178,19 @@ func New(cfg *Config, opts Options) (*Guard, error) {
 		g.store = g.state.useStore(store)
 	}
 	if opts.State != nil {
-		g.state.adapt(cfg, g.limits, g.bans, g.now())
+		g.state.claim(g.stateOwner, cfg, g.limits, g.bans, g.now())
 	}
 	return g, nil
+}
+
+// Release withdraws g's claim on its State's sizes (see
+// Options.StateOwner): the tables shrink to the largest claim left. A
+// host that shares a State between Guards calls it when g goes (Caddy's
+// Cleanup); g's tables serve it as before until then.
+func (g *Guard) Release() {
+	if g.stateOwner != "" {
+		g.state.withdraw(g.stateOwner, g.now(), g.bans.window)
+	}
 }
 
 // defaultBodyMemoryBudget bounds the memory of all bodies in flight in the

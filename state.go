@@ -27,6 +27,9 @@ type State struct {
 	// carry over while its settings do not change.
 	mu    sync.Mutex
 	store *sharedStore
+	// claims are what the Guards using the State need of its tables, by
+	// Options.StateOwner (see claim). Under mu.
+	claims map[string]*stateClaim
 
 	// usedSecond is the Unix second of the State's last check (atomic):
 	// the first decision of each second says so (see Guard.Handler).
@@ -73,31 +76,87 @@ func replayCacheSize(cfg *Config) int {
 	return orDefault(cfg.Replay.MaxEntries, defaultTableEntries)
 }
 
-// adapt sizes s for cfg, which New has compiled into limits, keeping what
-// it holds: bans, buckets and remembered messages outlive an edit of the
-// configuration. A table that shrinks drops entries down to its new size
-// (the replay cache drops none: it refuses new messages until old ones
-// expire, rather than let one be replayed); the bucket tables of rate
-// limits the configuration no longer has are let go.
-func (s *State) adapt(cfg *Config, limits []*rateLimit, bans *banPolicy, now time.Time) {
-	s.credentials.resize(credentialCacheSize(cfg))
+// stateClaim is what one owner's configuration needs of a State's
+// tables: the sizes of the credential cache and of the ban tables, and the
+// bucket tables of its rate limits with their sizes (by rateLimit.tableID).
+type stateClaim struct {
+	credentials int
+	bans        int
+	limits      map[string]int
+}
+
+// claim records what cfg, which New has compiled into limits, needs of s
+// for owner, replacing owner's earlier claim, and sizes s for all claims
+// (see fit).
+func (s *State) claim(owner string, cfg *Config, limits []*rateLimit, bans *banPolicy, now time.Time) {
+	c := &stateClaim{
+		credentials: credentialCacheSize(cfg),
+		bans:        orDefault(cfg.Bans.MaxEntries, defaultTableEntries),
+		limits:      make(map[string]int, len(limits)),
+	}
+	for i, l := range limits {
+		c.limits[l.tableID()] = orDefault(cfg.RateLimits[i].MaxEntries, defaultTableEntries)
+	}
 	s.replay.resize(replayCacheSize(cfg))
-	banEntries := orDefault(cfg.Bans.MaxEntries, defaultTableEntries)
-	s.abuse.clients.resize(banEntries, now, bans.window)
-	s.abuse.users.resize(banEntries, now, bans.window)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claims == nil {
+		s.claims = make(map[string]*stateClaim)
+	}
+	s.claims[owner] = c
+	s.fit(now, bans.window)
+}
+
+// withdraw drops owner's claim and sizes s for the claims left.
+func (s *State) withdraw(owner string, now time.Time, window time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.claims, owner)
+	if len(s.claims) > 0 {
+		s.fit(now, window)
+	}
+}
+
+// fit sizes s for the largest of its claims, keeping what it holds: bans,
+// buckets and remembered messages outlive an edit of the configuration. A
+// table that shrinks drops entries down to its new size (the replay
+// cache, sized by resize, drops none); the bucket tables of rate limits
+// no claim has are let go. s.mu is held.
+func (s *State) fit(now time.Time, window time.Duration) {
+	need := stateClaim{limits: make(map[string]int)}
+	for _, c := range s.claims {
+		need.credentials = larger(need.credentials, c.credentials)
+		need.bans = larger(need.bans, c.bans)
+		for id, n := range c.limits {
+			need.limits[id] = larger(need.limits[id], n)
+		}
+	}
+	s.credentials.resize(need.credentials)
+	s.abuse.clients.resize(need.bans, now, window)
+	s.abuse.users.resize(need.bans, now, window)
 
 	a := s.abuse
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	tables := make([]*bucketTable, 0, len(limits))
-	ids := make([]string, 0, len(limits))
-	for i, l := range limits {
-		l.table.resize(orDefault(cfg.RateLimits[i].MaxEntries, defaultTableEntries))
-		tables = append(tables, l.table)
-		ids = append(ids, l.tableID())
+	tables := make([]*bucketTable, 0, len(need.limits))
+	ids := make([]string, 0, len(need.limits))
+	for i, id := range a.limiterIDs {
+		if n, ok := need.limits[id]; ok {
+			a.limiters[i].resize(n)
+			tables = append(tables, a.limiters[i])
+			ids = append(ids, id)
+		}
 	}
 	a.limiters = tables
 	a.limiterIDs = ids
+}
+
+// larger is the larger of a and b (no max builtin under Yaegi v0.16.1).
+func larger(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 func (c *credentialCache) resize(max int) {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -101,6 +102,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	guard, err := funcauth.New(cfg, funcauth.Options{
 		HashComparers: hashComparers(),
 		State:         state,
+		// Sites whose rules, users and verifiers are the same share the
+		// state, each with its own sizes: the tables take the largest.
+		StateOwner: "handler " + strconv.FormatUint(handlerIDs.Add(1), 10),
 	})
 	if err != nil {
 		releaseState(key)
@@ -123,8 +127,12 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup releases the shared state this instance holds.
+// Cleanup releases the shared state this instance holds, and its claim on
+// the sizes of the state's tables.
 func (h *Handler) Cleanup() error {
+	if h.guard != nil {
+		h.guard.Release()
+	}
 	if h.poolKey != "" {
 		releaseState(h.poolKey)
 		h.poolKey = ""

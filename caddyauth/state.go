@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -15,6 +16,10 @@ import (
 // handler whose configuration did not change finds its bans, replay
 // memory and caches still there.
 var states = caddy.NewUsagePool()
+
+// handlerIDs numbers the handlers provisioned in this process: each one's
+// claim on its state's sizes (funcauth.Options.StateOwner).
+var handlerIDs atomic.Uint64
 
 // sharedState is a pooled funcauth.State.
 type sharedState struct {
