@@ -95,18 +95,21 @@ func newFailureTable(max int) *failureTable {
 }
 
 // bannedFor returns how much longer key is banned (0: not banned).
+//
+// (No defer here, in reserveCheck and in releaseCheck, which every request
+// of a client that bans apply to calls: under Yaegi a deferred call costs
+// allocations of its own, and nothing between Lock and Unlock can panic.)
 func bannedFor(t *failureTable, key string, now time.Time) time.Duration {
+	var until int64
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	e := t.entries[key]
-	if e == nil {
-		return 0
+	if e := t.entries[key]; e != nil {
+		until = e.bannedUntil
 	}
-	left := time.Duration(e.bannedUntil - now.UnixNano())
-	if left <= 0 {
-		return 0
+	t.mu.Unlock()
+	if left := time.Duration(until - now.UnixNano()); left > 0 {
+		return left
 	}
-	return left
+	return 0
 }
 
 // fail counts a failure of key and reports whether it started a ban.
@@ -123,21 +126,23 @@ func (t *failureTable) fail(key string, now time.Time, limit int, window, durati
 // refuses, wait is how long the key should wait: the rest of its ban
 // (banned is true), or a second for the checks in flight to end.
 func reserveCheck(t *failureTable, key string, now time.Time, limit int, window time.Duration) (ok bool, wait time.Duration, banned bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	n := now.UnixNano()
+	t.mu.Lock()
 	e := failureEntryOf(t, key, n, int64(window))
 	if e.bannedUntil > n {
 		left := time.Duration(e.bannedUntil - n)
+		t.mu.Unlock()
 		return false, left, true
 	}
 	if n-e.windowStart > int64(window) {
 		e.windowStart, e.failures = n, 0
 	}
 	if int(e.failures)+int(e.inflight) >= limit {
+		t.mu.Unlock()
 		return false, time.Second, false
 	}
 	e.inflight++
+	t.mu.Unlock()
 	return true, 0, false
 }
 
@@ -155,10 +160,10 @@ func (t *failureTable) commit(key string, now time.Time, limit int, window, dura
 // releaseCheck ends an admitted check of key that did not fail.
 func releaseCheck(t *failureTable, key string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if e := t.entries[key]; e != nil && e.inflight > 0 {
 		e.inflight--
 	}
+	t.mu.Unlock()
 }
 
 // failureEntryOf returns key's entry, making room for a new one when the table is full.

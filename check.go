@@ -163,7 +163,7 @@ func decide(g *Guard, q *checkedRequest) *refusal {
 // checkClientBan refuses a banned client, at the cost of a map lookup: no
 // hash, no body. A client on the bans' allow list is exempt from them.
 func checkClientBan(g *Guard, q *checkedRequest) *refusal {
-	q.exempt = allowListed(g.bans, q.d.Client)
+	q.exempt = len(g.bans.allow) > 0 && allowListed(g.bans, q.d.Client) // no call without an allow list
 	if !q.exempt {
 		if left := bannedFor(g.state.abuse.clients, q.group, q.now); left > 0 {
 			q.d.RetryAfter = left
@@ -346,15 +346,9 @@ func verifyPassword(g *Guard, q *checkedRequest, user, password string, lockout 
 func admit(g *Guard, q *checkedRequest, user string, userBudget bool) *refusal {
 	d := q.d
 	if !q.exempt {
-		ok, wait, banned := reserveCheck(g.state.abuse.clients, q.group, q.now, g.bans.maxFailures, g.bans.window)
-		if !ok {
-			d.RetryAfter = wait
-			if banned {
-				return refuse(ReasonBanned, "client address is banned")
-			}
-			return refuse(ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress")
+		if no := admitClient(g, q); no != nil {
+			return no
 		}
-		d.heldClient, d.heldGroup = true, q.group
 	}
 	if userBudget {
 		ok, wait, banned := reserveCheck(g.state.abuse.users, user, q.now, g.bans.userMaxFailures, g.bans.window)
@@ -367,6 +361,22 @@ func admit(g *Guard, q *checkedRequest, user string, userBudget bool) *refusal {
 		}
 		d.heldUser = true
 	}
+	return nil
+}
+
+// admitClient is admit for the client's budget alone: a signed body's
+// read, which holds no user's (a call of its own, so that the usual signed
+// request's frames, under Yaegi, hold none of the user's part).
+func admitClient(g *Guard, q *checkedRequest) *refusal {
+	ok, wait, banned := reserveCheck(g.state.abuse.clients, q.group, q.now, g.bans.maxFailures, g.bans.window)
+	if !ok {
+		q.d.RetryAfter = wait
+		if banned {
+			return refuse(ReasonBanned, "client address is banned")
+		}
+		return refuse(ReasonRateLimited, "bans.max_failures: as many checks of this client address as may still fail are failed or in progress")
+	}
+	q.d.heldClient, q.d.heldGroup = true, q.group
 	return nil
 }
 
@@ -399,7 +409,7 @@ func checkSignature(g *Guard, q *checkedRequest, rl *rule) *refusal {
 
 	// The body read is an expensive check too: within the failure budget.
 	if !q.exempt {
-		if no := admit(g, q, "", false); no != nil {
+		if no := admitClient(g, q); no != nil {
 			return no
 		}
 	}

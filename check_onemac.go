@@ -51,7 +51,7 @@ func checkOneMAC(g *Guard, q *checkedRequest, rl *rule) *refusal {
 	q.d.Challenge = g.sigChallenge
 	// The body read is an expensive check too: within the failure budget.
 	if !q.exempt {
-		if no = admit(g, q, "", false); no != nil {
+		if no = admitClient(g, q); no != nil {
 			return no
 		}
 	}
