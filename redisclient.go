@@ -173,26 +173,18 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 // and the times of calls are their checks' start, which can be far apart.)
 // It answers batch, and hands the connection on (see releaseConn).
 func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batch []*redisCall, now time.Time) ([]respValue, error) {
-	if idle && rc != nil && now.Sub(rc.idleAt) >= c.idleTimeout {
-		rc.close()
-		rc = nil
+	if idle && rc != nil {
+		if idleFor := now.Sub(rc.idleAt); idleFor >= c.idleTimeout || idleFor >= staleAfter && peerClosed(rc) {
+			rc.close()
+			rc = nil
+		}
 	}
 	var replies []respValue
 	var err error
 	if rc != nil {
 		replies, err = redisRoundTrip(rc, cmds, batch, c.timeout)
-		if err == errConnLost && idle {
-			// A pooled connection the server closed while it idled (its
-			// own idle timeout, a restart, a middlebox): no reply came,
-			// so the commands go once more, on a new connection.
-			rc.close()
-			rc = nil
-		}
-	}
-	if rc == nil {
-		if rc, replies, err = dialRoundTrip(c, cmds, batch); rc == nil {
-			return nil, dialFailed(c, batch, err)
-		}
+	} else if rc, replies, err = dialRoundTrip(c, cmds, batch); rc == nil {
+		return nil, dialFailed(c, batch, err)
 	}
 	if len(batch) > 0 {
 		answer(c, batch, replies, len(cmds), err)
@@ -213,6 +205,25 @@ func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batc
 		return nil, c.wrap(err)
 	}
 	return replies[:len(cmds)], nil
+}
+
+// staleAfter is how long a pooled connection idles before the call that
+// takes it checks that the server has not closed it (see peerClosed).
+const staleAfter = time.Second
+
+// peerClosed reports whether the server closed rc while it idled (its own
+// idle timeout, CLIENT KILL, a restart, a load balancer), so that a call
+// is not failed by a connection that was gone before it was sent: a read
+// that waits at most a tenth of a millisecond finds the end of the stream,
+// where a live idle connection has nothing to read. (Only before the
+// commands are sent: once they are, a call that loses its connection is
+// never sent again, as the server may have run it.) A connection with
+// bytes to read counts as closed too: an idle one has none.
+func peerClosed(rc *redisConn) bool {
+	rc.conn.SetReadDeadline(time.Now().Add(100 * time.Microsecond))
+	_, err := rc.r.Peek(1)
+	rc.conn.SetReadDeadline(time.Time{})
+	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // dialRoundTrip dials a connection and runs the round trip of cmds and
@@ -477,15 +488,12 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 			v, e := readRESPLine(rc.r, line, e, 0)
 			if e != nil {
 				err = e
-				if i == 0 && len(line) == 0 && (e == errConnClosed || e == errConnFailed) {
-					err = errConnLost
-				}
 				break
 			}
 			replies[i] = v
 		}
-	} else if err = ioProblem(err); err != errTimedOut {
-		err = errConnLost
+	} else {
+		err = ioProblem(err)
 	}
 	rc.expired = !rc.timer.Stop()
 	if err != nil {
@@ -505,10 +513,6 @@ var (
 	errTimedOut   = errors.New("timed out")
 	errConnClosed = errors.New("connection closed by the server")
 	errConnFailed = errors.New("connection failed")
-	// errConnLost is a round trip's failure before any reply came: its
-	// write failed, or the connection was closed or reset as its first
-	// reply was awaited (see leadRoundTrip).
-	errConnLost = errors.New("connection lost before any reply")
 )
 
 // ioProblem says what went wrong on the connection.

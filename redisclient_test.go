@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,19 +404,18 @@ func TestRedisClientDropsStaleConnectionsAfterARestart(t *testing.T) {
 	}
 	srv.Kill(t)
 	srv.Restart(t)
-	// The first call takes a connection the old server had, and goes again
-	// on a new one; the others the pool had are dropped with it.
+	// A second later (by the calls' clock), the first call finds that the
+	// server closed the connection it takes, and dials a new one.
 	for i := 0; i < 2; i++ {
-		if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+		if _, err := c.do([]string{str("PING")}, testNow.Add(staleAfter)); err != nil {
 			t.Fatalf("call %d after a restart: %v", i, err)
 		}
 	}
 }
 
-// A pooled connection the server closed while it idled (its own idle
-// timeout, CLIENT KILL, a middlebox) costs the call nothing: no reply came
-// on it, so the call goes again on a new connection. A call whose
-// connection fails after replies came does not: its commands ran.
+// A pooled connection that the server closed while it idled (its own idle
+// timeout, CLIENT KILL, a middlebox) for a second or more is found closed
+// before the call is sent on it, and the call dials a new one.
 func TestRedisClientRedialsAConnectionClosedWhileIdle(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 2)
@@ -423,7 +423,7 @@ func TestRedisClientRedialsAConnectionClosedWhileIdle(t *testing.T) {
 	admin := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 1)
 	defer admin.close()
 	for i := 0; i < 3; i++ {
-		if _, err := c.do([]string{str("INCR", "n")}, testNow); err != nil {
+		if _, err := c.do([]string{str("INCR", "n")}, testNow.Add(time.Duration(i)*staleAfter)); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 		// Every client but admin's own connection.
@@ -433,6 +433,57 @@ func TestRedisClientRedialsAConnectionClosedWhileIdle(t *testing.T) {
 	}
 	if r, err := admin.do([]string{str("GET", "n")}, testNow); err != nil || r[0].str != "3" {
 		t.Errorf("each INCR ran once: n = %+v, %v", r, err)
+	}
+}
+
+// A call is never sent twice: connections killed while calls are in
+// flight fail those calls (their commands may have run), and no INCR runs
+// more than once.
+func TestRedisClientNeverSendsACallTwice(t *testing.T) {
+	srv := startRedis(t)
+	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 300*time.Millisecond, 4)
+	defer c.close()
+	admin := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 1)
+	defer admin.close()
+	stop := make(chan struct{})
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				admin.do([]string{str("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")}, testNow)
+			}
+		}
+	}()
+	const senders, each = 16, 100
+	var wg sync.WaitGroup
+	for g := 0; g < senders; g++ {
+		g := g
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				// The calls' clock moves on: idle connections get checked.
+				c.do([]string{str("INCR", "u"+strconv.Itoa(g)+"-"+strconv.Itoa(i))}, testNow.Add(time.Duration(i)*staleAfter))
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-killed
+	for g := 0; g < senders; g++ {
+		for i := 0; i < each; i++ {
+			r, err := admin.do([]string{str("GET", "u"+strconv.Itoa(g)+"-"+strconv.Itoa(i))}, testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r[0].null && r[0].str != "1" {
+				t.Fatalf("INCR u%d-%d ran %s times", g, i, r[0].str)
+			}
+		}
 	}
 }
 

@@ -244,9 +244,6 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// logRefusal writes one line per refused request: reason, client, route
-// and user name, never a secret. The start of a ban and a key or disk that
-// fails are warnings, the latter at most once a minute each (Decision.Warn).
 // checkStore logs what the store's Redis server does wrong for funcauth
 // (WARN), or why it could not be asked (INFO): see Guard.CheckStore.
 func (h *Handler) checkStore() {
@@ -269,6 +266,9 @@ func (h *Handler) logStoreEvent(d *funcauth.Decision) {
 	h.logger.Info("funcauth store recovered", zap.String("detail", d.StoreEvent))
 }
 
+// logRefusal writes one line per refused request: reason, client, route
+// and user name, never a secret. The start of a ban and a key or disk that
+// fails are warnings, the latter at most once a minute each (Decision.Warn).
 func (h *Handler) logRefusal(r *http.Request, d *funcauth.Decision) {
 	fields := []zap.Field{
 		zap.String("reason", string(d.Reason)),

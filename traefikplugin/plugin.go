@@ -37,7 +37,7 @@ const bcryptHint = "under Traefik funcauth runs in the Yaegi interpreter, where 
 // goroutine: Traefik builds a new instance for every router on every
 // configuration reload. With a store, the first instance to use it asks
 // the Redis server whether its settings keep what funcauth stores there,
-// waiting at most the store's timeout, and logs what is wrong (see
+// in one call bounded by the store's timeout, and logs what is wrong (see
 // funcauth.Guard.CheckStore).
 func New(ctx context.Context, next http.Handler, config *Config, name string) (http.Handler, error) {
 	if config == nil {
