@@ -383,6 +383,15 @@ func TestStoreTLSAndAuth(t *testing.T) {
 	if err != nil || !claimed(r[0]) {
 		t.Fatalf("over TLS: %+v %v", r, err)
 	}
+	// A connection that idled is checked (a read that times out) and kept:
+	// the TLS connection still works after the timeout.
+	before := s.client.idle[0]
+	if r, err := s.exec([]string{str("PING")}, testNow.Add(staleAfter)); err != nil || r[0].str != "PONG" {
+		t.Fatalf("over TLS, after an idle second: %+v %v", r, err)
+	}
+	if len(s.client.idle) != 1 || s.client.idle[0] != before {
+		t.Errorf("the live TLS connection was not kept after its check")
+	}
 	// Without the CA the server's certificate is refused.
 	bad, _ := compileStore(&Store{Address: "rediss://" + addr, PasswordFile: pwFile}, os.LookupEnv)
 	defer bad.client.close()
