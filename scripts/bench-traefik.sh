@@ -3,9 +3,10 @@
 # second and latency, side by side in one run, for: no middleware,
 # Traefik's own basicAuth (bcrypt cost 5, htpasswd's default; Traefik
 # checks the hash on every request), funcauth signature checks on 1 KiB
-# bodies, and funcauth Basic Auth (PBKDF2, cached). One Traefik process
-# serves all four on four entry points; rounds are interleaved and the
-# medians compared with no middleware.
+# bodies (for a client off the bans, and for one they apply to), and
+# funcauth Basic Auth (PBKDF2, cached). One Traefik process serves all
+# five on five entry points; rounds are interleaved and the medians
+# compared with no middleware.
 # With FUNCAUTH_BEFORE naming another checkout of funcauth (an earlier
 # commit), a second Traefik runs that checkout's plugin on two more entry
 # points, and its signature and Basic Auth runs are interleaved with the
@@ -25,12 +26,13 @@ local_plugin "$state"
 password="correct horse battery staple"
 pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
 bcrypt=$("$bin/caddy" hash-password --plaintext "$password" --bcrypt-cost 5)
-fn=18181; none=18190; sig=18191; basic=18192; tbasic=18193
+fn=18181; none=18190; sig=18191; basic=18192; tbasic=18193; sigbans=18196
 cat > "$state/dynamic.yml" <<YAML
 http:
   routers:
     none: {rule: "PathPrefix(\`/\`)", entryPoints: [none], service: fn}
     sig: {rule: "PathPrefix(\`/\`)", entryPoints: [sig], service: fn, middlewares: [funcauth-loopback]}
+    sigbans: {rule: "PathPrefix(\`/\`)", entryPoints: [sigbans], service: fn, middlewares: [funcauth-bans]}
     basic: {rule: "PathPrefix(\`/\`)", entryPoints: [basic], service: fn, middlewares: [funcauth]}
     tbasic: {rule: "PathPrefix(\`/\`)", entryPoints: [tbasic], service: fn, middlewares: [traefik-basic]}
   middlewares:
@@ -52,6 +54,16 @@ http:
           signatures: [{scheme: faas-cli, keys: [cookie]}]
           bans: {allowList: [127.0.0.1]}
           replay: {maxEntries: 2000000}
+    funcauth-bans:
+      plugin:
+        funcauth:
+          preset: openfaas
+          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
+          signatures: [{scheme: faas-cli, keys: [cookie]}]
+          # Bans on, the load generator under them as any client: each body
+          # read held in its failure budget, which admits as many at once.
+          bans: {maxFailures: 64}
+          replay: {maxEntries: 2000000}
     traefik-basic:
       basicAuth:
         users: ['admin:$bcrypt']
@@ -65,11 +77,12 @@ pids+=($!)
 (cd "$state" && exec "$traefik" \
   --entryPoints.none.address=127.0.0.1:$none --entryPoints.sig.address=127.0.0.1:$sig \
   --entryPoints.basic.address=127.0.0.1:$basic --entryPoints.tbasic.address=127.0.0.1:$tbasic \
+  --entryPoints.sigbans.address=127.0.0.1:$sigbans \
   --providers.file.filename="$state/dynamic.yml" \
   --experimental.localPlugins.funcauth.moduleName=github.com/funcauth/funcauth \
   --experimental.abortOnPluginFailure=true --log.level=ERROR > "$state/traefik.log" 2>&1) &
 pids+=($!)
-for port in $none $sig $basic $tbasic; do wait_http "$port" /healthz "200 401"; done
+for port in $none $sig $basic $tbasic $sigbans; do wait_http "$port" /healthz "200 401"; done
 traefik_pid=$(pgrep -f "entryPoints.none.address=127.0.0.1:$none" | head -1)
 
 before="${FUNCAUTH_BEFORE:-}"
@@ -78,7 +91,7 @@ if [ -n "$before" ]; then
   mkdir -p "$state/before"
   (cd "$root/integration" && go run ./cmd/copyplugin "$before" "$state/before/plugins-local/src/github.com/funcauth/funcauth")
   sed -e 's/entryPoints: \[sig\]/entryPoints: [bsig]/; s/entryPoints: \[basic\]/entryPoints: [bbasic]/' \
-    -e '/^    none:/d; /^    tbasic:/d' "$state/dynamic.yml" > "$state/before/dynamic.yml"
+    -e '/^    none:/d; /^    tbasic:/d; /^    sigbans:/d' "$state/dynamic.yml" > "$state/before/dynamic.yml"
   (cd "$state/before" && exec "$traefik" \
     --entryPoints.bsig.address=127.0.0.1:$bsig --entryPoints.bbasic.address=127.0.0.1:$bbasic \
     --providers.file.filename="$state/before/dynamic.yml" \
@@ -97,6 +110,7 @@ for r in $(seq 1 "$rounds"); do
   if [ -n "$before" ]; then
     loadrun "before: funcauth signature, 1 KiB" "http://127.0.0.1:$bsig" signed /function/env >> "$state/results"
   fi
+  loadrun "funcauth signature, 1 KiB, bans on" "http://127.0.0.1:$sigbans" signed /function/env >> "$state/results"
   loadrun "no middleware, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
   loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
   if [ -n "$before" ]; then
@@ -111,4 +125,5 @@ if [ -n "$before" ]; then
 fi
 python3 scripts/medians.py "$state/results" "$(peak_rss "$traefik_pid")" Traefik \
   "no middleware, POST 1 KiB=no middleware, POST 1 KiB" "funcauth signature, 1 KiB=no middleware, POST 1 KiB" \
+  "funcauth signature, 1 KiB, bans on=no middleware, POST 1 KiB" \
   "no middleware, GET=no middleware, GET" "funcauth Basic Auth=no middleware, GET" "Traefik basicAuth (bcrypt 5)=no middleware, GET" "${extra[@]}"

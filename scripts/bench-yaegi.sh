@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs BenchmarkUnderYaegi (integration/traefik) in interleaved rounds and
-# prints the medians: funcauth's signature (1 KiB, replay protection on)
-# and cached Basic Auth checks interpreted as Traefik runs them, beside
+# prints the medians: funcauth's signature (1 KiB, replay protection on;
+# for a client off the bans, and for one they apply to) and cached Basic
+# Auth checks interpreted as Traefik runs them, beside
 # the interpreter's floor (a minimal interpreted HMAC middleware), with the
 # interpreted calls and the allocations of one request. With
 # FUNCAUTH_BEFORE naming another checkout of funcauth, its plugin runs the
@@ -30,7 +31,8 @@ def med(name, unit):
 floor = med("floor-signature-1KiB", "ns/op")
 print("| case | µs per request (median) | × floor | × before | interpreted calls | allocations |")
 print("|---|---:|---:|---:|---:|---:|")
-for name in ["floor-signature-1KiB", "before-signature-1KiB", "signature-1KiB", "before-basic-cached", "basic-cached"]:
+for name in ["floor-signature-1KiB", "before-signature-1KiB", "signature-1KiB", "before-signature-1KiB-bans", "signature-1KiB-bans",
+             "before-basic-cached", "basic-cached"]:
     if name not in rows:
         continue
     ns = med(name, "ns/op")

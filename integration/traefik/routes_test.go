@@ -13,7 +13,7 @@ import (
 // plugin: the cache starts over (a sync.Map ranged over with an
 // interpreted function) and every request is still decided by its rule.
 func TestRouteCacheStartsOverUnderYaegi(t *testing.T) {
-	h := benchMiddleware(t, loaded(t))
+	h := benchMiddleware(t, loaded(t), benchOptions())
 	for i := 0; i < 2500; i++ {
 		r := httptest.NewRequest("GET", "/system/p"+strconv.Itoa(i), nil)
 		r.SetBasicAuth("admin", benchPassword)
