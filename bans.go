@@ -128,7 +128,10 @@ func (t *failureTable) fail(key string, now time.Time, limit int, window, durati
 func reserveCheck(t *failureTable, key string, now time.Time, limit int, window time.Duration) (ok bool, wait time.Duration, banned bool) {
 	n := now.UnixNano()
 	t.mu.Lock()
-	e := failureEntryOf(t, key, n, int64(window))
+	e := t.entries[key] // a client known already: no call (see failureEntryOf)
+	if e == nil {
+		e = failureEntryOf(t, key, n, int64(window))
+	}
 	if e.bannedUntil > n {
 		left := time.Duration(e.bannedUntil - n)
 		t.mu.Unlock()
