@@ -79,9 +79,10 @@ const maxBatch = 64
 // redisConn is one connection with its buffers, and its timer: armed for
 // each round trip, it fails the connection's I/O when the round trip
 // overruns the timeout (a timer rather than an absolute deadline, so the
-// client reads no wall clock: funcauth's time is the Guard's; only a dial
-// measures, on the monotonic clock, what it left of the timeout). One
-// timer per connection, made once, so that a call makes no closure.
+// client reads no wall clock: funcauth's time is the Guard's; only a dial,
+// for what it left of the timeout, and the check of an idle connection,
+// for a deadline a tenth of a millisecond away, read the clock). One timer
+// per connection, made once, so that a call makes no closure.
 type redisConn struct {
 	conn    net.Conn
 	r       *bufio.Reader
@@ -169,7 +170,8 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 // rc, or on a connection it dials when rc is nil. rc is one handed on by
 // the round trip that just ended, or, when idle is set, one taken from the
 // pool's idle connections, which is closed instead when it idled past the
-// idle timeout. (Only those: a connection handed on has just been used,
+// idle timeout, or idled a second or more and the server closed it (see
+// peerClosed). (Only those: a connection handed on has just been used,
 // and the times of calls are their checks' start, which can be far apart.)
 // It answers batch, and hands the connection on (see releaseConn).
 func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batch []*redisCall, now time.Time) ([]respValue, error) {
