@@ -167,7 +167,7 @@ func (g *Guard) fleetBanned(q *checkedRequest, user string, userToo bool) *refus
 func storeBansUnavailable(g *Guard, d *Decision) *refusal {
 	if g.store.bansOnError == storeDeny {
 		d.RetryAfter = time.Second
-		return refuse(ReasonStoreUnavailable, "store unreachable and store.bans_on_error is deny")
+		return refuse(ReasonStoreUnavailable, "store unreachable or failing, and store.bans_on_error is deny")
 	}
 	return nil
 }
