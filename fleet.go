@@ -125,7 +125,7 @@ func (g *Guard) fleetBanned(q *checkedRequest, user string, userToo bool) *refus
 	cmds = append(cmds, g.store.admitCommand(keys, limits, token, now))
 	replies := storeExec(g.store, d, cmds, now)
 	if replies == nil {
-		d.fleetTakes = nil // rate limits fall back to this process's buckets
+		dropFleetTakes(d) // rate limits fall back to this process's buckets
 		return storeBansUnavailable(g, d)
 	}
 	outcome, scope, left, ok := admitted(replies[takes])
@@ -185,7 +185,7 @@ func (g *Guard) fleetFail(d *Decision, group, user string, clientToo, userToo bo
 	}
 	cmds := d.fleetTakes // a refused request spends the fleet's tokens too
 	takes := len(cmds)
-	d.fleetTakes = nil
+	dropFleetTakes(d)
 	token, clientHeld, userHeld := d.fleetToken, d.fleetClientHeld, d.fleetUserHeld
 	d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = "", "", ""
 	if clientToo {
@@ -243,8 +243,7 @@ func (g *Guard) fleetSettle(d *Decision) bool {
 	}
 	d.fleetToken, d.fleetClientHeld, d.fleetUserHeld = "", "", ""
 	if len(cmds) == 0 {
-		d.fleetTakes = nil
-		d.fleetTakeNames = nil
+		dropFleetTakes(d)
 		return false
 	}
 	replies := storeExec(g.store, d, cmds, g.now())
@@ -340,8 +339,7 @@ func claimWithTokens(g *Guard, q *checkedRequest, claim, cmd string) ([]respValu
 		}
 		return nil, refuse(ReasonRateLimited, d.Detail)
 	}
-	d.fleetTakes = nil
-	d.fleetTakeNames = nil
+	dropFleetTakes(d)
 	if replies == nil {
 		return nil, nil
 	}
@@ -400,14 +398,20 @@ func (t *failureTable) banFor(key string, now time.Time, left time.Duration) {
 	}
 }
 
+// dropFleetTakes forgets the fleet's token takes the decision has not
+// sent, with their limits' names, which go in pairs.
+func dropFleetTakes(d *Decision) {
+	d.fleetTakes = nil
+	d.fleetTakeNames = nil
+}
+
 // fleetTokensRefused reads the replies to the fleet's token takes: it
 // reports an exhausted bucket (with its wait and detail on d), and marks
 // the tokens taken. nil replies (the store is unreachable) refuse nothing:
 // rate limits fall back to this process's buckets, which were taken first.
 func (g *Guard) fleetTokensRefused(d *Decision, replies []respValue) bool {
 	names := d.fleetTakeNames
-	d.fleetTakes = nil
-	d.fleetTakeNames = nil
+	dropFleetTakes(d)
 	for i, r := range replies {
 		allowed, wait, ok := took(r)
 		if ok && !allowed {
