@@ -81,7 +81,7 @@ const maxBatch = 64
 // overruns the timeout (a timer rather than an absolute deadline, so the
 // client reads no wall clock: funcauth's time is the Guard's; only a dial,
 // for what it left of the timeout, and the check of an idle connection,
-// for a deadline a tenth of a millisecond away, read the clock). One timer
+// for a deadline a millisecond away, read the clock). One timer
 // per connection, made once, so that a call makes no closure.
 type redisConn struct {
 	conn    net.Conn
@@ -216,13 +216,15 @@ const staleAfter = time.Second
 // peerClosed reports whether the server closed rc while it idled (its own
 // idle timeout, CLIENT KILL, a restart, a load balancer), so that a call
 // is not failed by a connection that was gone before it was sent: a read
-// that waits at most a tenth of a millisecond finds the end of the stream,
-// where a live idle connection has nothing to read. (Only before the
-// commands are sent: once they are, a call that loses its connection is
-// never sent again, as the server may have run it.) A connection with
-// bytes to read counts as closed too: an idle one has none.
+// that waits about a millisecond finds the end of the stream, where a live
+// idle connection has nothing to read. (Only before the commands are sent:
+// once they are, a call that loses its connection is never sent again, as
+// the server may have run it.) A connection with bytes to read counts as
+// closed too: an idle one has none. Best effort: a goroutine held up past
+// the deadline before its read takes the connection for live, and its
+// call may then fail on it.
 func peerClosed(rc *redisConn) bool {
-	rc.conn.SetReadDeadline(time.Now().Add(100 * time.Microsecond))
+	rc.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
 	_, err := rc.r.Peek(1)
 	rc.conn.SetReadDeadline(time.Time{})
 	return !errors.Is(err, os.ErrDeadlineExceeded)

@@ -388,27 +388,37 @@ func TestReadRESPRefusesOversizedAndMalformedReplies(t *testing.T) {
 	}
 }
 
-// After a server restart every idle connection is stale: the call that
-// finds one out drops the others, so the next call dials afresh instead of
-// failing on the next stale one (in an outage, one probe a second each).
+// After a server restart every idle connection is stale: each call that
+// takes one (a second or more after it idled, by the calls' clock) finds
+// it closed and dials a new one, so no call fails on a stale connection.
 func TestRedisClientDropsStaleConnectionsAfterARestart(t *testing.T) {
 	srv := startRedis(t)
 	c := newRedisClient("tcp", srv.Addr, "", "", 0, nil, time.Second, 4)
 	defer c.close()
-	var conns []*redisConn
+	var stale []*redisConn
 	for i := 0; i < 4; i++ {
-		conns = append(conns, takeConn(t, c))
+		stale = append(stale, takeConn(t, c))
 	}
-	for _, rc := range conns {
+	for _, rc := range stale {
 		giveBack(c, rc)
 	}
 	srv.Kill(t)
 	srv.Restart(t)
-	// A second later (by the calls' clock), the first call finds that the
-	// server closed the connection it takes, and dials a new one.
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 4; i++ {
 		if _, err := c.do([]string{str("PING")}, testNow.Add(staleAfter)); err != nil {
 			t.Fatalf("call %d after a restart: %v", i, err)
+		}
+		// The connection the call left idle goes to the bottom of the
+		// pool, so that the next call takes the next stale one.
+		c.mu.Lock()
+		n := len(c.idle)
+		top := c.idle[n-1]
+		c.idle = append([]*redisConn{top}, c.idle[:n-1]...)
+		c.mu.Unlock()
+		for _, old := range stale {
+			if top == old {
+				t.Fatalf("call %d left a stale connection in the pool", i)
+			}
 		}
 	}
 }
