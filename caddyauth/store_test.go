@@ -1,10 +1,13 @@
 package caddyauth
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -89,5 +92,51 @@ func TestStoreEventsAreLoggedAtTheirLevel(t *testing.T) {
 	}
 	if want := []string{"warn funcauth store outage", "info funcauth store recovered"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("logged %q, want %q", got, want)
+	}
+}
+
+// Two sites with the same rules, users and verifiers share one state, each
+// with its own sizes and rate limits: provisioning the second (which has
+// no rate limit) keeps the first's bucket table, so the first site's
+// reload (provisioned again, then the old instance cleaned up) finds its
+// buckets as they were; once cleaned up, a site's claim is gone.
+func TestSitesSharingAStateKeepEachOthersTables(t *testing.T) {
+	site := func(limited bool) *Handler {
+		h := &Handler{Config: funcauth.Config{
+			Rules:     []funcauth.Rule{{Path: "*", Require: "basic"}},
+			BasicAuth: &funcauth.BasicAuth{Users: []funcauth.User{{Name: "shared-state-test", PasswordHash: "$pbkdf2-sha256$i=10000$b3BzLXNhbHQtMTIzNDU2Nw$6hRJUBLyXIcGoFCLxRvLchRjFd7AjtS+7DAQOW3rfSk"}}},
+		}}
+		if limited {
+			h.RateLimits = []funcauth.RateLimit{{Name: "api", Rate: "1/1h"}}
+		}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		t.Cleanup(cancel)
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	check := func(h *Handler) funcauth.Reason {
+		r := httptest.NewRequest("GET", "/", nil)
+		return h.guard.Check(r, "192.0.2.80").Reason
+	}
+	limited, other := site(true), site(false)
+	defer other.Cleanup()
+	check(limited) // spends api's one token
+	if reason := check(limited); reason != funcauth.ReasonRateLimited {
+		t.Fatalf("the second request under 1/1h: %s", reason)
+	}
+	reloaded := site(true)
+	limited.Cleanup()
+	if reason := check(reloaded); reason != funcauth.ReasonRateLimited {
+		t.Errorf("after a reload, beside a site without the limit: %s, want the bucket kept (rate_limited)", reason)
+	}
+	// Once no site has the limit, its table is let go: a site that adds it
+	// again starts with a full bucket.
+	reloaded.Cleanup()
+	again := site(true)
+	defer again.Cleanup()
+	if reason := check(again); reason == funcauth.ReasonRateLimited {
+		t.Errorf("the limit's table outlived every site that had it")
 	}
 }
