@@ -335,6 +335,10 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 	}
 	for _, o := range outages {
 		t.Run(o.name, func(t *testing.T) {
+			logged := make([][2]int, len(fleet))
+			for i, r := range fleet {
+				logged[i][0], logged[i][1] = r.storeEvents(t)
+			}
 			o.stop(t)
 			stopped := true
 			defer func() {
@@ -375,6 +379,13 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 				recovered(t, r, "recovery "+o.name+" "+strconv.Itoa(i)+run, back)
 			}
 			t.Logf("%s: every replica accepted signed calls again %v after Redis was back", o.name, time.Since(back).Round(100*time.Millisecond))
+			// Each replica logged the outage once, and its end once.
+			for i, r := range fleet {
+				outages, recoveries := r.storeEvents(t)
+				if outages-logged[i][0] != 1 || recoveries-logged[i][1] != 1 {
+					t.Errorf("%s logged %d outages and %d recoveries, want one each (log %s)", r.name, outages-logged[i][0], recoveries-logged[i][1], r.log)
+				}
+			}
 			acceptedOnceFleetWide(t, fleet, map[string]*message{
 				"faas-cli after the outage": faasCLI(t, "after "+o.name+" "+run),
 				"stripe after the outage":   signed(t, "stripe", stripeKey, "/function/stripe", "", []byte("after "+o.name+" "+run)),

@@ -23,6 +23,10 @@ type replica struct {
 	name string
 	addr string // 127.0.0.1:port
 	proc *e2e.Process
+	// log is the file funcauth logs to (Caddy: its funcauth log; Traefik:
+	// the process's output), and outage and recovered the texts of its
+	// lines for the start and the end of a store outage.
+	log, outage, recovered string
 }
 
 // startCaddyReplica runs the xcaddy-built Caddy (scripts/xcaddy-build.sh,
@@ -48,7 +52,8 @@ func startCaddyReplica(t *testing.T, name, funcauthJSON, upstream string) *repli
 		t.Fatal(err)
 	}
 	p := e2e.Start(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", cfg)
-	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", site.HTTPPort), proc: p}
+	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", site.HTTPPort), proc: p,
+		log: site.LogPath, outage: `"msg":"funcauth store outage"`, recovered: `"msg":"funcauth store recovered"`}
 }
 
 // startTraefikReplica runs the real Traefik v3.6.12 (scripts/ensure-traefik.sh,
@@ -92,7 +97,19 @@ func startTraefikReplica(t *testing.T, name, funcauthJSON, upstream string) *rep
 		"--experimental.abortOnPluginFailure=true",
 		"--log.level=ERROR",
 	)
-	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), proc: p}
+	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), proc: p,
+		log: p.Log, outage: "funcauth store: middleware=\"funcauth@file\" event=outage", recovered: "funcauth store: middleware=\"funcauth@file\" event=recovered"}
+}
+
+// storeEvents counts the lines r has logged for the start and for the end
+// of a store outage.
+func (r *replica) storeEvents(t *testing.T) (outages, recoveries int) {
+	t.Helper()
+	data, err := os.ReadFile(r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), r.outage), strings.Count(string(data), r.recovered)
 }
 
 // waitServing waits until the replica answers an unsigned call of a
