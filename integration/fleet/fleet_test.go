@@ -335,9 +335,12 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 	}
 	for _, o := range outages {
 		t.Run(o.name, func(t *testing.T) {
-			logged := make([][2]int, len(fleet))
+			logged := make([][3]int, len(fleet))
 			for i, r := range fleet {
 				logged[i][0], logged[i][1] = r.storeEvents(t)
+				if r.admin != "" {
+					logged[i][2] = r.storeErrors(t)
+				}
 			}
 			o.stop(t)
 			stopped := true
@@ -384,6 +387,12 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 				outages, recoveries := r.storeEvents(t)
 				if outages-logged[i][0] != 1 || recoveries-logged[i][1] != 1 {
 					t.Errorf("%s logged %d outages and %d recoveries, want one each (log %s)", r.name, outages-logged[i][0], recoveries-logged[i][1], r.log)
+				}
+				// Caddy counts the requests that met it.
+				if r.admin != "" {
+					if n := r.storeErrors(t) - logged[i][2]; n < 10 {
+						t.Errorf("%s: funcauth_store_errors_total grew by %d during the outage, want the requests it refused", r.name, n)
+					}
 				}
 			}
 			acceptedOnceFleetWide(t, fleet, map[string]*message{

@@ -5,10 +5,12 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,9 @@ type replica struct {
 	// the process's output), and outage and recovered the texts of its
 	// lines for the start and the end of a store outage.
 	log, outage, recovered string
+	// admin is Caddy's admin address, which serves its metrics ("" for
+	// Traefik).
+	admin string
 }
 
 // startCaddyReplica runs the xcaddy-built Caddy (scripts/xcaddy-build.sh,
@@ -53,7 +58,8 @@ func startCaddyReplica(t *testing.T, name, funcauthJSON, upstream string) *repli
 	}
 	p := e2e.Start(t, dir, []string{"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}, bin, "run", "--config", cfg)
 	return &replica{name: name, addr: fmt.Sprintf("127.0.0.1:%d", site.HTTPPort), proc: p,
-		log: site.LogPath, outage: `"msg":"funcauth store outage"`, recovered: `"msg":"funcauth store recovered"`}
+		log: site.LogPath, outage: `"msg":"funcauth store outage"`, recovered: `"msg":"funcauth store recovered"`,
+		admin: site.AdminListen}
 }
 
 // startTraefikReplica runs the real Traefik v3.6.12 (scripts/ensure-traefik.sh,
@@ -110,6 +116,25 @@ func (r *replica) storeEvents(t *testing.T) (outages, recoveries int) {
 		t.Fatal(err)
 	}
 	return strings.Count(string(data), r.outage), strings.Count(string(data), r.recovered)
+}
+
+// storeErrors is Caddy's funcauth_store_errors_total: the requests that
+// met a store outage.
+func (r *replica) storeErrors(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get("http://" + r.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(data), "\n") {
+		if value, ok := strings.CutPrefix(line, "funcauth_store_errors_total "); ok {
+			n, _ := strconv.ParseFloat(value, 64)
+			return int(n)
+		}
+	}
+	return 0
 }
 
 // waitServing waits until the replica answers an unsigned call of a
