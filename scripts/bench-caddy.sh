@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Drives Caddy with funcauth on loopback and prints requests per second and
 # latency, side by side in one run, for: no auth, funcauth signature checks
-# on 1 KiB bodies, funcauth Basic Auth (PBKDF2, cached), and Caddy's own
-# basic_auth (bcrypt, cached). One Caddy process serves all four on four
-# ports; the rounds are interleaved and the medians compared with the
-# no-auth case. With FUNCAUTH_BEFORE naming another checkout of funcauth
+# on 1 KiB bodies (for a client off the bans, and for one they apply to),
+# funcauth Basic Auth (PBKDF2, cached), and Caddy's own basic_auth (bcrypt,
+# cached). One Caddy process serves all five on five ports; the rounds are
+# interleaved and the medians compared with the no-auth case. With FUNCAUTH_BEFORE naming another checkout of funcauth
 # (an earlier commit), a second Caddy built from that checkout serves the
 # two funcauth sites on two more ports, and its runs are interleaved with
 # the others: before and after figures from one run.
@@ -21,7 +21,7 @@ run_state
 password="correct horse battery staple"
 pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
 bcrypt=$("$bin/caddy" hash-password --plaintext "$password")
-fn=18081; none=18090; sig=18091; basic=18092; cbasic=18093
+fn=18081; none=18090; sig=18091; basic=18092; cbasic=18093; sigbans=18096
 global_options() {
 	cat <<CADDYFILE
 {
@@ -81,6 +81,21 @@ http://127.0.0.1:$cbasic {
 	}
 	reverse_proxy 127.0.0.1:$fn
 }
+http://127.0.0.1:$sigbans {
+	funcauth openfaas {
+		user admin $pbkdf2
+		signature faas-cli cookie
+		# bans on, the load generator under them as any client: each body
+		# read held in its failure budget, which admits as many at once
+		bans {
+			max_failures 64
+		}
+		replay {
+			max_entries 2000000
+		}
+	}
+	reverse_proxy 127.0.0.1:$fn
+}
 CADDYFILE
 	funcauth_sites "$sig" "$basic"
 } > "$state/Caddyfile"
@@ -89,7 +104,7 @@ pids+=($!)
 XDG_DATA_HOME="$state" XDG_CONFIG_HOME="$state" "$bin/caddy" run --config "$state/Caddyfile" --adapter caddyfile 2>"$state/caddy.log" &
 caddy_pid=$!
 pids+=($caddy_pid)
-for port in $none $sig $basic $cbasic; do wait_http "$port" /healthz "200 401 404 502"; done
+for port in $none $sig $basic $cbasic $sigbans; do wait_http "$port" /healthz "200 401 404 502"; done
 
 before="${FUNCAUTH_BEFORE:-}"
 bsig=18094; bbasic=18095
@@ -111,6 +126,7 @@ for r in $(seq 1 "$rounds"); do
   if [ -n "$before" ]; then
     loadrun "before: funcauth signature, 1 KiB" "http://127.0.0.1:$bsig" signed /function/env >> "$state/results"
   fi
+  loadrun "funcauth signature, 1 KiB, bans on" "http://127.0.0.1:$sigbans" signed /function/env >> "$state/results"
   loadrun "no auth, GET" "http://127.0.0.1:$none" basic /system/functions >> "$state/results"
   loadrun "funcauth Basic Auth" "http://127.0.0.1:$basic" basic /system/functions >> "$state/results"
   if [ -n "$before" ]; then
@@ -125,4 +141,5 @@ if [ -n "$before" ]; then
 fi
 python3 scripts/medians.py "$state/results" "$(peak_rss "$caddy_pid")" Caddy \
   "no auth, POST 1 KiB=no auth, POST 1 KiB" "funcauth signature, 1 KiB=no auth, POST 1 KiB" \
+  "funcauth signature, 1 KiB, bans on=no auth, POST 1 KiB" \
   "no auth, GET=no auth, GET" "funcauth Basic Auth=no auth, GET" "Caddy basic_auth (bcrypt)=no auth, GET" "${extra[@]}"
