@@ -78,7 +78,7 @@ func storeSettingsWarning(info string) string {
 	}
 	if maxmemory != "" && maxmemory != "0" && policy != "" && policy != "noeviction" {
 		problems = append(problems, "it evicts keys when it reaches maxmemory ("+infoField(info, "maxmemory_human")+", maxmemory-policy "+policy+
-			"), which can drop a remembered message or a ban before it expires, and a replayed message would then be accepted: set maxmemory-policy noeviction (a full Redis then refuses new entries and funcauth follows store.replay_on_error), or give funcauth a Redis of its own with memory to spare")
+			"), which can drop a remembered message or a ban before it expires, and a replayed message would then be accepted: set maxmemory-policy noeviction (a full Redis then refuses new entries and funcauth follows store.replay_on_error and store.bans_on_error), or give funcauth a Redis of its own with memory to spare")
 	}
 	if len(problems) == 0 {
 		return ""
