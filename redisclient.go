@@ -79,10 +79,9 @@ const maxBatch = 64
 // redisConn is one connection with its buffers, and its timer: armed for
 // each round trip, it fails the connection's I/O when the round trip
 // overruns the timeout (a timer rather than an absolute deadline, so the
-// client reads no wall clock: funcauth's time is the Guard's; only a dial,
-// for what it left of the timeout, and the check of an idle connection,
-// for a deadline a millisecond away, read the clock). One timer
-// per connection, made once, so that a call makes no closure.
+// client reads no wall clock: funcauth's time is the Guard's; a dial has a
+// timer of its own, see dialBudget). One timer per connection, made once,
+// so that a call makes no closure.
 type redisConn struct {
 	conn    net.Conn
 	r       *bufio.Reader
@@ -216,31 +215,70 @@ const staleAfter = time.Second
 // peerClosed reports whether the server closed rc while it idled (its own
 // idle timeout, CLIENT KILL, a restart, a load balancer), so that a call
 // is not failed by a connection that was gone before it was sent: a read
-// that waits about a millisecond finds the end of the stream, where a live
-// idle connection has nothing to read. (Only before the commands are sent:
-// once they are, a call that loses its connection is never sent again, as
-// the server may have run it.) A connection with bytes to read counts as
-// closed too: an idle one has none. Best effort: a goroutine held up past
-// the deadline before its read takes the connection for live, and its
-// call may then fail on it.
+// that the connection's timer stops after a millisecond finds the end of
+// the stream, where a live idle connection has nothing to read. (Only
+// before the commands are sent: once they are, a call that loses its
+// connection is never sent again, as the server may have run it.) A
+// connection with bytes to read counts as closed too: an idle one has
+// none. Best effort: a goroutine held up past the timer before its read
+// takes the connection for live, and its call may then fail on it.
 func peerClosed(rc *redisConn) bool {
-	rc.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	rc.timer.Reset(time.Millisecond)
 	_, err := rc.r.Peek(1)
-	rc.conn.SetReadDeadline(time.Time{})
+	rc.timer.Stop()
+	// A read that timed out returned once the timer had set its deadline:
+	// clearing it now leaves the connection as it was.
+	rc.conn.SetDeadline(time.Time{})
 	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // dialRoundTrip dials a connection and runs the round trip of cmds and
-// batch on it, the two within one timeout. It returns a nil connection
-// when the dial failed.
+// batch on it, the two within one timeout: a timer of the dial's own,
+// armed at its start, fails what the connection is doing when it fires
+// (see dialBudget). It returns a nil connection when the dial failed.
 func dialRoundTrip(c *redisClient, cmds []string, batch []*redisCall) (*redisConn, []respValue, error) {
-	start := time.Now()
-	rc, err := c.dial(start)
+	b := &dialBudget{}
+	b.timer = time.AfterFunc(c.timeout, func() { expireDial(b) })
+	rc, err := c.dial(b)
 	if err != nil {
+		b.timer.Stop()
 		return nil, nil, err
 	}
-	replies, err := redisRoundTrip(rc, cmds, batch, c.timeout-time.Since(start))
+	replies, err := redisRoundTrip(rc, cmds, batch, c.timeout)
+	if !b.timer.Stop() {
+		rc.expired = true // its deadline may be in the past: not reused
+	}
 	return rc, replies, err
+}
+
+// dialBudget is the timeout a new connection's dial, TLS handshake, AUTH
+// and first round trip share: when its timer fires, the connection's
+// I/O fails, whichever of them it is in.
+type dialBudget struct {
+	timer *time.Timer
+	mu    sync.Mutex
+	conn  net.Conn // once connected
+	spent bool     // the timer fired
+}
+
+// expireDial fails the dial's connection, or the one it is about to have.
+func expireDial(b *dialBudget) {
+	b.mu.Lock()
+	b.spent = true
+	if b.conn != nil {
+		b.conn.SetDeadline(longAgo)
+	}
+	b.mu.Unlock()
+}
+
+// watch puts conn under the budget: at once past it when it is spent.
+func (b *dialBudget) watch(conn net.Conn) {
+	b.mu.Lock()
+	b.conn = conn
+	if b.spent {
+		conn.SetDeadline(longAgo)
+	}
+	b.mu.Unlock()
 }
 
 // releaseConn ends a round trip on rc: the connection, or its place when
@@ -386,19 +424,17 @@ func (c *redisClient) close() {
 	}
 }
 
-// dial connects, authenticates and selects the database, within the
-// timeout from start.
-func (c *redisClient) dial(start time.Time) (*redisConn, error) {
+// dial connects, authenticates and selects the database, within budget.
+func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	d := net.Dialer{Timeout: c.timeout}
 	conn, err := d.Dial(c.network, c.addr)
 	if err != nil {
 		return nil, errors.New("cannot connect")
 	}
+	budget.watch(conn)
 	if c.tls != nil {
 		tc := tls.Client(conn, c.tls)
-		stop := abortAfter(tc, c.timeout-time.Since(start))
 		err := tc.Handshake()
-		stop()
 		if err != nil {
 			conn.Close()
 			return nil, errors.New("TLS handshake failed: " + err.Error())
@@ -425,7 +461,7 @@ func (c *redisClient) dial(start time.Time) (*redisConn, error) {
 	if len(setup) == 0 {
 		return rc, nil
 	}
-	replies, err := redisRoundTrip(rc, setup, nil, c.timeout-time.Since(start))
+	replies, err := redisRoundTrip(rc, setup, nil, c.timeout)
 	if err != nil || rc.expired {
 		rc.close()
 		if err == nil {
@@ -465,9 +501,6 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 		total += len(call.cmds)
 	}
 	rc.scratch = b
-	if timeout <= 0 {
-		return nil, errTimedOut // (dialling took the whole timeout)
-	}
 	rc.timer.Reset(timeout)
 	_, err := rc.conn.Write(b)
 	var replies []respValue
@@ -629,13 +662,3 @@ func readRESPLine(r *bufio.Reader, line []byte, err error, depth int) (respValue
 // read and write on it fail at once with os.ErrDeadlineExceeded.
 var longAgo = time.Unix(1, 0)
 
-// abortAfter fails the connection's I/O once timeout has passed, for the
-// TLS handshake of a new connection (round trips use the connection's own
-// timer). The returned func stops the timer and clears the deadline.
-func abortAfter(conn net.Conn, timeout time.Duration) func() {
-	t := time.AfterFunc(timeout, func() { conn.SetDeadline(longAgo) })
-	return func() {
-		t.Stop()
-		conn.SetDeadline(time.Time{})
-	}
-}

@@ -304,7 +304,7 @@ func takeConn(t *testing.T, c *redisClient) *redisConn {
 	c.dialable--
 	c.inFlight++
 	c.mu.Unlock()
-	rc, err := c.dial(time.Now())
+	rc, _, err := dialRoundTrip(c, nil, nil) // a connection, no command
 	if err != nil {
 		t.Fatal(err)
 	}
