@@ -661,4 +661,3 @@ func readRESPLine(r *bufio.Reader, line []byte, err error, depth int) (respValue
 // longAgo is a deadline in the past: set on a connection, it makes every
 // read and write on it fail at once with os.ErrDeadlineExceeded.
 var longAgo = time.Unix(1, 0)
-
