@@ -27,7 +27,23 @@ password="correct horse battery staple"
 pbkdf2=$(printf '%s' "$password" | "$bin/caddy" funcauth hash)
 bcrypt=$("$bin/caddy" hash-password --plaintext "$password" --bcrypt-cost 5)
 fn=18181; none=18190; sig=18191; basic=18192; tbasic=18193; sigbans=18196
-cat > "$state/dynamic.yml" <<YAML
+# funcauth_middleware prints a funcauth middleware of the dynamic
+# configuration: $1 its name, $2 its bans, $3 its replay options ("" for
+# the defaults).
+funcauth_middleware() {
+  cat <<YAML
+    $1:
+      plugin:
+        funcauth:
+          preset: openfaas
+          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
+          signatures: [{scheme: faas-cli, keys: [cookie]}]
+          bans: $2
+YAML
+  if [ -n "$3" ]; then echo "          replay: $3"; fi
+}
+{
+  cat <<YAML
 http:
   routers:
     none: {rule: "PathPrefix(\`/\`)", entryPoints: [none], service: fn}
@@ -36,34 +52,16 @@ http:
     basic: {rule: "PathPrefix(\`/\`)", entryPoints: [basic], service: fn, middlewares: [funcauth]}
     tbasic: {rule: "PathPrefix(\`/\`)", entryPoints: [tbasic], service: fn, middlewares: [traefik-basic]}
   middlewares:
-    funcauth:
-      plugin:
-        funcauth:
-          preset: openfaas
-          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
-          signatures: [{scheme: faas-cli, keys: [cookie]}]
-          # One client sends every request: off the failure budget, which
-          # admits no more of its uncached password checks at once than
-          # bans.max_failures (the first requests of a run, 32 at once).
-          bans: {allowList: [127.0.0.1]}
-    funcauth-loopback:
-      plugin:
-        funcauth:
-          preset: openfaas
-          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
-          signatures: [{scheme: faas-cli, keys: [cookie]}]
-          bans: {allowList: [127.0.0.1]}
-          replay: {maxEntries: 2000000}
-    funcauth-bans:
-      plugin:
-        funcauth:
-          preset: openfaas
-          basicAuth: {users: [{name: admin, passwordHash: '$pbkdf2'}]}
-          signatures: [{scheme: faas-cli, keys: [cookie]}]
-          # Bans on, the load generator under them as any client: each body
-          # read held in its failure budget, which admits as many at once.
-          bans: {maxFailures: 64}
-          replay: {maxEntries: 2000000}
+YAML
+  # One client sends every request: off the failure budget, which admits
+  # no more of its uncached password checks at once than
+  # bans.max_failures (the first requests of a run, 32 at once).
+  funcauth_middleware funcauth "{allowList: [127.0.0.1]}" ""
+  funcauth_middleware funcauth-loopback "{allowList: [127.0.0.1]}" "{maxEntries: 2000000}"
+  # Bans on, the load generator under them as any client: each body read
+  # held in its failure budget, which admits as many at once.
+  funcauth_middleware funcauth-bans "{maxFailures: 64}" "{maxEntries: 2000000}"
+  cat <<YAML
     traefik-basic:
       basicAuth:
         users: ['admin:$bcrypt']
@@ -72,6 +70,7 @@ http:
       loadBalancer:
         servers: [{url: "http://127.0.0.1:$fn"}]
 YAML
+} > "$state/dynamic.yml"
 "$bin/demofn" -listen "127.0.0.1:$fn" 2>/dev/null &
 pids+=($!)
 (cd "$state" && exec "$traefik" \
