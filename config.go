@@ -378,9 +378,9 @@ type Store struct {
 	// keep tenants or environments that share a server apart.
 	KeyPrefix string `json:"key_prefix,omitempty"`
 
-	// Timeout bounds each call to the store: the wait for the round trip
-	// in flight, then its own round trip (default "250ms"). A call past
-	// it follows the OnError policy.
+	// Timeout bounds each call to the store, its wait for the round trip
+	// in flight included (default "250ms"). A call past it follows the
+	// OnError policy, and the request makes no other.
 	Timeout string `json:"timeout,omitempty"`
 
 	// PoolSize bounds the connections each proxy process opens (default

@@ -57,8 +57,14 @@ func (s *sharedStore) heldKey(ban string) string {
 
 // storeExec runs cmds through the store and notes on d an outage that
 // this call began or ended, for the host's log. On an error it returns
-// nil replies and the caller follows the concern's OnError policy.
+// nil replies and the caller follows the concern's OnError policy. A
+// decision whose call failed makes no other: it goes on as its first
+// failure said, so that a request waits for a failing store once, not
+// once for each of its calls (a password check makes two).
 func storeExec(s *sharedStore, d *Decision, cmds []string, now time.Time) []respValue {
+	if d.storeFailed {
+		return nil
+	}
 	replies, event, err := storeDo(s, cmds, now, true)
 	return storeOutcome(d, replies, event, err)
 }

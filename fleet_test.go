@@ -191,6 +191,32 @@ func TestFleetOutagePoliciesAndRecovery(t *testing.T) {
 	}
 }
 
+// A request waits for a failing store once: a wrong password, checked
+// while Redis hangs, fails its admission call on the timeout and makes no
+// second call to count the failure (bans_on_error local counts it here).
+func TestFailedStoreCallIsTheRequestsLast(t *testing.T) {
+	srv := startRedis(t)
+	c := &clock{t: testNow}
+	g := newReplica(t, srv.Addr, c, nil)
+	if d := g.Check(basicRequest("admin", "guess"), "192.0.2.50"); d.Reason != ReasonBadCredentials || d.StoreFailed() {
+		t.Fatalf("before the outage: %s %s", d.Reason, d.Detail)
+	}
+	srv.Freeze(t)
+	before := g.store.counts()
+	start := time.Now()
+	d := g.Check(basicRequest("admin", "guess again"), "192.0.2.50")
+	took := time.Since(start)
+	if d.Reason != ReasonBadCredentials || !d.StoreFailed() {
+		t.Fatalf("a wrong password while Redis hangs: %s %s (store failed: %v)", d.Reason, d.Detail, d.StoreFailed())
+	}
+	if n := g.store.counts().failures - before.failures; n != 1 {
+		t.Errorf("the request made %d failing store calls, want 1", n)
+	}
+	if took > 2*time.Second {
+		t.Errorf("the request took %v", took)
+	}
+}
+
 // A Redis that answers every call with an error (a read-only replica, as
 // after a failover; an ACL that no longer lets funcauth's user in) fails
 // calls as one that does not answer does: the OnError policies apply, the

@@ -15,22 +15,24 @@ import (
 // redisClient speaks RESP2 to one Redis server over a bounded pool of
 // connections. It is funcauth's own, over net.Conn and the standard library,
 // because the Traefik plugin may import nothing else and Yaegi interprets
-// whatever it imports. It starts no goroutine: connections are dialled on
-// demand, reused, and closed when they fail or idle too long, so nothing
-// is left running after Traefik replaces a middleware.
+// whatever it imports. Connections are dialled on demand, reused, and
+// closed when they fail or idle too long. The only goroutine it starts
+// serves calls that wait (see serveWaiting) and ends when none do, so
+// nothing is left running after Traefik replaces a middleware.
 //
-// A call that finds a round trip in flight waits for it to end, and its
-// commands ride in the next round trip with those of every other call
-// waiting meanwhile (up to maxBatch calls): under load, one write and one
-// read on each side serve many requests, where a round trip each would
-// cost system calls in the proxy and in Redis, and Redis runs commands
-// one at a time whatever the connections they come on. A second
-// connection opens only when maxBatch calls wait, or the one in flight
-// fails; pool_size bounds them.
+// A call that finds a round trip in flight waits, and its commands ride
+// in the next round trip with those of every other call waiting meanwhile
+// (up to maxBatch calls): under load, one write and one read on each side
+// serve many requests, where a round trip each would cost system calls in
+// the proxy and in Redis, and Redis runs commands one at a time whatever
+// the connections they come on. A second connection opens only when
+// maxBatch calls wait, or the one in flight fails; pool_size bounds them.
 //
-// Every call is bounded by the timeout twice: waiting for its turn, then
-// its round trip, a new connection's dial, TLS handshake and AUTH
-// included. Its errors name the server's address and never the password.
+// Every call ends within the timeout, its wait for a turn included: a call
+// that leads its own round trip has the timeout for it (a new
+// connection's dial, TLS handshake and AUTH included), and a waiting call
+// gives up when its own timer fires, whether its commands were sent yet or
+// not. Its errors name the server's address and never the password.
 type redisClient struct {
 	network, addr string
 	username      string
@@ -42,35 +44,32 @@ type redisClient struct {
 
 	// mu guards the pool. Calls wait only while a round trip is in
 	// flight: the connection it used, or its place to dial one if it
-	// failed, goes to the oldest waiting call when it ends (see handOn).
+	// failed, then serves the calls waiting (see serveWaiting).
 	mu       sync.Mutex
 	idle     []*redisConn // idle connections, the most recently used last
 	dialable int          // connections the pool may still open
-	inFlight int          // round trips under way (connections taken)
+	inFlight int          // connections taken (or places to dial one)
 	waiting  []*redisCall // calls waiting for a round trip, oldest first
 }
 
-// redisCall is a call that found a round trip in flight. It waits until a
-// round trip answers its commands (it was taken into another call's
-// batch), or until a connection, or a place to dial one, is handed to
-// it: it then leads the next round trip, taking the calls waiting then
-// as its batch. (It holds no redisCall: Yaegi cannot build a type that
-// refers to itself.)
+// redisCall is a call that found a round trip in flight. It waits until
+// a round trip answers its commands, or until its timer fires (see
+// expireCall), whichever comes first.
 type redisCall struct {
 	cmds    []string
 	replies []respValue
 	err     error
-	state   int           // callWaiting, callTaken, callHanded or callExpired; under the client's mu
-	conn    *redisConn    // handed: the connection, nil for a place to dial one
-	done    chan struct{} // receives once: answered, handed or expired
+	now     time.Time     // its check's start, by the Guard's clock
+	state   int           // callWaiting, callSent, callAnswered or callExpired; under the client's mu
+	done    chan struct{} // receives once: answered or expired
 }
 
 // The states of a redisCall.
 const (
-	callWaiting = iota
-	callTaken   // in a round trip's batch: answered when it ends
-	callHanded  // given a connection or a place to dial one
-	callExpired // its timeout passed while it waited
+	callWaiting  = iota
+	callSent     // in the batch of a round trip under way, on a live connection
+	callAnswered // its replies, or the round trip's error, are in
+	callExpired  // its timer fired first: it returned a timeout
 )
 
 // maxBatch bounds the waiting calls one round trip takes along.
@@ -109,7 +108,13 @@ const (
 	maxRESPDepth = 4
 )
 
-var errRedisPoolExhausted = errors.New("waited the whole timeout for the round trips in flight (store.timeout, store.pool_size): the store is slow or overloaded")
+// The errors of a call whose timer fired while it waited: before its
+// commands were sent (the server never saw them), or after (it may have
+// run them).
+var (
+	errRedisPoolExhausted = errors.New("waited the whole timeout for the round trips in flight (store.timeout, store.pool_size): the store is slow or overloaded")
+	errRedisNoAnswer      = errors.New("no answer within the timeout (store.timeout), the wait for a round trip included")
+)
 
 func newRedisClient(network, addr, username, password string, db int, tlsConfig *tls.Config, timeout time.Duration, poolSize int) *redisClient {
 	return &redisClient{
@@ -129,7 +134,7 @@ func newRedisClient(network, addr, username, password string, db int, tlsConfig 
 // rather than methods (a method call costs about four function calls
 // there), no defer, one lock each way for the pool, and one write of
 // commands encoded beforehand. Only a call that waits makes a closure
-// (its timer's, see waitTurn).
+// (its timer's, see waitAnswer).
 func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 	return redisDo(c, cmds, now)
 }
@@ -138,19 +143,16 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 	c.mu.Lock()
 	n := len(c.idle)
 	if c.inFlight > 0 && len(c.waiting) < maxBatch || n == 0 && c.dialable == 0 {
-		// Most calls under load wait here, and are answered by another
-		// call's round trip: the leader's work is a call of its own, so
-		// that their frames (under Yaegi) hold none of it.
-		call := &redisCall{cmds: cmds, done: make(chan struct{}, 1)}
+		// Most calls under load wait here, and are answered by a round
+		// trip that serveWaiting runs (see waitAnswer).
+		call := &redisCall{cmds: cmds, now: now, done: make(chan struct{}, 1)}
 		c.waiting = append(c.waiting, call)
 		c.mu.Unlock()
-		if !waitTurn(c, call) {
-			return nil, c.wrap(errRedisPoolExhausted)
+		waitAnswer(c, call)
+		if call.err != nil {
+			return nil, c.wrap(call.err)
 		}
-		if call.state == callTaken {
-			return call.replies, call.err
-		}
-		return leadRoundTrip(c, call.conn, false, cmds, takeWaiting(c), now)
+		return call.replies, nil
 	}
 	var rc *redisConn
 	c.inFlight++
@@ -162,19 +164,16 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		c.dialable--
 	}
 	c.mu.Unlock()
-	return leadRoundTrip(c, rc, true, cmds, nil, now)
+	return leadRoundTrip(c, rc, cmds, now)
 }
 
-// leadRoundTrip runs the round trip of cmds and of the calls of batch on
-// rc, or on a connection it dials when rc is nil. rc is one handed on by
-// the round trip that just ended, or, when idle is set, one taken from the
-// pool's idle connections, which is closed instead when it idled past the
-// idle timeout, or idled a second or more and the server closed it (see
-// peerClosed). (Only those: a connection handed on has just been used,
-// and the times of calls are their checks' start, which can be far apart.)
-// It answers batch, and hands the connection on (see releaseConn).
-func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batch []*redisCall, now time.Time) ([]respValue, error) {
-	if idle && rc != nil {
+// leadRoundTrip runs the round trip of cmds on rc, a connection taken
+// from the pool's idle ones, or on one it dials when rc is nil. rc is
+// closed instead when it idled past the idle timeout, or idled a second or
+// more and the server closed it (see peerClosed). It then hands the
+// connection on (see releaseConn).
+func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, now time.Time) ([]respValue, error) {
+	if rc != nil {
 		if idleFor := now.Sub(rc.idleAt); idleFor >= c.idleTimeout || idleFor >= staleAfter && peerClosed(rc) {
 			rc.close()
 			rc = nil
@@ -183,29 +182,32 @@ func leadRoundTrip(c *redisClient, rc *redisConn, idle bool, cmds []string, batc
 	var replies []respValue
 	var err error
 	if rc != nil {
-		replies, err = redisRoundTrip(rc, cmds, batch, c.timeout)
-	} else if rc, replies, err = dialRoundTrip(c, cmds, batch); rc == nil {
-		return nil, dialFailed(c, batch, err)
+		replies, err = redisRoundTrip(rc, cmds, nil, c.timeout)
+	} else if rc, replies, err = dialRoundTrip(c, cmds); rc == nil {
+		return nil, dialFailed(c, err)
 	}
-	if len(batch) > 0 {
-		answer(c, batch, replies, len(cmds), err)
-	}
-	if err != nil || rc.expired {
-		rc.close()
-		rc = nil
-		if err != nil {
-			// The server may have restarted: its other idle connections
-			// would fail one call each (one probe each in an outage).
-			c.close()
-		}
-	} else {
-		rc.idleAt = now
-	}
+	rc = endRoundTrip(c, rc, err, now)
 	releaseConn(c, rc)
 	if err != nil {
 		return nil, c.wrap(err)
 	}
-	return replies[:len(cmds)], nil
+	return replies, nil
+}
+
+// endRoundTrip returns rc after a round trip that ended with err, or nil
+// when rc is not to be used again: it failed or its timer fired. After a
+// failure the pool's idle connections go too: the server may have
+// restarted, and each would fail one call (one probe each in an outage).
+func endRoundTrip(c *redisClient, rc *redisConn, err error, now time.Time) *redisConn {
+	if err == nil && !rc.expired {
+		rc.idleAt = now
+		return rc
+	}
+	rc.close()
+	if err != nil {
+		c.close()
+	}
+	return nil
 }
 
 // staleAfter is how long a pooled connection idles before the call that
@@ -232,11 +234,24 @@ func peerClosed(rc *redisConn) bool {
 	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// dialRoundTrip dials a connection and runs the round trip of cmds and
-// batch on it, the two within one timeout: a timer of the dial's own,
-// armed at its start, fails what the connection is doing when it fires
-// (see dialBudget). It returns a nil connection when the dial failed.
-func dialRoundTrip(c *redisClient, cmds []string, batch []*redisCall) (*redisConn, []respValue, error) {
+// dialRoundTrip dials a connection and runs the round trip of cmds on
+// it, the two within one timeout (see dialBudgeted). It returns a nil
+// connection when the dial failed.
+func dialRoundTrip(c *redisClient, cmds []string) (*redisConn, []respValue, error) {
+	rc, b, err := dialBudgeted(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	replies, err := redisRoundTrip(rc, cmds, nil, c.timeout)
+	endDial(b, rc)
+	return rc, replies, err
+}
+
+// dialBudgeted dials a connection under a timer of the dial's own, armed
+// at its start, which fails what the connection is doing when it fires:
+// its dial, TLS handshake, AUTH, and the first round trip that the caller
+// runs before endDial (see dialBudget).
+func dialBudgeted(c *redisClient) (*redisConn, *dialBudget, error) {
 	b := &dialBudget{}
 	b.timer = time.AfterFunc(c.timeout, func() { expireDial(b) })
 	rc, err := c.dial(b)
@@ -244,11 +259,15 @@ func dialRoundTrip(c *redisClient, cmds []string, batch []*redisCall) (*redisCon
 		b.timer.Stop()
 		return nil, nil, err
 	}
-	replies, err := redisRoundTrip(rc, cmds, batch, c.timeout)
+	return rc, b, nil
+}
+
+// endDial ends a new connection's budget: one whose timer fired is not
+// reused, as its deadline may be in the past.
+func endDial(b *dialBudget, rc *redisConn) {
 	if !b.timer.Stop() {
-		rc.expired = true // its deadline may be in the past: not reused
+		rc.expired = true
 	}
-	return rc, replies, err
 }
 
 // dialBudget is the timeout a new connection's dial, TLS handshake, AUTH
@@ -282,86 +301,125 @@ func (b *dialBudget) watch(conn net.Conn) {
 }
 
 // releaseConn ends a round trip on rc: the connection, or its place when
-// rc is nil (it failed), goes to the oldest waiting call, else back to
-// the pool.
+// rc is nil (it failed), serves the calls waiting, if any (see
+// serveWaiting), else goes back to the pool.
 func releaseConn(c *redisClient, rc *redisConn) {
 	c.mu.Lock()
 	if len(c.waiting) > 0 {
-		handOn(c, rc)
+		c.mu.Unlock()
+		go serveWaiting(c, rc)
 		return
 	}
+	putBack(c, rc)
+	c.mu.Unlock()
+}
+
+// putBack returns a connection taken from the pool (nil: its place).
+// c.mu is held.
+func putBack(c *redisClient, rc *redisConn) {
 	c.inFlight--
 	if rc != nil {
 		c.idle = append(c.idle, rc)
 	} else {
 		c.dialable++
 	}
-	c.mu.Unlock()
 }
 
-// waitTurn waits until call is answered or handed a connection, or its
-// timeout passes first (see expireCall); false then, and it no longer
-// waits. A call taken into a round trip is answered when that round trip
-// ends, which its connection's timer bounds.
+// serveWaiting runs the round trips of the calls waiting on rc (on a
+// connection it dials first when rc is nil), each with up to maxBatch of
+// them, one after another, until none wait; the connection then goes
+// back to the pool. Calls are taken from the queue only once the
+// connection is up, just before their commands are written: one whose
+// timer fires before (during a dial) leaves the queue unsent. One whose
+// timer fires after has returned; its replies are dropped.
+func serveWaiting(c *redisClient, rc *redisConn) {
+	for {
+		var b *dialBudget
+		if rc == nil {
+			var err error
+			if rc, b, err = dialBudgeted(c); err != nil {
+				dialFailed(c, err)
+				return
+			}
+		}
+		c.mu.Lock()
+		batch := takeWaiting(c)
+		if batch == nil {
+			if b != nil {
+				endDial(b, rc)
+				if rc.expired {
+					rc.close()
+					rc = nil
+				}
+			}
+			putBack(c, rc)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		replies, err := redisRoundTrip(rc, nil, batch, c.timeout)
+		if b != nil {
+			endDial(b, rc)
+		}
+		answer(c, batch, replies, err)
+		rc = endRoundTrip(c, rc, err, batch[len(batch)-1].now)
+	}
+}
+
+// waitAnswer waits until call is answered, or its timeout passes first
+// (see expireCall), and leaves the outcome on call.
 //
 // No select: Yaegi v0.16.1 keeps one set of cases per select statement,
 // shared by every goroutine running it, so concurrent waits would take
 // each other's channels and wake-ups. The timer ends the wait through the
 // call's own channel instead.
-func waitTurn(c *redisClient, call *redisCall) bool {
+func waitAnswer(c *redisClient, call *redisCall) {
 	timer := time.AfterFunc(c.timeout, func() { expireCall(c, call) })
 	<-call.done
 	timer.Stop()
-	return call.state != callExpired
 }
 
-// expireCall ends the wait of call if it is still waiting: its timeout
-// has passed.
+// expireCall ends the wait of call if no round trip answered it yet: its
+// timeout has passed. A call still waiting leaves the queue, unsent; one
+// sent in a round trip under way returns without its replies.
 func expireCall(c *redisClient, call *redisCall) {
 	c.mu.Lock()
-	if call.state != callWaiting {
+	switch call.state {
+	case callWaiting:
+		for i, w := range c.waiting {
+			if w == call {
+				dropWaiting(c, i, 1)
+				break
+			}
+		}
+		call.err = errRedisPoolExhausted
+	case callSent:
+		call.err = errRedisNoAnswer
+	default:
 		c.mu.Unlock()
 		return
-	}
-	for i, w := range c.waiting {
-		if w == call {
-			dropWaiting(c, i, 1)
-			break
-		}
 	}
 	call.state = callExpired
 	c.mu.Unlock()
 	call.done <- struct{}{}
 }
 
-// handOn hands a connection whose round trip ended, or (nil) the place
-// of one that failed, to the oldest waiting call, which leads the next
-// round trip with the calls waiting after it (see takeWaiting). c.mu is
-// held; handOn releases it.
-func handOn(c *redisClient, rc *redisConn) {
-	next := c.waiting[0]
-	dropWaiting(c, 0, 1)
-	next.state = callHanded
-	next.conn = rc
-	c.mu.Unlock()
-	next.done <- struct{}{}
-}
-
-// takeWaiting takes up to maxBatch waiting calls into the round trip of
-// a call that was handed a connection.
+// takeWaiting takes up to maxBatch waiting calls into a round trip about
+// to be written, or returns nil when none wait. c.mu is held.
 func takeWaiting(c *redisClient) []*redisCall {
-	c.mu.Lock()
 	n := len(c.waiting)
+	if n == 0 {
+		return nil
+	}
 	if n > maxBatch {
 		n = maxBatch
 	}
 	batch := make([]*redisCall, n)
 	copy(batch, c.waiting)
 	for _, call := range batch {
-		call.state = callTaken
+		call.state = callSent
 	}
 	dropWaiting(c, 0, n)
-	c.mu.Unlock()
 	return batch
 }
 
@@ -376,38 +434,43 @@ func dropWaiting(c *redisClient, i, n int) {
 	c.waiting = c.waiting[:left]
 }
 
-// answer gives each call of a round trip's batch its replies (those from
-// replies[at] on, in order) or the round trip's error.
-func answer(c *redisClient, batch []*redisCall, replies []respValue, at int, err error) {
-	if err != nil {
-		err = c.wrap(err)
-	}
+// answer gives each call of a round trip's batch its replies, in order,
+// or the round trip's error, and wakes it; a call that expired meanwhile
+// is left alone. (The sends cannot block: each call's channel has room
+// for the one it receives, and a call is answered or expired once, under
+// c.mu.)
+func answer(c *redisClient, batch []*redisCall, replies []respValue, err error) {
+	at := 0
+	c.mu.Lock()
 	for _, call := range batch {
-		if err != nil {
-			call.err = err
-		} else {
-			call.replies = replies[at : at+len(call.cmds)]
+		if call.state == callSent {
+			if err != nil {
+				call.err = err
+			} else {
+				call.replies = replies[at : at+len(call.cmds)]
+			}
+			call.state = callAnswered
+			call.done <- struct{}{}
 		}
 		at += len(call.cmds)
-		call.done <- struct{}{}
 	}
+	c.mu.Unlock()
 }
 
-// dialFailed answers a call that could not dial: its batch and every call
-// still waiting get the same error at once (they would dial the same
-// unreachable server one after the other), and the place to dial goes
-// back to the pool.
-func dialFailed(c *redisClient, batch []*redisCall, err error) error {
+// dialFailed answers the calls waiting when a dial failed: each gets the
+// same error at once (they would dial the same unreachable server one
+// after the other), and the place to dial goes back to the pool. It
+// returns the error, wrapped.
+func dialFailed(c *redisClient, err error) error {
 	c.mu.Lock()
-	batch = append(batch, c.waiting...)
 	for _, call := range c.waiting {
-		call.state = callTaken
+		call.err = err
+		call.state = callAnswered
+		call.done <- struct{}{}
 	}
 	c.waiting = nil
-	c.dialable++
-	c.inFlight--
+	putBack(c, nil)
 	c.mu.Unlock()
-	answer(c, batch, nil, 0, err)
 	return c.wrap(err)
 }
 

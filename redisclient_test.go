@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -111,14 +112,7 @@ func TestRedisClientTimeoutsWhenTheServerHangs(t *testing.T) {
 	}
 	srv.Thaw(t)
 	// The broken connection was dropped; the next call dials afresh.
-	var lastErr error
-	for i := 0; i < 20; i++ {
-		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no recovery after the server thawed: %v", lastErr)
+	awaitRecovery(t, c, "thawed")
 }
 
 func TestRedisClientStoppedServerAndRestart(t *testing.T) {
@@ -133,14 +127,7 @@ func TestRedisClientStoppedServerAndRestart(t *testing.T) {
 		t.Fatal("a stopped server answered")
 	}
 	srv.Restart(t)
-	var lastErr error
-	for i := 0; i < 100; i++ {
-		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no recovery after the server restarted: %v", lastErr)
+	awaitRecovery(t, c, "restarted")
 }
 
 func TestRedisClientPoolIsBounded(t *testing.T) {
@@ -204,12 +191,14 @@ func TestRedisClientBatchesWaitingCalls(t *testing.T) {
 	if trips := readsProcessed(t, info) - before - 1; trips != 1 {
 		t.Errorf("%d calls took %d round trips, want 1", calls, trips)
 	}
+	awaitIdle(t, c)
 }
 
-// A connection handed on to a waiting call is used, however far apart
-// the times of the two calls are (each is its check's start): only a
-// connection taken from the idle ones is closed for idling too long.
-func TestRedisClientHandsOnAConnectionWhateverTheCallsTimes(t *testing.T) {
+// The connection a round trip just used serves the calls waiting,
+// however far apart the times of those calls are (each is its check's
+// start): only a connection taken from the idle ones is closed for idling
+// too long.
+func TestRedisClientServesWaitingCallsOnTheConnectionJustUsed(t *testing.T) {
 	_, c, busy := busyClient(t, 5*time.Second, 1)
 	errs := make(chan error, 1)
 	go func() {
@@ -221,11 +210,38 @@ func TestRedisClientHandsOnAConnectionWhateverTheCallsTimes(t *testing.T) {
 	if err := <-errs; err != nil {
 		t.Fatal(err)
 	}
+	awaitIdle(t, c)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.idle) != 1 || c.idle[0] != busy {
-		t.Errorf("the waiting call closed the connection handed to it and dialled another")
+		t.Errorf("the waiting call was served on another connection than the one just used")
 	}
+}
+
+// A call ends within the timeout, its wait for a turn included: one that
+// waited most of it behind a round trip in flight, and is then sent to a
+// server that does not answer, returns when its own timeout passes, not
+// when the round trip's does. Its replies, if they came, would be
+// dropped; the calls after it are served.
+func TestRedisClientCallEndsWithinTheTimeoutItsTurnIncluded(t *testing.T) {
+	const timeout = 600 * time.Millisecond
+	srv, c, busy := busyClient(t, timeout, 1)
+	errs := waitingPings(c, 1)
+	start := time.Now()
+	time.Sleep(timeout * 2 / 3)
+	srv.Freeze(t)
+	giveBack(c, busy) // the waiting call is sent now, to a frozen server
+	err := <-errs
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "no answer within the timeout") {
+		t.Fatalf("the call gave %v, want no answer within the timeout", err)
+	}
+	// Its own timeout passes at 600ms; the round trip's would at 1s.
+	if took > timeout+timeout/3 {
+		t.Fatalf("the call returned after %v, past its %v timeout", took, timeout)
+	}
+	srv.Thaw(t)
+	awaitRecovery(t, c, "thawed")
 }
 
 // Once a batch's worth of calls wait, the next call opens another
@@ -264,14 +280,7 @@ func TestRedisClientFailedDialFailsTheWaitingCalls(t *testing.T) {
 		t.Fatalf("the waiting calls failed after %v", took)
 	}
 	srv.Restart(t)
-	var lastErr error
-	for i := 0; i < 100; i++ {
-		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no recovery after the server restarted: %v", lastErr)
+	awaitRecovery(t, c, "restarted")
 }
 
 // busyClient starts a server and a client of it with the given timeout
@@ -304,7 +313,7 @@ func takeConn(t *testing.T, c *redisClient) *redisConn {
 	c.dialable--
 	c.inFlight++
 	c.mu.Unlock()
-	rc, _, err := dialRoundTrip(c, nil, nil) // a connection, no command
+	rc, _, err := dialRoundTrip(c, nil) // a connection, no command
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,6 +348,23 @@ func awaitWaiting(c *redisClient, n int) {
 	for waitingCalls(c) < n {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// awaitIdle returns once no connection is taken: the round trips in
+// flight are done, and so is the goroutine serving waiting calls (it
+// returns a connection as its last step). It fails t after 5 s.
+func awaitIdle(t *testing.T, c *redisClient) {
+	t.Helper()
+	for i := 0; i < 5000; i++ {
+		c.mu.Lock()
+		n := c.inFlight
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("connections are still taken 5 s after the calls ended: the goroutine serving waiting calls did not end")
 }
 
 func waitingCalls(c *redisClient) int {
@@ -545,4 +571,89 @@ func TestRedisClientDialAndRoundTripShareTheTimeout(t *testing.T) {
 	if took > 2*time.Second {
 		t.Errorf("the call took %v", took)
 	}
+}
+
+// A call that gave up is never sent: one whose timer fires while the
+// connection that is to serve it is still being dialled leaves the queue
+// with an error that says it was not sent, and its command does not run
+// once the dial completes.
+func TestRedisClientNeverSendsACallThatGaveUp(t *testing.T) {
+	const timeout = 900 * time.Millisecond
+	srv := startRedis(t, "--requirepass", "pw")
+	c := newRedisClient("tcp", slowDialProxy(t, srv.Addr, timeout*2/3), "", "pw", 0, nil, timeout, 1)
+	t.Cleanup(c.close)
+	busy := takeConn(t, c)
+	errs := make(chan error, 1)
+	go func() {
+		_, err := c.do([]string{str("SET", "late", "1")}, testNow)
+		errs <- err
+	}()
+	awaitWaiting(c, 1)
+	time.Sleep(timeout / 2)
+	busy.close()
+	giveBack(c, nil) // the busy round trip failed: a new connection is dialled
+	if err := <-errs; err == nil || !strings.Contains(err.Error(), "waited the whole timeout") {
+		t.Fatalf("the call gave %v, want the error of a call never sent", err)
+	}
+	awaitIdle(t, c) // the dial is done, and whatever it would send
+	check := newRedisClient("tcp", srv.Addr, "", "pw", 0, nil, time.Second, 1)
+	defer check.close()
+	r, err := check.do([]string{str("EXISTS", "late")}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0].num != 0 {
+		t.Error("the SET of a call that had given up was sent once the dial completed")
+	}
+}
+
+// slowDialProxy forwards connections to addr, each but the first only
+// after delay: a slow dial (a TLS handshake or AUTH over a slow link).
+func slowDialProxy(t *testing.T, addr string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	first := true
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wait := !first
+			first = false
+			go func() {
+				defer in.Close()
+				if wait {
+					time.Sleep(delay)
+				}
+				out, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				go func() { io.Copy(out, in); out.Close() }()
+				io.Copy(in, out)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// awaitRecovery returns once c's calls succeed again, after the server
+// came back (what it did: "thawed", "restarted"); it fails t when they do
+// not within 5 s.
+func awaitRecovery(t *testing.T, c *redisClient, what string) {
+	t.Helper()
+	var lastErr error
+	for i := 0; i < 100; i++ {
+		if _, lastErr = c.do([]string{str("PING")}, testNow); lastErr == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no recovery after the server %s: %v", what, lastErr)
 }

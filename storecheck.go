@@ -32,8 +32,8 @@ const storeCheckRetry = time.Minute
 // and nil. err says why the server could not be asked: it is unreachable,
 // or its ACL refuses INFO. Neither stops funcauth: an unreachable store is
 // an outage like any other (see docs/replicas.md). It is one call to the
-// store, bounded as every call is (at most the timeout for its turn, then
-// the timeout for its round trip), and its error holds no secret.
+// store, which ends within the timeout as every call does, and its error
+// holds no secret.
 func (g *Guard) CheckStore() (warning string, err error) {
 	s := g.store
 	if s == nil {

@@ -41,7 +41,7 @@ const (
 // fleetConfig is the core's JSON configuration of every replica: one
 // function path per timestamped scheme, faas-cli for the other functions,
 // Basic Auth on the admin API, bans after maxFailures, state on the store
-// at redisAddr with a 200 ms timeout.
+// at redisAddr with storeTimeout.
 func fleetConfig(redisAddr string) string {
 	return fmt.Sprintf(`{
 	"rules": [
@@ -65,9 +65,12 @@ func fleetConfig(redisAddr string) string {
 	],
 	"bans": {"max_failures": %d, "window": "1m", "duration": "1m"},
 	"rate_limits": [{"name": "fleet", "key": "global", "path": "/limited", "rate": "%d/s", "burst": %d}],
-	"store": {"address": %q, "timeout": "200ms"}
-}`, passwordHash, whsec, whsec, stripeKey, slackKey, httpsigKey, faasKey, maxFailures, fleetRate, fleetRate, redisAddr)
+	"store": {"address": %q, "timeout": %q}
+}`, passwordHash, whsec, whsec, stripeKey, slackKey, httpsigKey, faasKey, maxFailures, fleetRate, fleetRate, redisAddr, storeTimeout.String())
 }
+
+// storeTimeout is the replicas' store.timeout.
+const storeTimeout = 300 * time.Millisecond
 
 // message is a request the test can send, the same bytes, to any replica.
 type message struct {
@@ -362,10 +365,13 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 			if res.noRetryAfter > 0 {
 				t.Errorf("%d of the 429 answers have no Retry-After", res.noRetryAfter)
 			}
-			// The store's timeout is 200 ms; a second more is the margin
-			// of two loaded cores running eight clients and four proxies.
-			if res.max > 2*time.Second {
-				t.Errorf("the slowest answer took %v, want under 2 s (store timeout 200 ms)", res.max)
+			// A store call ends within the store's timeout, its wait for
+			// a turn included, and a signed request makes one: the rest
+			// is the margin of two loaded cores running eight clients and
+			// four proxies. (A call that waited its turn and then a round
+			// trip of its own took up to twice the timeout.)
+			if bound := storeTimeout + 250*time.Millisecond; res.max >= bound {
+				t.Errorf("the slowest answer took %v, want under %v (store timeout %v)", res.max, bound, storeTimeout)
 			}
 
 			// bans_on_error local: each replica keeps the ban it learned
