@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -340,6 +341,9 @@ func putBack(c *redisClient, rc *redisConn) *redisConn {
 // timer fires after has returned; its replies are dropped.
 func serveWaiting(c *redisClient, rc *redisConn) {
 	for {
+		// Let the goroutines ready to run go first: the calls they are
+		// about to make ride in this round trip rather than the next one.
+		runtime.Gosched()
 		var b *dialBudget
 		if rc == nil {
 			var err error
