@@ -51,7 +51,6 @@ type redisClient struct {
 	dialable int          // connections the pool may still open
 	inFlight int          // connections taken (or places to dial one)
 	waiting  []*redisCall // calls waiting for a round trip, oldest first
-	retired  bool         // no connection goes back to idle (see retire)
 }
 
 // redisCall is a call that found a round trip in flight. It waits until
@@ -312,24 +311,19 @@ func releaseConn(c *redisClient, rc *redisConn) {
 		go serveWaiting(c, rc)
 		return
 	}
-	drop := putBack(c, rc)
+	putBack(c, rc)
 	c.mu.Unlock()
-	if drop != nil {
-		drop.close()
-	}
 }
 
-// putBack returns a connection taken from the pool (nil: its place). A
-// retired client keeps only the place, and returns the connection for the
-// caller to close once c.mu is released. c.mu is held.
-func putBack(c *redisClient, rc *redisConn) *redisConn {
+// putBack returns a connection taken from the pool (nil: its place).
+// c.mu is held.
+func putBack(c *redisClient, rc *redisConn) {
 	c.inFlight--
-	if rc != nil && !c.retired {
+	if rc != nil {
 		c.idle = append(c.idle, rc)
-		return nil
+	} else {
+		c.dialable++
 	}
-	c.dialable++
-	return rc
 }
 
 // serveWaiting runs the round trips of the calls waiting on rc (on a
@@ -362,11 +356,8 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 					rc = nil
 				}
 			}
-			drop := putBack(c, rc)
+			putBack(c, rc)
 			c.mu.Unlock()
-			if drop != nil {
-				drop.close()
-			}
 			return
 		}
 		c.mu.Unlock()
@@ -485,16 +476,6 @@ func dialFailed(c *redisClient, err error) error {
 	putBack(c, nil)
 	c.mu.Unlock()
 	return c.wrap(err)
-}
-
-// retire closes the client for good, when a configuration with other
-// store settings replaces it: its idle connections close now, and the
-// others as their round trips end. A call still made on it dials anew.
-func (c *redisClient) retire() {
-	c.mu.Lock()
-	c.retired = true
-	c.mu.Unlock()
-	c.close()
 }
 
 // close closes the idle connections, leaving their places free to dial

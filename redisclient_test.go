@@ -657,28 +657,3 @@ func awaitRecovery(t *testing.T, c *redisClient, what string) {
 	}
 	t.Fatalf("no recovery after the server %s: %v", what, lastErr)
 }
-
-// A retired client (a configuration with other store settings replaced
-// it) keeps no connection: its idle ones close at once, one in use closes
-// when its round trip ends instead of going back to the pool, and a call
-// still made on it works on a connection of its own.
-func TestRetiredRedisClientKeepsNoConnection(t *testing.T) {
-	_, c, busy := busyClient(t, 5*time.Second, 2)
-	idle := takeConn(t, c)
-	giveBack(c, idle)
-	c.retire()
-	giveBack(c, busy) // its round trip ends after the retirement
-	for name, rc := range map[string]*redisConn{"idle": idle, "busy": busy} {
-		if _, err := rc.conn.Write([]byte(str("PING"))); err == nil {
-			t.Errorf("the %s connection is still open after the client retired", name)
-		}
-	}
-	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
-		t.Fatalf("a call on the retired client: %v", err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.idle) != 0 || c.inFlight != 0 || c.dialable != 2 {
-		t.Errorf("retired pool: %d idle, %d in flight, %d dialable; want 0, 0, 2", len(c.idle), c.inFlight, c.dialable)
-	}
-}

@@ -37,8 +37,8 @@ type State struct {
 }
 
 // useStore returns the store the State already uses when s has the same
-// settings, and otherwise starts using s, retiring the old one's client:
-// its connections close, those in use as their round trips end.
+// settings, and otherwise starts using s, closing the old one's idle
+// connections.
 func (st *State) useStore(s *sharedStore) *sharedStore {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -46,7 +46,7 @@ func (st *State) useStore(s *sharedStore) *sharedStore {
 		return st.store
 	}
 	if st.store != nil {
-		st.store.client.retire()
+		st.store.client.close()
 	}
 	st.store = s
 	return s
