@@ -328,16 +328,28 @@ func putBack(c *redisClient, rc *redisConn) {
 
 // serveWaiting runs the round trips of the calls waiting on rc (on a
 // connection it dials first when rc is nil), each with up to maxBatch of
-// them, one after another, until none wait; the connection then goes
-// back to the pool. Calls are taken from the queue only once the
-// connection is up, just before their commands are written: one whose
-// timer fires before (during a dial) leaves the queue unsent. One whose
-// timer fires after has returned; its replies are dropped.
+// them, one after another, until none wait; the connection (or its
+// place) then goes back to the pool. Calls are taken from the queue only
+// once the connection is up, just before their commands are written: one
+// whose timer fires before (during a dial) leaves the queue unsent. One
+// whose timer fires after has returned; its replies are dropped.
 func serveWaiting(c *redisClient, rc *redisConn) {
 	for {
-		// Let the goroutines ready to run go first: the calls they are
-		// about to make ride in this round trip rather than the next one.
-		runtime.Gosched()
+		c.mu.Lock()
+		n := len(c.waiting)
+		if n == 0 && rc == nil {
+			putBack(c, nil) // no dial for no call
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if n < fewWaiting {
+			// Let the goroutines ready to run go first: the calls they
+			// are about to make ride in this round trip rather than the
+			// next one. (Not when many wait: a yield on a saturated host
+			// can take a while, which they would wait too.)
+			runtime.Gosched()
+		}
 		var b *dialBudget
 		if rc == nil {
 			var err error
@@ -349,15 +361,19 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 		c.mu.Lock()
 		batch := takeWaiting(c)
 		if batch == nil {
+			var spent *redisConn
 			if b != nil {
 				endDial(b, rc)
 				if rc.expired {
-					rc.close()
+					spent = rc
 					rc = nil
 				}
 			}
 			putBack(c, rc)
 			c.mu.Unlock()
+			if spent != nil {
+				spent.close()
+			}
 			return
 		}
 		c.mu.Unlock()
@@ -369,6 +385,10 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 		rc = endRoundTrip(c, rc, err, batch[len(batch)-1].now)
 	}
 }
+
+// fewWaiting is how many waiting calls serveWaiting serves at once
+// without first letting other goroutines run (see serveWaiting).
+const fewWaiting = 8
 
 // waitAnswer waits until call is answered, or its timeout passes first
 // (see expireCall), and leaves the outcome on call.

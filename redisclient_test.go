@@ -596,6 +596,12 @@ func TestRedisClientNeverSendsACallThatGaveUp(t *testing.T) {
 		t.Fatalf("the call gave %v, want the error of a call never sent", err)
 	}
 	awaitIdle(t, c) // the dial is done, and whatever it would send
+	c.mu.Lock()
+	dialled := len(c.idle)
+	c.mu.Unlock()
+	if dialled != 1 {
+		t.Fatalf("%d idle connections, want the one dialled for the call", dialled)
+	}
 	check := newRedisClient("tcp", srv.Addr, "", "pw", 0, nil, time.Second, 1)
 	defer check.close()
 	r, err := check.do([]string{str("EXISTS", "late")}, testNow)
@@ -656,4 +662,24 @@ func awaitRecovery(t *testing.T, c *redisClient, what string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("no recovery after the server %s: %v", what, lastErr)
+}
+
+// A round trip that fails with no call left waiting leaves its place to
+// the pool: the goroutine serving waiting calls dials no connection for
+// none.
+func TestRedisClientDialsNothingForNoCall(t *testing.T) {
+	srv, c, busy := busyClient(t, 300*time.Millisecond, 1)
+	errs := waitingPings(c, 1)
+	srv.Freeze(t)
+	defer srv.Thaw(t)
+	giveBack(c, busy) // the waiting call is sent to a frozen server
+	if err := <-errs; err == nil {
+		t.Fatal("a frozen server answered")
+	}
+	awaitIdle(t, c)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.idle) != 0 || c.dialable != 1 {
+		t.Errorf("after the failed round trip: %d idle, %d dialable; want 0 and 1 (nothing dialled)", len(c.idle), c.dialable)
+	}
 }
