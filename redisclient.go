@@ -386,8 +386,8 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 	}
 }
 
-// fewWaiting is how many waiting calls serveWaiting serves at once
-// without first letting other goroutines run (see serveWaiting).
+// fewWaiting: while fewer calls than this wait, serveWaiting lets the
+// goroutines ready to run go first before it takes them.
 const fewWaiting = 8
 
 // waitAnswer waits until call is answered, or its timeout passes first

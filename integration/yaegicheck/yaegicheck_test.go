@@ -164,7 +164,7 @@ func (c *checker) file(f *ast.File) {
 			c.returnStmt(n)
 		case *ast.GoStmt:
 			if fn, ok := n.Call.Fun.(*ast.Ident); !ok || endingGoroutines[fn.Name] == "" {
-				c.errorf(n.Pos(), "go statement: Traefik rebuilds every instance on each reload, so a goroutine started here outlives its configuration")
+				c.errorf(n.Pos(), "go statement: Traefik rebuilds every instance on each reload, so a goroutine started here outlives its configuration (a function whose goroutine ends with the work it was started for may be listed in endingGoroutines, with why)")
 			}
 		case *ast.SelectStmt:
 			c.errorf(n.Pos(), "select statement: Yaegi v0.16.1 keeps one set of cases per select statement, shared by every goroutine running it, so concurrent selects wait on each other's channels and take each other's wake-ups; receive from one channel, and end a wait with time.AfterFunc")
