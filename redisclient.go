@@ -552,7 +552,7 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	if err != nil || rc.expired {
 		rc.close()
 		if err == nil {
-			err = errors.New("timed out")
+			err = errTimedOut
 		}
 		return nil, err
 	}

@@ -35,7 +35,8 @@ const bcryptHint = "under Traefik funcauth runs in the Yaegi interpreter, where 
 // New builds the middleware named name in front of next. It refuses an
 // invalid configuration with an error naming the field. It starts no
 // goroutine: Traefik builds a new instance for every router on every
-// configuration reload. With a store, the first instance to use it asks
+// configuration reload. (A store's client runs one only while requests
+// wait for Redis, which ends with them.) With a store, the first instance to use it asks
 // the Redis server whether its settings keep what funcauth stores there,
 // in one call bounded by the store's timeout, and logs what is wrong (see
 // funcauth.Guard.CheckStore).
