@@ -387,7 +387,7 @@ type Store struct {
 	// 16). Requests share round trips: one that finds a round trip in
 	// flight waits for it and rides in the next with every request
 	// waiting meanwhile, up to 64; another connection opens only when 64
-	// wait, or one fails.
+	// wait, or one fails. A connection unused for a minute closes.
 	PoolSize int `json:"pool_size,omitempty"`
 
 	// TLS configures TLS ("rediss://" turns it on with the defaults).

@@ -17,9 +17,12 @@ import (
 // connections. It is funcauth's own, over net.Conn and the standard library,
 // because the Traefik plugin may import nothing else and Yaegi interprets
 // whatever it imports. Connections are dialled on demand, reused, and
-// closed when they fail or idle too long. The only goroutine it starts
-// serves calls that wait (see serveWaiting) and ends when none do, so
-// nothing is left running after Traefik replaces a middleware.
+// closed when they fail, or by their idle timer once they idled for
+// idleTimeout (see closeIdle). The only goroutine it starts serves calls
+// that wait (see serveWaiting) and ends when none do. So nothing is left
+// running, and no connection left open past the idle timeout, once a
+// client is no longer used: after Traefik replaces a middleware, or Caddy
+// a configuration with other store settings.
 //
 // A call that finds a round trip in flight waits, and its commands ride
 // in the next round trip with those of every other call waiting meanwhile
@@ -41,7 +44,7 @@ type redisClient struct {
 	db            int
 	tls           *tls.Config
 	timeout       time.Duration
-	idleTimeout   time.Duration
+	idleTimeout   time.Duration // a pooled connection unused for this long closes
 
 	// mu guards the pool. Calls wait only while a round trip is in
 	// flight: the connection it used, or its place to dial one if it
@@ -89,6 +92,13 @@ type redisConn struct {
 	scratch []byte
 	timer   *time.Timer
 	expired bool // the timer fired: the connection is not reused
+
+	// idleTimer closes the connection when it has idled in the pool for
+	// the idle timeout (see closeIdle); pooled says it is in the pool.
+	// Both are armed when it goes back to the pool (putBack). pooled is
+	// under the client's mu.
+	idleTimer *time.Timer
+	pooled    bool
 }
 
 // respValue is one RESP2 reply: a simple string ('+'), an error ('-'), an
@@ -159,6 +169,7 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 	c.inFlight++
 	if n > 0 {
 		rc = c.idle[n-1]
+		rc.pooled = false // its idle timer, if it fires, leaves it alone
 		c.idle[n-1] = nil
 		c.idle = c.idle[:n-1]
 	} else {
@@ -170,12 +181,11 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 
 // leadRoundTrip runs the round trip of cmds on rc, a connection taken
 // from the pool's idle ones, or on one it dials when rc is nil. rc is
-// closed instead when it idled past the idle timeout, or idled a second or
-// more and the server closed it (see peerClosed). It then hands the
-// connection on (see releaseConn).
+// closed instead when it idled a second or more and the server closed it
+// (see peerClosed). It then hands the connection on (see releaseConn).
 func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, now time.Time) ([]respValue, error) {
 	if rc != nil {
-		if idleFor := now.Sub(rc.idleAt); idleFor >= c.idleTimeout || idleFor >= staleAfter && peerClosed(rc) {
+		if now.Sub(rc.idleAt) >= staleAfter && peerClosed(rc) {
 			rc.close()
 			rc = nil
 		}
@@ -315,11 +325,13 @@ func releaseConn(c *redisClient, rc *redisConn) {
 	c.mu.Unlock()
 }
 
-// putBack returns a connection taken from the pool (nil: its place).
-// c.mu is held.
+// putBack returns a connection taken from the pool (nil: its place),
+// arming its idle timer. c.mu is held.
 func putBack(c *redisClient, rc *redisConn) {
 	c.inFlight--
 	if rc != nil {
+		rc.pooled = true
+		rc.idleTimer.Reset(c.idleTimeout)
 		c.idle = append(c.idle, rc)
 	} else {
 		c.dialable++
@@ -505,10 +517,38 @@ func (c *redisClient) close() {
 	idle := c.idle
 	c.idle = nil
 	c.dialable += len(idle)
+	for _, rc := range idle {
+		rc.pooled = false
+	}
 	c.mu.Unlock()
 	for _, rc := range idle {
 		rc.close()
 	}
+}
+
+// closeIdle is rc's idle timer: rc, still in the pool since the timer was
+// armed, has idled for the idle timeout, and closes, leaving its place
+// free. (A timer that fires as a call takes rc finds it out of the pool
+// and leaves it alone; one that fires late, rc having come back since,
+// closes an idle connection a little early, which costs a dial.)
+func closeIdle(c *redisClient, rc *redisConn) {
+	c.mu.Lock()
+	if !rc.pooled {
+		c.mu.Unlock()
+		return
+	}
+	rc.pooled = false
+	for i, p := range c.idle {
+		if p == rc {
+			copy(c.idle[i:], c.idle[i+1:])
+			c.idle[len(c.idle)-1] = nil
+			c.idle = c.idle[:len(c.idle)-1]
+			break
+		}
+	}
+	c.dialable++
+	c.mu.Unlock()
+	rc.close()
 }
 
 // dial connects, authenticates and selects the database, within budget.
@@ -531,6 +571,8 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	rc := &redisConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), scratch: make([]byte, 0, 512)}
 	rc.timer = time.AfterFunc(time.Hour, func() { conn.SetDeadline(longAgo) })
 	rc.timer.Stop()
+	rc.idleTimer = time.AfterFunc(time.Hour, func() { closeIdle(c, rc) })
+	rc.idleTimer.Stop()
 	var setup []string
 	var names []string
 	if c.password != "" {
@@ -626,9 +668,10 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 	return replies, nil
 }
 
-// close closes the connection and stops its timer.
+// close closes the connection and stops its timers.
 func (rc *redisConn) close() {
 	rc.timer.Stop()
+	rc.idleTimer.Stop()
 	rc.conn.Close()
 }
 

@@ -301,6 +301,7 @@ func takeConn(t *testing.T, c *redisClient) *redisConn {
 	c.mu.Lock()
 	if n := len(c.idle); n > 0 {
 		rc := c.idle[n-1]
+		rc.pooled = false
 		c.idle = c.idle[:n-1]
 		c.inFlight++
 		c.mu.Unlock()
@@ -681,5 +682,37 @@ func TestRedisClientDialsNothingForNoCall(t *testing.T) {
 	defer c.mu.Unlock()
 	if len(c.idle) != 0 || c.dialable != 1 {
 		t.Errorf("after the failed round trip: %d idle, %d dialable; want 0 and 1 (nothing dialled)", len(c.idle), c.dialable)
+	}
+}
+
+// A connection that idles in the pool for the idle timeout closes by its
+// own timer, with no call to notice it, and leaves its place free: a
+// client no longer used (a middleware Traefik replaced, a Caddy
+// configuration with other store settings) keeps nothing open. One that a
+// call takes before its timer fires stays open through the call.
+func TestRedisClientClosesConnectionsThatIdle(t *testing.T) {
+	srv, c, rc := busyClient(t, 5*time.Second, 2)
+	c.idleTimeout = 100 * time.Millisecond
+	giveBack(c, rc)
+	// A call takes it back before its timer fires, and holds it past that
+	// (BLPOP waits 0.3 s for a list that stays empty).
+	if r, err := c.do([]string{str("BLPOP", "nothing", "0.3")}, testNow); err != nil || !r[0].null {
+		t.Fatalf("the idle timer closed a connection a call had taken: %+v, %v", r, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Info(t, "connected_clients") != "1" { // INFO's own
+		if time.Now().After(deadline) {
+			t.Fatalf("%s connections open at the server (INFO's own included) 5 s after the pool's last call; want 1", srv.Info(t, "connected_clients"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.mu.Lock()
+	idle, inFlight, dialable := len(c.idle), c.inFlight, c.dialable
+	c.mu.Unlock()
+	if idle != 0 || inFlight != 0 || dialable != 2 {
+		t.Errorf("pool after its idle connection closed: %d idle, %d in flight, %d dialable; want 0, 0, 2", idle, inFlight, dialable)
+	}
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+		t.Fatalf("a call after the idle connection closed: %v", err)
 	}
 }
