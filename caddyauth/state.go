@@ -26,7 +26,8 @@ type sharedState struct {
 	state *funcauth.State
 }
 
-// Destruct lets the state go; it holds no goroutine or file.
+// Destruct lets the state go. It holds no goroutine or file; its store's
+// connections, if it has one, close after a minute unused.
 func (*sharedState) Destruct() error { return nil }
 
 // loadState returns the pool key and state of a configuration: the JSON
