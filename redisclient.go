@@ -2,6 +2,7 @@ package funcauth
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -92,6 +93,12 @@ type redisConn struct {
 	scratch []byte
 	timer   *time.Timer
 	expired bool // the timer fired: the connection is not reused
+	// demoted: the server answered READONLY, as a primary does once a
+	// failover made it a replica. The connection is not reused, nor are
+	// the pool's idle ones, so that the next call dials, and reaches the
+	// new primary where the address now leads (a DNS name, a Kubernetes
+	// Service).
+	demoted bool
 
 	// idleTimer closes the connection when it has idled in the pool for
 	// the idle timeout (see closeIdle); pooled says it is in the pool.
@@ -206,16 +213,18 @@ func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, now time.Time) 
 }
 
 // endRoundTrip returns rc after a round trip that ended with err, or nil
-// when rc is not to be used again: it failed or its timer fired. After a
-// failure the pool's idle connections go too: the server may have
-// restarted, and each would fail one call (one probe each in an outage).
+// when rc is not to be used again: it failed, its timer fired, or its
+// server was demoted (see redisConn.demoted). After a failure or a
+// demotion the pool's idle connections go too: the server may have
+// restarted, and each would fail one call (one probe each in an outage);
+// or the address now leads elsewhere.
 func endRoundTrip(c *redisClient, rc *redisConn, err error, now time.Time) *redisConn {
-	if err == nil && !rc.expired {
+	if err == nil && !rc.expired && !rc.demoted {
 		rc.idleAt = now
 		return rc
 	}
 	rc.close()
-	if err != nil {
+	if err != nil || rc.demoted {
 		c.close()
 	}
 	return nil
@@ -616,7 +625,8 @@ func (c *redisClient) wrap(err error) error {
 // redisRoundTrip writes the commands, then those of each call of batch,
 // and reads one reply for each, within the timeout: the replies of cmds
 // first, then those of the batch in order. A round trip that ends as the
-// timer fires may have its replies but marks the connection expired.
+// timer fires may have its replies but marks the connection expired; one
+// answered READONLY marks it demoted.
 func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout time.Duration) ([]respValue, error) {
 	b := rc.scratch[:0]
 	for _, cmd := range cmds {
@@ -641,8 +651,15 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 			// Yaegi.
 			line, e := rc.r.ReadSlice('\n')
 			if e == nil && len(line) >= 3 && line[len(line)-2] == '\r' {
-				if line[0] == '+' || line[0] == '-' {
-					replies[i] = respValue{kind: line[0], str: string(line[1 : len(line)-2])}
+				if line[0] == '+' {
+					replies[i] = respValue{kind: '+', str: string(line[1 : len(line)-2])}
+					continue
+				}
+				if line[0] == '-' {
+					replies[i] = respValue{kind: '-', str: string(line[1 : len(line)-2])}
+					if bytes.HasPrefix(line, readOnlyReply) {
+						rc.demoted = true
+					}
 					continue
 				}
 				if len(line) == 4 && line[0] == ':' && line[1] >= '0' && line[1] <= '9' {
@@ -667,6 +684,9 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 	}
 	return replies, nil
 }
+
+// readOnlyReply starts the error reply of a replica to a write.
+var readOnlyReply = []byte("-READONLY ")
 
 // close closes the connection and stops its timers.
 func (rc *redisConn) close() {

@@ -716,3 +716,39 @@ func TestRedisClientClosesConnectionsThatIdle(t *testing.T) {
 		t.Fatalf("a call after the idle connection closed: %v", err)
 	}
 }
+
+// A server that answers READONLY, as a primary does once a failover made
+// it a replica, is left: the connection that got the answer is not used
+// again, nor are the pool's idle ones, so the next call dials, and reaches
+// the new primary where the address now leads (a DNS name, a Kubernetes
+// Service: here a redistest.Front).
+func TestRedisClientLeavesADemotedPrimary(t *testing.T) {
+	old, next := startRedis(t), startRedis(t)
+	front := redistest.NewFront(t, old)
+	c := newRedisClient("tcp", front.Addr, "", "", 0, nil, 5*time.Second, 2)
+	t.Cleanup(c.close)
+	first, second := takeConn(t, c), takeConn(t, c)
+	giveBack(c, first)
+	giveBack(c, second) // two idle connections to the old primary
+
+	// The failover: the old primary follows the new one, and the address
+	// leads to the new one.
+	host, port, _ := net.SplitHostPort(next.Addr)
+	if r := old.Do(t, "REPLICAOF "+host+" "+port); r != "+OK" {
+		t.Fatalf("REPLICAOF: %s", r)
+	}
+	front.Lead(next)
+
+	r, err := c.do([]string{str("SET", "k", "v")}, testNow)
+	if err != nil || r[0].kind != '-' || !strings.HasPrefix(r[0].str, "READONLY") {
+		t.Fatalf("the call on a connection to the demoted primary: %+v, %v; want READONLY", r, err)
+	}
+	for i := 0; i < 2; i++ {
+		if r, err := c.do([]string{str("SET", "k", "v")}, testNow); err != nil || r[0].kind != '+' {
+			t.Fatalf("call %d after the failover: %+v, %v; want the new primary's OK", i+1, r, err)
+		}
+	}
+	if v := next.Do(t, "GET k"); v != "v" {
+		t.Errorf("the new primary has k = %q; want v", v)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,9 +194,12 @@ func acceptedOnceFleetWide(t *testing.T, fleet []*replica, msgs map[string]*mess
 // frozen under load every signed request gets the deny policy's 429
 // store_unavailable quickly, and the fleet recovers by itself.
 func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
-	redis := redistest.Start(t)
+	// The replicas reach Redis through a stable address, as a Kubernetes
+	// Service gives, which the failover subtest moves to the standby.
+	redis, standby := redistest.Start(t), redistest.Start(t)
+	front := redistest.NewFront(t, redis)
 	start := time.Now()
-	fleet := startFleet(t, fleetConfig(redis.Addr))
+	fleet := startFleet(t, fleetConfig(front.Addr))
 	t.Logf("four replicas serving in %v", time.Since(start).Round(100*time.Millisecond))
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 
@@ -407,6 +411,64 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 			}, "192.0.2.11")
 		})
 	}
+
+	// A failover behind the front: connections to the demoted primary
+	// answer READONLY, which the deny policy refuses as an outage; each
+	// replica then leaves them and dials the front again, which leads to
+	// the new primary, and that has the messages the old one had.
+	t.Run("failover", func(t *testing.T) {
+		before := failover(t, fleet, redis, standby, front, "before the failover "+run)
+		back := time.Now()
+		for i, r := range fleet {
+			recovered(t, r, "after the failover "+strconv.Itoa(i)+run, back)
+		}
+		t.Logf("failover: every replica accepted signed calls on the new primary %v after the front moved", time.Since(back).Round(100*time.Millisecond))
+		for _, r := range fleet {
+			r.expect(t, "the message accepted before the failover", before, "192.0.2.13", http.StatusUnauthorized, "replayed")
+		}
+		acceptedOnceFleetWide(t, fleet, map[string]*message{
+			"faas-cli after the failover": faasCLI(t, "after the failover "+run),
+		}, "192.0.2.11")
+	})
+}
+
+// failover has the standby follow the primary, has the fleet accept a
+// message, promotes the standby once it has the message, demotes the old
+// primary to its replica, and moves the front to the new primary: a
+// failover as Sentinel or a managed Redis does it, behind a DNS name or a
+// Service. It returns the message.
+func failover(t *testing.T, fleet []*replica, primary, standby *redistest.Redis, front *redistest.Front, body string) *message {
+	t.Helper()
+	// (A full sync starts at once, not after the default 5 s wait for
+	// other replicas.)
+	for _, r := range []*redistest.Redis{primary, standby} {
+		if r := r.Do(t, "CONFIG SET repl-diskless-sync-delay 0"); r != "+OK" {
+			t.Fatalf("CONFIG SET: %s", r)
+		}
+	}
+	if r := standby.Do(t, "REPLICAOF "+strings.Replace(primary.Addr, ":", " ", 1)); r != "+OK" {
+		t.Fatalf("REPLICAOF: %s", r)
+	}
+	before := faasCLI(t, body)
+	fleet[0].expect(t, "a message before the failover", before, "192.0.2.13", http.StatusOK, "")
+	written, _ := strconv.ParseInt(primary.Info(t, "master_repl_offset"), 10, 64)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		copied, _ := strconv.ParseInt(standby.Info(t, "master_repl_offset"), 10, 64)
+		if standby.Info(t, "master_link_status") == "up" && copied >= written {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby did not catch up with the primary within 10 s")
+		}
+	}
+	if r := standby.Do(t, "REPLICAOF NO ONE"); r != "+OK" {
+		t.Fatalf("REPLICAOF NO ONE: %s", r)
+	}
+	if r := primary.Do(t, "REPLICAOF "+strings.Replace(standby.Addr, ":", " ", 1)); r != "+OK" {
+		t.Fatalf("REPLICAOF: %s", r)
+	}
+	front.Lead(standby)
+	return before
 }
 
 // recovered waits (up to 10 s) until r accepts a new signed call; every

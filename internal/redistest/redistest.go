@@ -146,6 +146,17 @@ func (r *Redis) Info(t testing.TB, field string) string {
 	return ""
 }
 
+// Do sends one inline command (such as "REPLICAOF NO ONE") and returns its
+// reply as command does; it fails t when the server cannot be reached.
+func (r *Redis) Do(t testing.TB, cmd string) string {
+	t.Helper()
+	reply, err := r.command(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return reply
+}
+
 // command sends one inline command and returns the reply: a simple reply
 // or error as is ("+PONG"), a bulk reply's content.
 func (r *Redis) command(cmd string) (string, error) {
