@@ -55,6 +55,11 @@ type redisClient struct {
 	dialable int          // connections the pool may still open
 	inFlight int          // connections taken (or places to dial one)
 	waiting  []*redisCall // calls waiting for a round trip, oldest first
+	// gen counts the times the pool's connections were dropped (a failed
+	// round trip, a demoted server: see close): a connection dialled
+	// before the last of them is closed when its round trip ends, not
+	// pooled, as it may lead to the server that failed.
+	gen int
 }
 
 // redisCall is a call that found a round trip in flight. It waits until
@@ -106,6 +111,7 @@ type redisConn struct {
 	// under the client's mu.
 	idleTimer *time.Timer
 	pooled    bool
+	gen       int // the client's gen when it was dialled
 }
 
 // respValue is one RESP2 reply: a simple string ('+'), an error ('-'), an
@@ -272,6 +278,9 @@ func dialRoundTrip(c *redisClient, cmds []string) (*redisConn, []respValue, erro
 // its dial, TLS handshake, AUTH, and the first round trip that the caller
 // runs before endDial (see dialBudget).
 func dialBudgeted(c *redisClient) (*redisConn, *dialBudget, error) {
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
 	b := &dialBudget{}
 	b.timer = time.AfterFunc(c.timeout, func() { expireDial(b) })
 	rc, err := c.dial(b)
@@ -279,6 +288,7 @@ func dialBudgeted(c *redisClient) (*redisConn, *dialBudget, error) {
 		b.timer.Stop()
 		return nil, nil, err
 	}
+	rc.gen = gen
 	return rc, b, nil
 }
 
@@ -330,21 +340,28 @@ func releaseConn(c *redisClient, rc *redisConn) {
 		go serveWaiting(c, rc)
 		return
 	}
-	putBack(c, rc)
+	stale := putBack(c, rc)
 	c.mu.Unlock()
+	if stale != nil {
+		stale.close()
+	}
 }
 
 // putBack returns a connection taken from the pool (nil: its place),
-// arming its idle timer. c.mu is held.
-func putBack(c *redisClient, rc *redisConn) {
+// arming its idle timer. A connection dialled before the pool's were last
+// dropped (see redisClient.gen) gives back only its place: putBack
+// returns it, for the caller to close once c.mu is released. c.mu is
+// held.
+func putBack(c *redisClient, rc *redisConn) *redisConn {
 	c.inFlight--
-	if rc != nil {
-		rc.pooled = true
-		rc.idleTimer.Reset(c.idleTimeout)
-		c.idle = append(c.idle, rc)
-	} else {
+	if rc == nil || rc.gen != c.gen {
 		c.dialable++
+		return rc
 	}
+	rc.pooled = true
+	rc.idleTimer.Reset(c.idleTimeout)
+	c.idle = append(c.idle, rc)
+	return nil
 }
 
 // serveWaiting runs the round trips of the calls waiting on rc (on a
@@ -390,7 +407,9 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 					rc = nil
 				}
 			}
-			putBack(c, rc)
+			if stale := putBack(c, rc); stale != nil {
+				spent = stale
+			}
 			c.mu.Unlock()
 			if spent != nil {
 				spent.close()
@@ -520,9 +539,11 @@ func dialFailed(c *redisClient, err error) error {
 }
 
 // close closes the idle connections, leaving their places free to dial
-// new ones. Calls in flight finish on their own.
+// new ones. Calls in flight finish on their own, and their connections
+// then close too (see gen).
 func (c *redisClient) close() {
 	c.mu.Lock()
+	c.gen++
 	idle := c.idle
 	c.idle = nil
 	c.dialable += len(idle)
@@ -552,10 +573,10 @@ func closeIdle(c *redisClient, rc *redisConn) {
 			copy(c.idle[i:], c.idle[i+1:])
 			c.idle[len(c.idle)-1] = nil
 			c.idle = c.idle[:len(c.idle)-1]
+			c.dialable++
 			break
 		}
 	}
-	c.dialable++
 	c.mu.Unlock()
 	rc.close()
 }
@@ -657,7 +678,7 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 				}
 				if line[0] == '-' {
 					replies[i] = respValue{kind: '-', str: string(line[1 : len(line)-2])}
-					if bytes.HasPrefix(line, readOnlyReply) {
+					if bytes.Contains(line, readOnlyReply) {
 						rc.demoted = true
 					}
 					continue
@@ -685,8 +706,11 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 	return replies, nil
 }
 
-// readOnlyReply starts the error reply of a replica to a write.
-var readOnlyReply = []byte("-READONLY ")
+// readOnlyReply is in the error reply of a replica to a write: the reply
+// itself (-READONLY You can't write against a read only replica), or the
+// error of a script that wrote (Redis 7 keeps that code; Redis 6 puts the
+// reply after "-ERR Error running script ...: ").
+var readOnlyReply = []byte("READONLY You can't write")
 
 // close closes the connection and stops its timers.
 func (rc *redisConn) close() {

@@ -196,8 +196,8 @@ func TestRedisClientBatchesWaitingCalls(t *testing.T) {
 
 // The connection a round trip just used serves the calls waiting,
 // however far apart the times of those calls are (each is its check's
-// start): only a connection taken from the idle ones is closed for idling
-// too long.
+// start): only a connection taken from the idle ones is checked for having
+// been closed while it idled (see peerClosed).
 func TestRedisClientServesWaitingCallsOnTheConnectionJustUsed(t *testing.T) {
 	_, c, busy := busyClient(t, 5*time.Second, 1)
 	errs := make(chan error, 1)
@@ -529,42 +529,11 @@ func TestRedisClientNeverSendsACallTwice(t *testing.T) {
 // new connection's call fail, once the timeout is spent, rather than take
 // a timeout for each step.
 func TestRedisClientDialAndRoundTripShareTheTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					// One command (an array of bulk strings), answered late.
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-					for i := 0; i < 2*n; i++ {
-						if _, err := r.ReadString('\n'); err != nil {
-							return
-						}
-					}
-					time.Sleep(250 * time.Millisecond)
-					conn.Write([]byte("+OK\r\n"))
-				}
-			}()
-		}
-	}()
-	c := newRedisClient("tcp", ln.Addr().String(), "", "password", 0, nil, 400*time.Millisecond, 1)
+	addr := answeringServer(t, "+OK", 250*time.Millisecond)
+	c := newRedisClient("tcp", addr, "", "password", 0, nil, 400*time.Millisecond, 1)
 	defer c.close()
 	start := time.Now()
-	_, err = c.do([]string{str("PING")}, testNow)
+	_, err := c.do([]string{str("PING")}, testNow)
 	took := time.Since(start)
 	if err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("AUTH and PING answered after 250 ms each, timeout 400 ms: %v", err)
@@ -719,17 +688,18 @@ func TestRedisClientClosesConnectionsThatIdle(t *testing.T) {
 
 // A server that answers READONLY, as a primary does once a failover made
 // it a replica, is left: the connection that got the answer is not used
-// again, nor are the pool's idle ones, so the next call dials, and reaches
-// the new primary where the address now leads (a DNS name, a Kubernetes
-// Service: here a redistest.Front).
+// again, nor are the pool's idle ones, nor one in use meanwhile once its
+// round trip ends, so the next call dials, and reaches the new primary
+// where the address now leads (a DNS name, a Kubernetes Service: here a
+// redistest.Front).
 func TestRedisClientLeavesADemotedPrimary(t *testing.T) {
 	old, next := startRedis(t), startRedis(t)
 	front := redistest.NewFront(t, old)
-	c := newRedisClient("tcp", front.Addr, "", "", 0, nil, 5*time.Second, 2)
+	c := newRedisClient("tcp", front.Addr, "", "", 0, nil, 5*time.Second, 3)
 	t.Cleanup(c.close)
-	first, second := takeConn(t, c), takeConn(t, c)
-	giveBack(c, first)
-	giveBack(c, second) // two idle connections to the old primary
+	idle, answered, busy := takeConn(t, c), takeConn(t, c), takeConn(t, c)
+	giveBack(c, idle)
+	giveBack(c, answered) // two idle connections to the old primary, and busy in use
 
 	// The failover: the old primary follows the new one, and the address
 	// leads to the new one.
@@ -739,11 +709,23 @@ func TestRedisClientLeavesADemotedPrimary(t *testing.T) {
 	}
 	front.Lead(next)
 
-	r, err := c.do([]string{str("SET", "k", "v")}, testNow)
+	// A call takes a connection and is answered READONLY, while busy is
+	// still in use (as when many calls wait: two round trips at once).
+	if rc := takeConn(t, c); rc != answered {
+		t.Fatal("the pool did not give its most recently used connection")
+	}
+	r, err := redisRoundTrip(answered, []string{str("SET", "k", "v")}, nil, c.timeout)
 	if err != nil || r[0].kind != '-' || !strings.HasPrefix(r[0].str, "READONLY") {
 		t.Fatalf("the call on a connection to the demoted primary: %+v, %v; want READONLY", r, err)
 	}
-	for i := 0; i < 2; i++ {
+	releaseConn(c, endRoundTrip(c, answered, err, testNow))
+	giveBack(c, busy) // its round trip ends after the demotion showed
+	for name, rc := range map[string]*redisConn{"answered READONLY": answered, "idle": idle, "in use meanwhile": busy} {
+		if _, err := rc.conn.Write([]byte(str("PING"))); err == nil {
+			t.Errorf("the connection %s is still open", name)
+		}
+	}
+	for i := 0; i < 3; i++ {
 		if r, err := c.do([]string{str("SET", "k", "v")}, testNow); err != nil || r[0].kind != '+' {
 			t.Fatalf("call %d after the failover: %+v, %v; want the new primary's OK", i+1, r, err)
 		}
@@ -751,4 +733,76 @@ func TestRedisClientLeavesADemotedPrimary(t *testing.T) {
 	if v := next.Do(t, "GET k"); v != "v" {
 		t.Errorf("the new primary has k = %q; want v", v)
 	}
+}
+
+// The forms a replica's refusal of a write takes: its own error reply,
+// and a script's error, whose reply Redis 7 keeps and Redis 6 wraps. A
+// connection that gets one of them is left; one that gets another error
+// reply is kept.
+func TestRedisClientKnowsTheFormsOfREADONLY(t *testing.T) {
+	for _, tc := range []struct {
+		reply string
+		left  bool
+	}{
+		{"-READONLY You can't write against a read only replica.", true},
+		{"-READONLY You can't write against a read only replica. script: 4a5b, on @user_script:1.", true},
+		{"-ERR Error running script (call to f_4a5b): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica.", true},
+		{"-READONLY You can't write against a read only slave.", true}, // Redis 4
+		{"-ERR unknown command 'FOO'", false},
+		{"-NOSCRIPT No matching script. Please use EVAL.", false},
+	} {
+		addr := answeringServer(t, tc.reply, 0)
+		c := newRedisClient("tcp", addr, "", "", 0, nil, 5*time.Second, 1)
+		r, err := c.do([]string{str("SET", "k", "v")}, testNow)
+		if err != nil || r[0].kind != '-' || "-"+r[0].str != tc.reply {
+			t.Fatalf("%q: got %+v, %v", tc.reply, r, err)
+		}
+		c.mu.Lock()
+		kept := len(c.idle)
+		c.mu.Unlock()
+		if left := kept == 0; left != tc.left {
+			t.Errorf("%q: connection left = %v, want %v", tc.reply, left, tc.left)
+		}
+		c.close()
+	}
+}
+
+// answeringServer answers every command (a RESP array of bulk strings) of
+// every connection with reply, after delay.
+func answeringServer(t *testing.T, reply string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					head, err := r.ReadString('\n')
+					if err != nil || !strings.HasPrefix(head, "*") {
+						return
+					}
+					n, _ := strconv.Atoi(strings.TrimSpace(head[1:]))
+					for i := 0; i < 2*n; i++ { // each argument's length, then the argument
+						if _, err := r.ReadString('\n'); err != nil {
+							return
+						}
+					}
+					time.Sleep(delay)
+					if _, err := conn.Write([]byte(reply + "\r\n")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
