@@ -98,8 +98,8 @@ type redisConn struct {
 	scratch []byte
 	timer   *time.Timer
 	expired bool // the timer fired: the connection is not reused
-	// demoted: the server answered READONLY, as a primary does once a
-	// failover made it a replica. The connection is not reused, nor are
+	// demoted: the server answered READONLY (or MASTERDOWN), as a primary
+	// does once a failover made it a replica. The connection is not reused, nor are
 	// the pool's idle ones, so that the next call dials, and reaches the
 	// new primary where the address now leads (a DNS name, a Kubernetes
 	// Service).
@@ -678,7 +678,7 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 				}
 				if line[0] == '-' {
 					replies[i] = respValue{kind: '-', str: string(line[1 : len(line)-2])}
-					if bytes.Contains(line, readOnlyReply) {
+					if bytes.Contains(line, readOnlyReply) || bytes.HasPrefix(line, masterDownReply) {
 						rc.demoted = true
 					}
 					continue
@@ -709,8 +709,11 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 // readOnlyReply is in the error reply of a replica to a write: the reply
 // itself (-READONLY You can't write against a read only replica), or the
 // error of a script that wrote (Redis 7 keeps that code; Redis 6 puts the
-// reply after "-ERR Error running script ...: ").
-var readOnlyReply = []byte("READONLY You can't write")
+// reply after "-ERR Error running script ...: "). masterDownReply starts
+// the reply of a replica that lost its primary and serves nothing
+// (replica-serve-stale-data no). Either says the address no longer leads
+// to the primary (see redisConn.demoted).
+var readOnlyReply, masterDownReply = []byte("READONLY You can't write"), []byte("-MASTERDOWN ")
 
 // close closes the connection and stops its timers.
 func (rc *redisConn) close() {

@@ -736,9 +736,9 @@ func TestRedisClientLeavesADemotedPrimary(t *testing.T) {
 }
 
 // The forms a replica's refusal of a write takes: its own error reply,
-// and a script's error, whose reply Redis 7 keeps and Redis 6 wraps. A
-// connection that gets one of them is left; one that gets another error
-// reply is kept.
+// and a script's error, whose reply Redis 7 keeps and Redis 6 wraps; and
+// the refusal of a replica that lost its primary. A connection that gets
+// one of them is left; one that gets another error reply is kept.
 func TestRedisClientKnowsTheFormsOfREADONLY(t *testing.T) {
 	for _, tc := range []struct {
 		reply string
@@ -748,6 +748,7 @@ func TestRedisClientKnowsTheFormsOfREADONLY(t *testing.T) {
 		{"-READONLY You can't write against a read only replica. script: 4a5b, on @user_script:1.", true},
 		{"-ERR Error running script (call to f_4a5b): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica.", true},
 		{"-READONLY You can't write against a read only slave.", true}, // Redis 4
+		{"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", true},
 		{"-ERR unknown command 'FOO'", false},
 		{"-NOSCRIPT No matching script. Please use EVAL.", false},
 	} {
