@@ -98,17 +98,17 @@ type redisConn struct {
 	scratch []byte
 	timer   *time.Timer
 	expired bool // the timer fired: the connection is not reused
-	// demoted: the server answered READONLY (or MASTERDOWN), as a primary
-	// does once a failover made it a replica. The connection is not reused, nor are
-	// the pool's idle ones, so that the next call dials, and reaches the
-	// new primary where the address now leads (a DNS name, a Kubernetes
-	// Service).
+	// demoted: the server answered READONLY (or MASTERDOWN), as a
+	// primary does once a failover made it a replica. Neither this
+	// connection nor the pool's others are reused (see endRoundTrip), so
+	// that the next call dials, and reaches the new primary where the
+	// address now leads (a DNS name, a Kubernetes Service).
 	demoted bool
 
 	// idleTimer closes the connection when it has idled in the pool for
 	// the idle timeout (see closeIdle); pooled says it is in the pool.
-	// Both are armed when it goes back to the pool (putBack). pooled is
-	// under the client's mu.
+	// putBack sets pooled and arms the timer; pooled is under the
+	// client's mu.
 	idleTimer *time.Timer
 	pooled    bool
 	gen       int // the client's gen when it was dialled
@@ -221,7 +221,8 @@ func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, now time.Time) 
 // endRoundTrip returns rc after a round trip that ended with err, or nil
 // when rc is not to be used again: it failed, its timer fired, or its
 // server was demoted (see redisConn.demoted). After a failure or a
-// demotion the pool's idle connections go too: the server may have
+// demotion the pool's other connections go too, the idle ones now and
+// those in use as their round trips end (see close): the server may have
 // restarted, and each would fail one call (one probe each in an outage);
 // or the address now leads elsewhere.
 func endRoundTrip(c *redisClient, rc *redisConn, err error, now time.Time) *redisConn {
@@ -647,7 +648,7 @@ func (c *redisClient) wrap(err error) error {
 // and reads one reply for each, within the timeout: the replies of cmds
 // first, then those of the batch in order. A round trip that ends as the
 // timer fires may have its replies but marks the connection expired; one
-// answered READONLY marks it demoted.
+// answered READONLY or MASTERDOWN marks it demoted.
 func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout time.Duration) ([]respValue, error) {
 	b := rc.scratch[:0]
 	for _, cmd := range cmds {
