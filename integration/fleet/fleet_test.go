@@ -192,7 +192,9 @@ func acceptedOnceFleetWide(t *testing.T, fleet []*replica, msgs map[string]*mess
 // three others, for every timestamped scheme and faas-cli; failures
 // spread over the replicas ban the client on all; with Redis killed or
 // frozen under load every signed request gets the deny policy's 429
-// store_unavailable quickly, and the fleet recovers by itself.
+// store_unavailable quickly, and the fleet recovers by itself; after a
+// failover behind the address they reach Redis by, they follow it to the
+// new primary.
 func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 	// The replicas reach Redis through a stable address, as a Kubernetes
 	// Service gives, which the failover subtest moves to the standby.
