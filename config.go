@@ -356,8 +356,13 @@ type ClientAddress struct {
 type Store struct {
 	// Address is the server: "host:port", or a URL
 	// "redis://[user[:password]@]host[:port][/database]", or "rediss://…"
-	// for TLS. Required when the store is configured.
+	// for TLS. Required when the store is configured, unless Sentinel
+	// finds the server.
 	Address string `json:"address,omitempty"`
+
+	// Sentinel finds the primary through Redis Sentinel, instead of
+	// Address: each new connection asks the Sentinels where it is.
+	Sentinel *StoreSentinel `json:"sentinel,omitempty"`
 
 	// Username and Password authenticate with Redis AUTH. In Caddy give the
 	// password as {env.NAME} or {file./path}; under Traefik use
@@ -403,6 +408,39 @@ type Store struct {
 	// cannot be reached: "local" (default: this process's tables) or "deny"
 	// (every request that would count or check a ban gets 429).
 	BansOnError string `json:"bans_on_error,omitempty"`
+
+	// UnknownOptions collects options no field matched; New refuses them.
+	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
+}
+
+// StoreSentinel names the Sentinels that watch the store's primary. Each
+// new connection asks them, in turn, where the primary is, and checks that
+// the server it reaches is the primary; after a failover, the calls that
+// fail on the old primary (or that it refuses as a replica) make the next
+// ones dial, and so follow it. The store's username, password, database
+// and TLS apply to the primary; TLS applies to the Sentinels too.
+type StoreSentinel struct {
+	// Master is the name the Sentinels watch the primary under (their
+	// "sentinel monitor <name> ..."). Required.
+	Master string `json:"master,omitempty"`
+
+	// Addresses are the Sentinels, "host:port" each (port 26379 when
+	// left out). At least one.
+	Addresses []string `json:"addresses,omitempty"`
+
+	// Username and Password authenticate with the Sentinels, for
+	// Sentinels that require it (their own requirepass or ACL user, apart
+	// from the primary's). In Caddy give the password as {env.NAME} or
+	// {file./path}; under Traefik use PasswordFile or PasswordEnv.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+
+	// PasswordFile is a file holding the Sentinels' password (trimmed).
+	PasswordFile string `json:"password_file,omitempty"`
+
+	// PasswordEnv is an environment variable holding the Sentinels'
+	// password.
+	PasswordEnv string `json:"password_env,omitempty"`
 
 	// UnknownOptions collects options no field matched; New refuses them.
 	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`

@@ -44,6 +44,7 @@ type redisClient struct {
 	password      string
 	db            int
 	tls           *tls.Config
+	sentinels     *redisSentinels // when the primary is found through Sentinel (addr then only names it)
 	timeout       time.Duration
 	idleTimeout   time.Duration // a pooled connection unused for this long closes
 
@@ -583,15 +584,27 @@ func closeIdle(c *redisClient, rc *redisConn) {
 }
 
 // dial connects, authenticates and selects the database, within budget.
+// Through Sentinel, it asks for the primary's address first, and checks
+// that the server it reaches is the primary.
 func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
+	addr := c.addr
+	if c.sentinels != nil {
+		var err error
+		if addr, err = c.sentinels.primary(c, budget); err != nil {
+			return nil, err
+		}
+	}
 	d := net.Dialer{Timeout: c.timeout}
-	conn, err := d.Dial(c.network, c.addr)
+	conn, err := d.Dial(c.network, addr)
 	if err != nil {
+		if c.sentinels != nil {
+			return nil, errors.New("cannot connect to the primary at " + addr)
+		}
 		return nil, errors.New("cannot connect")
 	}
 	budget.watch(conn)
 	if c.tls != nil {
-		tc := tls.Client(conn, c.tls)
+		tc := tls.Client(conn, tlsFor(c.tls, addr))
 		err := tc.Handshake()
 		if err != nil {
 			conn.Close()
@@ -618,6 +631,10 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 		setup = append(setup, respCommand("SELECT", strconv.Itoa(c.db)))
 		names = append(names, "SELECT")
 	}
+	if c.sentinels != nil {
+		setup = append(setup, respCommand("ROLE"))
+		names = append(names, "ROLE")
+	}
 	if len(setup) == 0 {
 		return rc, nil
 	}
@@ -636,7 +653,21 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 			return nil, errors.New(names[i] + " refused: " + v.str)
 		}
 	}
+	if c.sentinels != nil {
+		if role := replies[len(replies)-1]; role.kind != '*' || len(role.elems) == 0 || role.elems[0].str != "master" {
+			rc.close()
+			// Sentinel's answer was out of date: a failover is under way.
+			return nil, errors.New("the primary that Sentinel gave, " + addr + ", is not a primary (a failover is under way)")
+		}
+	}
 	return rc, nil
+}
+
+// isSpent reports whether the budget's timer fired.
+func (b *dialBudget) isSpent() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spent
 }
 
 // wrap names the server in an error.

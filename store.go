@@ -88,41 +88,32 @@ var errStoreDown = errors.New("the store is unreachable: retrying shortly")
 // connect: a store that is down at start is an outage like any other, so
 // a proxy restart during a Redis restart does not take the site down.
 func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedStore, error) {
-	if cfg.Address == "" {
-		return nil, fieldError("store.address", "is empty: give host:port or a redis:// or rediss:// URL")
+	var a *storeAddress
+	var sentinels *redisSentinels
+	var err error
+	switch {
+	case cfg.Sentinel != nil && cfg.Address != "":
+		return nil, fieldError("store.address", "and store.sentinel are both given: keep the Sentinels, which find the primary, or the address")
+	case cfg.Sentinel != nil:
+		if sentinels, err = compileSentinels(cfg.Sentinel, lookupEnv); err != nil {
+			return nil, err
+		}
+		a = &storeAddress{network: "tcp", addr: "primary " + sentinels.master + " (Sentinel)"}
+	case cfg.Address == "":
+		return nil, fieldError("store.address", "is empty: give host:port, a redis:// or rediss:// URL, or store.sentinel")
+	default:
+		if a, err = parseStoreAddress(cfg.Address); err != nil {
+			return nil, fieldError("store.address", err.Error())
+		}
 	}
-	a, err := parseStoreAddress(cfg.Address)
-	if err != nil {
-		return nil, fieldError("store.address", err.Error())
-	}
-	username, password, db := a.username, a.password, a.db
+	username, db := a.username, a.db
 	if cfg.Username != "" {
 		username = cfg.Username
 	}
-	sources := 0
-	for _, set := range []bool{password != "", cfg.Password != "", cfg.PasswordFile != "", cfg.PasswordEnv != ""} {
-		if set {
-			sources++
-		}
-	}
-	if sources > 1 {
-		return nil, fieldError("store.password", "is given more than once (address, password, password_file, password_env): keep one")
-	}
-	switch {
-	case cfg.Password != "":
-		password = cfg.Password
-	case cfg.PasswordFile != "":
-		data, err := readSecretFile(cfg.PasswordFile)
-		if err != nil {
-			return nil, fieldError("store.password_file", err.Error())
-		}
-		password = string(data)
-	case cfg.PasswordEnv != "":
-		value, ok := lookupEnv(cfg.PasswordEnv)
-		if !ok || strings.TrimSpace(value) == "" {
-			return nil, fieldError("store.password_env", "environment variable "+cfg.PasswordEnv+" is not set or empty")
-		}
-		password = strings.TrimSpace(value)
+	password, err := storePassword("store", []string{"address", "password", "password_file", "password_env"},
+		[]string{a.password, cfg.Password, cfg.PasswordFile, cfg.PasswordEnv}, lookupEnv)
+	if err != nil {
+		return nil, err
 	}
 	if username != "" && password == "" {
 		return nil, fieldError("store.username", "is set without a password")
@@ -185,16 +176,91 @@ func compileStore(cfg *Store, lookupEnv func(string) (string, bool)) (*sharedSto
 	}
 	var clientTLS *tls.Config
 	if a.tls || tlsCfg.Enabled || tlsCfg.CAFile != "" || tlsCfg.CertFile != "" {
-		host, _, _ := net.SplitHostPort(a.addr)
+		host := "" // through Sentinel: the host of each dial (see tlsFor)
+		if sentinels == nil {
+			host, _, _ = net.SplitHostPort(a.addr)
+		}
 		if clientTLS, err = storeTLSConfig(tlsCfg, host); err != nil {
 			return nil, err
 		}
 	}
-	s.settings = settingsDigest(a.network, a.addr, username, password, strconv.Itoa(db), prefix, timeout.String(), strconv.Itoa(pool),
+	parts := []string{a.network, a.addr, username, password, strconv.Itoa(db), prefix, timeout.String(), strconv.Itoa(pool),
 		s.replayOnError, s.bansOnError, strconv.FormatBool(clientTLS != nil), tlsCfg.CAFile, tlsCfg.CertFile, tlsCfg.KeyFile,
-		tlsCfg.ServerName, strconv.FormatBool(tlsCfg.InsecureSkipVerify))
+		tlsCfg.ServerName, strconv.FormatBool(tlsCfg.InsecureSkipVerify)}
+	if sentinels != nil {
+		parts = append(parts, sentinels.username, sentinels.password, strings.Join(sentinels.addrs, " "))
+	}
+	s.settings = settingsDigest(parts...)
 	s.client = newRedisClient(a.network, a.addr, username, password, db, clientTLS, timeout, pool)
+	s.client.sentinels = sentinels
 	return s, nil
+}
+
+// compileSentinels checks store.sentinel.
+func compileSentinels(cfg *StoreSentinel, lookupEnv func(string) (string, bool)) (*redisSentinels, error) {
+	if cfg.Master == "" {
+		return nil, fieldError("store.sentinel.master", "is empty: give the name the Sentinels watch the primary under (their sentinel monitor <name>)")
+	}
+	if len(cfg.Addresses) == 0 {
+		return nil, fieldError("store.sentinel.addresses", "is empty: give the Sentinels' host:port")
+	}
+	s := &redisSentinels{master: cfg.Master, username: cfg.Username}
+	for _, addr := range cfg.Addresses {
+		if addr == "" || strings.ContainsAny(addr, "@/?# ") {
+			return nil, fieldError("store.sentinel.addresses", "holds "+strconv.Quote(addr)+", which is not host[:port]")
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			addr = net.JoinHostPort(strings.Trim(addr, "[]"), defaultSentinelPort)
+		}
+		s.addrs = append(s.addrs, addr)
+	}
+	var err error
+	if s.password, err = storePassword("store.sentinel", []string{"password", "password_file", "password_env"},
+		[]string{cfg.Password, cfg.PasswordFile, cfg.PasswordEnv}, lookupEnv); err != nil {
+		return nil, err
+	}
+	if s.username != "" && s.password == "" {
+		return nil, fieldError("store.sentinel.username", "is set without a password")
+	}
+	return s, nil
+}
+
+// defaultSentinelPort is Redis Sentinel's port.
+const defaultSentinelPort = "26379"
+
+// storePassword returns the password of section, given by at most one of
+// its sources: the options named (a URL's, given by value, in a file, in
+// an environment variable), whose values are given in that order.
+func storePassword(section string, names, values []string, lookupEnv func(string) (string, bool)) (string, error) {
+	at := -1
+	for i, v := range values {
+		if v == "" {
+			continue
+		}
+		if at >= 0 {
+			return "", fieldError(section+".password", "is given more than once ("+strings.Join(names, ", ")+"): keep one")
+		}
+		at = i
+	}
+	if at < 0 {
+		return "", nil
+	}
+	value := values[at]
+	switch names[at] {
+	case "password_file":
+		data, err := readSecretFile(value)
+		if err != nil {
+			return "", fieldError(section+".password_file", err.Error())
+		}
+		return string(data), nil
+	case "password_env":
+		v, ok := lookupEnv(value)
+		if !ok || strings.TrimSpace(v) == "" {
+			return "", fieldError(section+".password_env", "environment variable "+value+" is not set or empty")
+		}
+		return strings.TrimSpace(v), nil
+	}
+	return value, nil // a URL's password, or one given as is
 }
 
 // storeAddress is a parsed Store.Address.

@@ -90,6 +90,13 @@ func TestCompileStoreFailsClosed(t *testing.T) {
 		{Store{Address: "h", BansOnError: "ignore"}, "store.bans_on_error"},
 		{Store{Address: "h", TLS: &StoreTLS{CAFile: filepath.Join(dir, "none.pem")}}, "store.tls.ca_file"},
 		{Store{Address: "h", TLS: &StoreTLS{CertFile: "c.pem"}}, "store.tls.cert_file"},
+		{Store{Address: "h", Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}}}, "store.address"},
+		{Store{Sentinel: &StoreSentinel{Addresses: []string{"s"}}}, "store.sentinel.master"},
+		{Store{Sentinel: &StoreSentinel{Master: "m"}}, "store.sentinel.addresses"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"redis://s"}}}, "store.sentinel.addresses"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}, Password: "a", PasswordEnv: "SET"}}, "store.sentinel.password"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}, PasswordEnv: "UNSET"}}, "store.sentinel.password_env"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}, Username: "u"}}, "store.sentinel.username"},
 	} {
 		_, err := compileStore(&c.cfg, env)
 		if err == nil || !strings.Contains(err.Error(), c.field) {
@@ -99,6 +106,13 @@ func TestCompileStoreFailsClosed(t *testing.T) {
 	s, err := compileStore(&Store{Address: "h", PasswordEnv: "SET"}, env)
 	if err != nil || s.client.password != "from-env" || s.replayOnError != storeDeny || s.bansOnError != storeLocal {
 		t.Fatalf("password_env: %+v %v", s, err)
+	}
+	s, err = compileStore(&Store{Password: "primary", Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s1", "s2:26380"}, PasswordEnv: "SET"}}, env)
+	if err != nil {
+		t.Fatalf("sentinel: %v", err)
+	}
+	if sn := s.client.sentinels; sn == nil || sn.master != "m" || strings.Join(sn.addrs, " ") != "s1:26379 s2:26380" || sn.password != "from-env" || s.client.password != "primary" {
+		t.Fatalf("sentinel: %+v, the primary's password %q", s.client.sentinels, s.client.password)
 	}
 }
 

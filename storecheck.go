@@ -71,7 +71,7 @@ func storeSettingsWarning(info string) string {
 	case "cluster":
 		problems = append(problems, "it runs in cluster mode, which funcauth's client does not speak (commands for the keys other nodes hold fail with MOVED): use a standalone Redis, or the address of a Sentinel-managed primary")
 	case "sentinel":
-		problems = append(problems, "it is a Redis Sentinel, not a Redis server: set store.address to an address that leads to the primary it monitors and follows it through a failover (see the docs, Running several replicas: Setting up Redis)")
+		problems = append(problems, "it is a Redis Sentinel, not a Redis server: give it in store.sentinel, with the name it watches the primary under, instead of store.address")
 	}
 	if role == "slave" || role == "replica" {
 		problems = append(problems, "it is a read-only replica, which refuses every write: set store.address to the primary")

@@ -60,6 +60,12 @@ func UnknownOption(cfg *Config) string {
 				options map[string]interface{}
 			}{"store.tls.", st.TLS.UnknownOptions})
 		}
+		if st.Sentinel != nil {
+			sections = append(sections, struct {
+				prefix  string
+				options map[string]interface{}
+			}{"store.sentinel.", st.Sentinel.UnknownOptions})
+		}
 	}
 	for _, sec := range sections {
 		if s := firstKey(sec.prefix, sec.options); s != "" {
@@ -99,9 +105,10 @@ var optionNames = map[string][]string{
 	"replay.":        {"maxEntries"},
 	"bans.":          {"disabled", "maxFailures", "window", "duration", "userMaxFailures", "allowList", "maxEntries"},
 	"clientAddress.": {"trustedProxies", "ipv6Prefix"},
-	"store.": {"address", "username", "password", "passwordFile", "passwordEnv", "database", "keyPrefix", "timeout",
+	"store.": {"address", "sentinel", "username", "password", "passwordFile", "passwordEnv", "database", "keyPrefix", "timeout",
 		"poolSize", "tls", "replayOnError", "bansOnError"},
-	"store.tls.": {"enabled", "caFile", "certFile", "keyFile", "serverName", "insecureSkipVerify"},
+	"store.tls.":      {"enabled", "caFile", "certFile", "keyFile", "serverName", "insecureSkipVerify"},
+	"store.sentinel.": {"master", "addresses", "username", "password", "passwordFile", "passwordEnv"},
 }
 
 // optionSuggestion returns ` (did you mean "x"?)` for an unknown option

@@ -93,7 +93,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		}
 //		ipv6_prefix <bits>
 //		refusal_body reason|status
-//		store <address or redis:// URL> {
+//		store [<address or redis:// URL>] {
+//			sentinel <master> <address>... {
+//				username <name>
+//				password <password>
+//				password_file <file>
+//				password_env <variable>
+//			}
 //			username <name>
 //			password <password>
 //			password_file <file>
@@ -319,18 +325,37 @@ func parseBans(d *caddyfile.Dispenser, c *funcauth.Config) error {
 	})
 }
 
-// parseStore reads the store subdirective: the address as its argument,
-// the rest in its block.
+// parseStore reads the store subdirective: the address as its argument
+// (none when the block's sentinel finds the primary), the rest in its
+// block.
 func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 	if c.Store != nil {
 		return d.Err("store is given twice")
 	}
 	s := &funcauth.Store{}
 	c.Store = s
-	if err := oneArgOrBlock(d, &s.Address); err != nil {
-		return err
+	switch args := d.RemainingArgs(); len(args) {
+	case 0:
+	case 1:
+		s.Address = args[0]
+	default:
+		return d.ArgErr()
 	}
 	return parseSubdirectives(d, map[string]func() error{
+		"sentinel": func() error {
+			args := d.RemainingArgs()
+			if len(args) < 2 {
+				return d.Err("sentinel takes the primary's name and the Sentinels' addresses")
+			}
+			t := &funcauth.StoreSentinel{Master: args[0], Addresses: args[1:]}
+			s.Sentinel = t
+			return parseSubdirectives(d, map[string]func() error{
+				"username":      func() error { return oneArg(d, &t.Username) },
+				"password":      func() error { return oneArg(d, &t.Password) },
+				"password_file": func() error { return oneArg(d, &t.PasswordFile) },
+				"password_env":  func() error { return oneArg(d, &t.PasswordEnv) },
+			})
+		},
 		"username":        func() error { return oneArg(d, &s.Username) },
 		"password":        func() error { return oneArg(d, &s.Password) },
 		"password_file":   func() error { return oneArg(d, &s.PasswordFile) },
@@ -356,17 +381,6 @@ func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 			})
 		},
 	})
-}
-
-// oneArgOrBlock reads the one argument of a subdirective that also takes
-// a block.
-func oneArgOrBlock(d *caddyfile.Dispenser, dst *string) error {
-	args := d.RemainingArgs()
-	if len(args) != 1 {
-		return d.ArgErr()
-	}
-	*dst = args[0]
-	return nil
 }
 
 func parseRateLimit(d *caddyfile.Dispenser, c *funcauth.Config) error {

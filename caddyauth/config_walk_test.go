@@ -63,6 +63,8 @@ var notExpanded = map[string]string{
 	"store.replay_on_error":          keyword,
 	"store.bans_on_error":            keyword,
 	"store.tls.server_name":          matched,
+	"store.sentinel.master":          reference,
+	"store.sentinel.password_env":    variable,
 }
 
 // TestPlaceholdersInEveryOption walks the Config and gives each text
@@ -179,6 +181,12 @@ var caddyfileSpelling = map[string]string{
 	"store.tls.key_file":               "store r:6379 {\n tls {\n key_file /k\n }\n}",
 	"store.tls.server_name":            "store r:6379 {\n tls {\n server_name s\n }\n}",
 	"store.tls.insecure_skip_verify":   "store r:6379 {\n tls {\n insecure_skip_verify\n }\n}",
+	"store.sentinel.master":            "store {\n sentinel m s:26379\n}",
+	"store.sentinel.addresses":         "store {\n sentinel m s:26379\n}",
+	"store.sentinel.username":          "store {\n sentinel m s:26379 {\n username u\n }\n}",
+	"store.sentinel.password":          "store {\n sentinel m s:26379 {\n password {env.P}\n }\n}",
+	"store.sentinel.password_file":     "store {\n sentinel m s:26379 {\n password_file /p\n }\n}",
+	"store.sentinel.password_env":      "store {\n sentinel m s:26379 {\n password_env P\n }\n}",
 }
 
 // notInCaddyfile are the options the Caddyfile has no spelling for, with

@@ -96,6 +96,14 @@ func expandPlaceholders(cfg *funcauth.Config, repl *caddy.Replacer) (*funcauth.C
 		add(expandSecret("store.password", &st.Password))
 		add(expand("store.password_file", &st.PasswordFile))
 		add(expand("store.key_prefix", &st.KeyPrefix))
+		if sn := st.Sentinel; sn != nil {
+			for i := range sn.Addresses {
+				add(expand("store.sentinel.addresses", &sn.Addresses[i]))
+			}
+			add(expand("store.sentinel.username", &sn.Username))
+			add(expandSecret("store.sentinel.password", &sn.Password))
+			add(expand("store.sentinel.password_file", &sn.PasswordFile))
+		}
 		if t := st.TLS; t != nil {
 			add(expand("store.tls.ca_file", &t.CAFile))
 			add(expand("store.tls.cert_file", &t.CertFile))

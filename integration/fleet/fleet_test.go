@@ -453,16 +453,7 @@ func failover(t *testing.T, fleet []*replica, primary, standby *redistest.Redis,
 	}
 	before := faasCLI(t, body)
 	fleet[0].expect(t, "a message before the failover", before, "192.0.2.13", http.StatusOK, "")
-	written, _ := strconv.ParseInt(primary.Info(t, "master_repl_offset"), 10, 64)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		copied, _ := strconv.ParseInt(standby.Info(t, "master_repl_offset"), 10, 64)
-		if standby.Info(t, "master_link_status") == "up" && copied >= written {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the standby did not catch up with the primary within 10 s")
-		}
-	}
+	standby.AwaitCopyOf(t, primary)
 	if r := standby.Do(t, "REPLICAOF NO ONE"); r != "+OK" {
 		t.Fatalf("REPLICAOF NO ONE: %s", r)
 	}

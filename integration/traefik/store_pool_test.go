@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/funcauth/funcauth/internal/redistest"
 )
@@ -91,5 +92,54 @@ func TestStoreSettingsCheckedUnderYaegi(t *testing.T) {
 	}
 	if out := errorLog.take(); !strings.Contains(out, `funcauth store settings: middleware="store-settings@file"`) || !strings.Contains(out, "maxmemory-policy allkeys-lfu") {
 		t.Errorf("no warning naming the policy in Traefik's log:\n%s", out)
+	}
+}
+
+// Under Yaegi as under Go, a store found through Sentinel follows a
+// failover: with the primary dead, signed calls get the deny policy's 429
+// store_unavailable until Sentinel has promoted the replica, then are
+// accepted on it, and a message accepted before the failover (and
+// replicated) is still refused as a replay.
+func TestStoreFollowsSentinelUnderYaegi(t *testing.T) {
+	p := loaded(t)
+	primary := redistest.Start(t)
+	replica := redistest.Start(t, "--replicaof", strings.Replace(primary.Addr, ":", " ", 1))
+	sentinel := redistest.StartSentinel(t, "funcauth", primary)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	options := signedFunctions(map[string]interface{}{
+		"sentinel": map[string]interface{}{"master": "funcauth", "addresses": []interface{}{sentinel.Addr}},
+		"timeout":  "1s",
+	})
+	h, err := p.NewMiddleware(context.Background(), next, options, "store-sentinel@file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(body string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, faasSigned([]byte(sentinel.Addr+" "+body)))
+		return strconv.Itoa(rec.Code) + " " + refusalCode(rec.Body.Bytes())
+	}
+	if a := send("before"); a != "200 " {
+		t.Fatalf("a message through Sentinel: %s", a)
+	}
+	replica.AwaitCopyOf(t, primary)
+	primary.Kill(t)
+	start := time.Now()
+	for i := 0; ; i++ {
+		a := send("after " + strconv.Itoa(i))
+		if a == "200 " {
+			break
+		}
+		if a != "429 store_unavailable" {
+			t.Fatalf("during the failover: %s, want 429 store_unavailable", a)
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("no message accepted within 20 s of the primary's death")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("accepted on the new primary %v after the old one died", time.Since(start).Round(100*time.Millisecond))
+	if a := send("before"); a != "401 replayed" {
+		t.Errorf("the message accepted before the failover, again: %s, want 401 replayed", a)
 	}
 }

@@ -34,6 +34,7 @@ type Redis struct {
 	bin, dir string
 	port     int
 	extra    []string
+	conf     string // a Sentinel's configuration file
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -50,16 +51,40 @@ func Start(t testing.TB, extra ...string) *Redis {
 			r.TLSAddr = "127.0.0.1:" + extra[i+1]
 		}
 	}
-	t.Cleanup(func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.cmd != nil {
-			r.cmd.Process.Signal(syscall.SIGCONT)
-			r.cmd.Process.Kill()
-			r.cmd.Wait()
-			r.cmd = nil
-		}
-	})
+	t.Cleanup(r.stop)
+	r.Restart(t)
+	return r
+}
+
+// stop kills the server, if it runs, when the test ends.
+func (r *Redis) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		r.cmd.Process.Signal(syscall.SIGCONT)
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// StartSentinel starts a Redis Sentinel on a free port that watches
+// primary under the name master, alone (quorum 1): it finds the primary's
+// replicas by itself, and fails over to one of them a second after the
+// primary stops answering, or at once on SENTINEL FAILOVER.
+func StartSentinel(t testing.TB, master string, primary *Redis) *Redis {
+	t.Helper()
+	r := &Redis{bin: ensureRedis(t), dir: t.TempDir(), port: freePort(t)}
+	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	r.conf = filepath.Join(r.dir, "sentinel.conf")
+	conf := "sentinel monitor " + master + " " + host + " " + port + " 1\n" +
+		"sentinel down-after-milliseconds " + master + " 1000\n" +
+		"sentinel failover-timeout " + master + " 5000\n"
+	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.stop)
 	r.Restart(t)
 	return r
 }
@@ -74,8 +99,13 @@ func (r *Redis) Restart(t testing.TB) {
 		t.Fatal("redis-server is still running")
 	}
 	logFile := filepath.Join(r.dir, "redis.log")
-	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--daemonize", "no", "--dir", r.dir, "--logfile", logFile}, r.extra...)
+	var args []string
+	if r.conf != "" {
+		args = []string{r.conf, "--sentinel"}
+	}
+	args = append(args, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", r.dir, "--logfile", logFile)
+	args = append(args, r.extra...)
 	cmd := exec.Command(r.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -144,6 +174,22 @@ func (r *Redis) Info(t testing.TB, field string) string {
 	}
 	t.Fatalf("INFO has no field %s", field)
 	return ""
+}
+
+// AwaitCopyOf waits (up to 10 s) until r, a replica of primary, has
+// copied everything primary has written so far.
+func (r *Redis) AwaitCopyOf(t testing.TB, primary *Redis) {
+	t.Helper()
+	written, _ := strconv.ParseInt(primary.Info(t, "master_repl_offset"), 10, 64)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		copied, _ := strconv.ParseInt(r.Info(t, "master_repl_offset"), 10, 64)
+		if r.Info(t, "master_link_status") == "up" && copied >= written {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica %s did not catch up with %s within 10 s", r.Addr, primary.Addr)
+		}
+	}
 }
 
 // Do sends one inline command (such as "REPLICAOF NO ONE") and returns its
