@@ -3,6 +3,7 @@ package funcauth
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -284,10 +285,12 @@ func dialBudgeted(c *redisClient) (*redisConn, *dialBudget, error) {
 	gen := c.gen
 	c.mu.Unlock()
 	b := &dialBudget{}
+	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.timer = time.AfterFunc(c.timeout, func() { expireDial(b) })
 	rc, err := c.dial(b)
 	if err != nil {
 		b.timer.Stop()
+		b.stop()
 		return nil, nil, err
 	}
 	rc.gen = gen
@@ -300,13 +303,17 @@ func endDial(b *dialBudget, rc *redisConn) {
 	if !b.timer.Stop() {
 		rc.expired = true
 	}
+	b.stop()
 }
 
 // dialBudget is the timeout a new connection's dial, TLS handshake, AUTH
-// and first round trip share: when its timer fires, the connection's
-// I/O fails, whichever of them it is in.
+// and first round trip share (through Sentinel, the questions to the
+// Sentinels too): when its timer fires, the connection's I/O fails,
+// whichever of them it is in, and so does a dial under way (ctx).
 type dialBudget struct {
 	timer *time.Timer
+	ctx   context.Context    // the dials'; cancelled when the timer fires
+	stop  context.CancelFunc // cancels ctx
 	mu    sync.Mutex
 	conn  net.Conn // once connected
 	spent bool     // the timer fired
@@ -314,6 +321,7 @@ type dialBudget struct {
 
 // expireDial fails the dial's connection, or the one it is about to have.
 func expireDial(b *dialBudget) {
+	b.stop()
 	b.mu.Lock()
 	b.spent = true
 	if b.conn != nil {
@@ -595,7 +603,7 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 		}
 	}
 	d := net.Dialer{Timeout: c.timeout}
-	conn, err := d.Dial(c.network, addr)
+	conn, err := d.DialContext(budget.ctx, c.network, addr)
 	if err != nil {
 		if c.sentinels != nil {
 			return nil, errors.New("cannot connect to the primary at " + addr)

@@ -26,16 +26,19 @@ type redisSentinels struct {
 }
 
 // primary returns the primary's address as a Sentinel gives it, asking
-// them in turn, from the one that answered last, within budget. Its
-// errors never hold a password.
+// them in turn, from the one that answered last, within budget. Each has
+// a share of the timeout, so that one that hangs leaves time to ask the
+// others and to dial the primary; when none answers, the next dial starts
+// with the one after the first asked. Its errors never hold a password.
 func (s *redisSentinels) primary(c *redisClient, budget *dialBudget) (string, error) {
 	s.mu.Lock()
 	first := s.first
 	s.mu.Unlock()
+	share := c.timeout / time.Duration(len(s.addrs)+1)
 	var problems string
 	for i := range s.addrs {
 		k := (first + i) % len(s.addrs)
-		addr, err := s.ask(c, budget, s.addrs[k])
+		addr, err := s.ask(c, budget, s.addrs[k], share)
 		if err == nil {
 			s.mu.Lock()
 			s.first = k
@@ -50,29 +53,34 @@ func (s *redisSentinels) primary(c *redisClient, budget *dialBudget) (string, er
 			break
 		}
 	}
+	s.mu.Lock()
+	s.first = (first + 1) % len(s.addrs)
+	s.mu.Unlock()
 	return "", errors.New("no Sentinel gave the primary " + s.master + " (" + problems + ")")
 }
 
-// ask asks the Sentinel at addr for the primary's address.
-func (s *redisSentinels) ask(c *redisClient, budget *dialBudget, addr string) (string, error) {
-	d := net.Dialer{Timeout: c.timeout}
-	conn, err := d.Dial("tcp", addr)
+// ask asks the Sentinel at addr for the primary's address, within share
+// and the budget.
+func (s *redisSentinels) ask(c *redisClient, budget *dialBudget, addr string, share time.Duration) (string, error) {
+	d := net.Dialer{Timeout: share}
+	conn, err := d.DialContext(budget.ctx, "tcp", addr)
 	if err != nil {
 		return "", errors.New("cannot connect")
 	}
 	budget.watch(conn)
+	defer conn.Close()
+	raw := conn
+	rc := &redisConn{timer: time.AfterFunc(share, func() { raw.SetDeadline(longAgo) })}
+	defer rc.timer.Stop()
 	if c.tls != nil {
 		tc := tls.Client(conn, tlsFor(c.tls, addr))
 		if err := tc.Handshake(); err != nil {
-			conn.Close()
 			return "", errors.New("TLS handshake failed: " + err.Error())
 		}
 		conn = tc
 	}
-	rc := &redisConn{conn: conn, r: bufio.NewReaderSize(conn, 512)}
-	rc.timer = time.AfterFunc(c.timeout, func() { conn.SetDeadline(longAgo) })
-	defer rc.timer.Stop()
-	defer conn.Close()
+	rc.conn = conn
+	rc.r = bufio.NewReaderSize(conn, 512)
 	var cmds []string
 	if s.password != "" {
 		if s.username != "" {
@@ -82,7 +90,7 @@ func (s *redisSentinels) ask(c *redisClient, budget *dialBudget, addr string) (s
 		}
 	}
 	cmds = append(cmds, respCommand("SENTINEL", "get-master-addr-by-name", s.master))
-	replies, err := redisRoundTrip(rc, cmds, nil, c.timeout)
+	replies, err := redisRoundTrip(rc, cmds, nil, share)
 	if err != nil {
 		return "", err
 	}

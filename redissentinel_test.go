@@ -97,3 +97,23 @@ func deadAddress(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// A Sentinel that hangs costs a share of the timeout, not all of it: the
+// next one is asked in time, and the dials after that ask the one that
+// answered first.
+func TestRedisClientAsksTheNextSentinelWhenOneHangs(t *testing.T) {
+	primary := startRedis(t)
+	sentinel := redistest.StartSentinel(t, "funcauth", primary)
+	hung := answeringServer(t, "+never", time.Minute)
+	c := sentinelClient("funcauth", hung, sentinel.Addr)
+	t.Cleanup(c.close)
+	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
+		t.Fatalf("a call with the first Sentinel hanging: %v", err)
+	}
+	c.sentinels.mu.Lock()
+	first := c.sentinels.first
+	c.sentinels.mu.Unlock()
+	if first != 1 {
+		t.Errorf("the next dial asks Sentinel %d first, want 1, the one that answered", first)
+	}
+}

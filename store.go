@@ -205,12 +205,14 @@ func compileSentinels(cfg *StoreSentinel, lookupEnv func(string) (string, bool))
 		return nil, fieldError("store.sentinel.addresses", "is empty: give the Sentinels' host:port")
 	}
 	s := &redisSentinels{master: cfg.Master, username: cfg.Username}
-	for _, addr := range cfg.Addresses {
-		if addr == "" || strings.ContainsAny(addr, "@/?# ") {
-			return nil, fieldError("store.sentinel.addresses", "holds "+strconv.Quote(addr)+", which is not host[:port]")
-		}
+	for i, addr := range cfg.Addresses {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(strings.Trim(addr, "[]"), defaultSentinelPort)
+		}
+		host, port, err := net.SplitHostPort(addr)
+		n, perr := strconv.Atoi(port)
+		if err != nil || host == "" || strings.ContainsAny(host, "@/?# ") || perr != nil || n < 1 || n > 65535 {
+			return nil, fieldError("store.sentinel.addresses["+strconv.Itoa(i)+"]", "is "+strconv.Quote(cfg.Addresses[i])+", which is not host[:port]")
 		}
 		s.addrs = append(s.addrs, addr)
 	}

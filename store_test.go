@@ -93,7 +93,11 @@ func TestCompileStoreFailsClosed(t *testing.T) {
 		{Store{Address: "h", Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}}}, "store.address"},
 		{Store{Sentinel: &StoreSentinel{Addresses: []string{"s"}}}, "store.sentinel.master"},
 		{Store{Sentinel: &StoreSentinel{Master: "m"}}, "store.sentinel.addresses"},
-		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"redis://s"}}}, "store.sentinel.addresses"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"redis://s"}}}, "store.sentinel.addresses[0]"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s", ":26379"}}}, "store.sentinel.addresses[1]"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s:99999"}}}, "store.sentinel.addresses[0]"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s:abc"}}}, "store.sentinel.addresses[0]"},
+		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{""}}}, "store.sentinel.addresses[0]"},
 		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}, Password: "a", PasswordEnv: "SET"}}, "store.sentinel.password"},
 		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}, PasswordEnv: "UNSET"}}, "store.sentinel.password_env"},
 		{Store{Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s"}, Username: "u"}}, "store.sentinel.username"},
@@ -107,11 +111,11 @@ func TestCompileStoreFailsClosed(t *testing.T) {
 	if err != nil || s.client.password != "from-env" || s.replayOnError != storeDeny || s.bansOnError != storeLocal {
 		t.Fatalf("password_env: %+v %v", s, err)
 	}
-	s, err = compileStore(&Store{Password: "primary", Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s1", "s2:26380"}, PasswordEnv: "SET"}}, env)
+	s, err = compileStore(&Store{Password: "primary", Sentinel: &StoreSentinel{Master: "m", Addresses: []string{"s1", "s2:26380", "[::1]"}, PasswordEnv: "SET"}}, env)
 	if err != nil {
 		t.Fatalf("sentinel: %v", err)
 	}
-	if sn := s.client.sentinels; sn == nil || sn.master != "m" || strings.Join(sn.addrs, " ") != "s1:26379 s2:26380" || sn.password != "from-env" || s.client.password != "primary" {
+	if sn := s.client.sentinels; sn == nil || sn.master != "m" || strings.Join(sn.addrs, " ") != "s1:26379 s2:26380 [::1]:26379" || sn.password != "from-env" || s.client.password != "primary" {
 		t.Fatalf("sentinel: %+v, the primary's password %q", s.client.sentinels, s.client.password)
 	}
 }

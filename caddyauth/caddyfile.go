@@ -343,6 +343,9 @@ func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 	}
 	return parseSubdirectives(d, map[string]func() error{
 		"sentinel": func() error {
+			if s.Sentinel != nil {
+				return d.Err("sentinel is given twice")
+			}
 			args := d.RemainingArgs()
 			if len(args) < 2 {
 				return d.Err("sentinel takes the primary's name and the Sentinels' addresses")

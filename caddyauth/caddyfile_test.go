@@ -72,6 +72,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"funcauth {\n signature faas-cli k {\n allow_empty_body yes\n }\n}", "wrong argument count"},
 		{"funcauth {\n rate_limit\n}", "wrong argument count"},
 		{"funcauth {\n store {\n sentinel m\n }\n}", "sentinel takes the primary's name and the Sentinels' addresses"},
+		{"funcauth {\n store {\n sentinel m s:1\n sentinel m s:2\n }\n}", "sentinel is given twice"},
 		{"funcauth {\n store a b\n}", "wrong argument count"},
 		{"funcauth {\n store r:6379\n store r:6380\n}", "store is given twice"},
 		{"funcauth {\n store r:6379 {\n passwd x\n }\n}", `unknown subdirective "passwd"`},

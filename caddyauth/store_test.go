@@ -30,6 +30,8 @@ func TestStorePasswordStaysOutOfTheConfig(t *testing.T) {
 		{funcauth.Store{Address: "redis://user@redis:6379"}, "store.address"},
 		{funcauth.Store{Address: "redis:6379", Password: "hunter2"}, "store.password"},
 		{funcauth.Store{Address: "redis://:hunter2@redis:6379"}, "store.address"},
+		{funcauth.Store{Sentinel: &funcauth.StoreSentinel{Master: "m", Addresses: []string{"s"}, Password: "{env.SENTINEL_PASSWORD}"}}, ""},
+		{funcauth.Store{Sentinel: &funcauth.StoreSentinel{Master: "m", Addresses: []string{"s"}, Password: "hunter2"}}, "store.sentinel.password"},
 	} {
 		err := cli.CaddyRules(&funcauth.Config{Store: &tc.store})
 		switch {

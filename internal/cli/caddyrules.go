@@ -30,6 +30,9 @@ func storePasswordStaysOut(st *funcauth.Store) error {
 	if st.Password != "" && !strings.Contains(st.Password, "{") {
 		return errors.New("store.password is written in the configuration" + help)
 	}
+	if sn := st.Sentinel; sn != nil && sn.Password != "" && !strings.Contains(sn.Password, "{") {
+		return errors.New("store.sentinel.password is written in the configuration" + help)
+	}
 	if at := strings.LastIndexByte(st.Address, '@'); at > 0 && strings.Contains(st.Address, "://") {
 		userinfo := st.Address[strings.Index(st.Address, "://")+3 : at]
 		if userinfo != "" && !strings.Contains(userinfo, "{") {

@@ -112,6 +112,19 @@ func standInPlaceholders(cfg *funcauth.Config) error {
 		if isPlaceholder(st.Username) {
 			st.Username = "stand-in"
 		}
+		if sn := st.Sentinel; sn != nil {
+			for i := range sn.Addresses {
+				if isPlaceholder(sn.Addresses[i]) {
+					sn.Addresses[i] = "127.0.0.1:26379"
+				}
+			}
+			if isPlaceholder(sn.Password) {
+				sn.Password = "stand-in"
+			}
+			if isPlaceholder(sn.Username) {
+				sn.Username = "stand-in"
+			}
+		}
 	}
 	return nil
 }
@@ -172,6 +185,10 @@ func standInFiles(cfg *funcauth.Config, dir string) error {
 	}
 	if st := cfg.Store; st != nil && st.PasswordFile != "" {
 		st.PasswordFile, err = file("stand-in\n")
+		add(err)
+	}
+	if st := cfg.Store; st != nil && st.Sentinel != nil && st.Sentinel.PasswordFile != "" {
+		st.Sentinel.PasswordFile, err = file("stand-in\n")
 		add(err)
 	}
 	return errors.Join(errs...)
