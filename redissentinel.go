@@ -22,7 +22,7 @@ type redisSentinels struct {
 	username, password string
 
 	mu    sync.Mutex
-	first int // the Sentinel to ask first: the last one that answered
+	first int // the Sentinel to ask first: the last one that answered (or, after none did, the next)
 }
 
 // primary returns the primary's address as a Sentinel gives it, asking
