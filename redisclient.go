@@ -312,18 +312,17 @@ func endDial(b *dialBudget, rc *redisConn) {
 // whichever of them it is in, and so does a dial under way (ctx).
 type dialBudget struct {
 	timer *time.Timer
-	ctx   context.Context    // the dials'; cancelled when the timer fires
+	ctx   context.Context    // the dials'; cancelled when the timer fires (or the dial ends)
 	stop  context.CancelFunc // cancels ctx
 	mu    sync.Mutex
 	conn  net.Conn // once connected
-	spent bool     // the timer fired
 }
 
-// expireDial fails the dial's connection, or the one it is about to have.
+// expireDial fails the dial's connection, or the one it is about to have
+// (see watch).
 func expireDial(b *dialBudget) {
 	b.stop()
 	b.mu.Lock()
-	b.spent = true
 	if b.conn != nil {
 		b.conn.SetDeadline(longAgo)
 	}
@@ -334,7 +333,7 @@ func expireDial(b *dialBudget) {
 func (b *dialBudget) watch(conn net.Conn) {
 	b.mu.Lock()
 	b.conn = conn
-	if b.spent {
+	if b.isSpent() {
 		conn.SetDeadline(longAgo)
 	}
 	b.mu.Unlock()
@@ -358,13 +357,13 @@ func releaseConn(c *redisClient, rc *redisConn) {
 }
 
 // putBack returns a connection taken from the pool (nil: its place),
-// arming its idle timer. A connection dialled before the pool's were last
-// dropped (see redisClient.gen) gives back only its place: putBack
-// returns it, for the caller to close once c.mu is released. c.mu is
-// held.
+// arming its idle timer. One not to be reused, dialled before the pool's
+// were last dropped (see redisClient.gen) or whose dial's timer fired
+// (see endDial), gives back only its place: putBack returns it, for the
+// caller to close once c.mu is released. c.mu is held.
 func putBack(c *redisClient, rc *redisConn) *redisConn {
 	c.inFlight--
-	if rc == nil || rc.gen != c.gen {
+	if rc == nil || rc.gen != c.gen || rc.expired {
 		c.dialable++
 		return rc
 	}
@@ -409,17 +408,10 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 		c.mu.Lock()
 		batch := takeWaiting(c)
 		if batch == nil {
-			var spent *redisConn
 			if b != nil {
 				endDial(b, rc)
-				if rc.expired {
-					spent = rc
-					rc = nil
-				}
 			}
-			if stale := putBack(c, rc); stale != nil {
-				spent = stale
-			}
+			spent := putBack(c, rc)
 			c.mu.Unlock()
 			if spent != nil {
 				spent.close()
@@ -612,13 +604,9 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	}
 	budget.watch(conn)
 	if c.tls != nil {
-		tc := tls.Client(conn, tlsFor(c.tls, addr))
-		err := tc.Handshake()
-		if err != nil {
-			conn.Close()
-			return nil, errors.New("TLS handshake failed: " + err.Error())
+		if conn, err = startTLS(conn, c.tls, addr); err != nil {
+			return nil, err
 		}
-		conn = tc
 	}
 	rc := &redisConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), scratch: make([]byte, 0, 512)}
 	rc.timer = time.AfterFunc(time.Hour, func() { conn.SetDeadline(longAgo) })
@@ -628,11 +616,7 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	var setup []string
 	var names []string
 	if c.password != "" {
-		if c.username != "" {
-			setup = append(setup, respCommand("AUTH", c.username, c.password))
-		} else {
-			setup = append(setup, respCommand("AUTH", c.password))
-		}
+		setup = append(setup, authCommand(c.username, c.password))
 		names = append(names, "AUTH")
 	}
 	if c.db != 0 {
@@ -671,11 +655,27 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	return rc, nil
 }
 
-// isSpent reports whether the budget's timer fired.
-func (b *dialBudget) isSpent() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.spent
+// isSpent reports whether the budget's timer fired. (Its context is
+// also cancelled when the dial ends, after which nothing asks.)
+func (b *dialBudget) isSpent() bool { return b.ctx.Err() != nil }
+
+// authCommand is the AUTH of a password, with the ACL user name if any.
+func authCommand(username, password string) string {
+	if username != "" {
+		return respCommand("AUTH", username, password)
+	}
+	return respCommand("AUTH", password)
+}
+
+// startTLS runs the TLS handshake on conn, a connection to addr, and
+// returns the TLS connection; conn is closed when it fails.
+func startTLS(conn net.Conn, cfg *tls.Config, addr string) (net.Conn, error) {
+	tc := tls.Client(conn, tlsFor(cfg, addr))
+	if err := tc.Handshake(); err != nil {
+		conn.Close()
+		return nil, errors.New("TLS handshake failed: " + err.Error())
+	}
+	return tc, nil
 }
 
 // wrap names the server in an error.

@@ -73,21 +73,15 @@ func (s *redisSentinels) ask(c *redisClient, budget *dialBudget, addr string, sh
 	rc := &redisConn{timer: time.AfterFunc(share, func() { raw.SetDeadline(longAgo) })}
 	defer rc.timer.Stop()
 	if c.tls != nil {
-		tc := tls.Client(conn, tlsFor(c.tls, addr))
-		if err := tc.Handshake(); err != nil {
-			return "", errors.New("TLS handshake failed: " + err.Error())
+		if conn, err = startTLS(conn, c.tls, addr); err != nil {
+			return "", err
 		}
-		conn = tc
 	}
 	rc.conn = conn
 	rc.r = bufio.NewReaderSize(conn, 512)
 	var cmds []string
 	if s.password != "" {
-		if s.username != "" {
-			cmds = append(cmds, respCommand("AUTH", s.username, s.password))
-		} else {
-			cmds = append(cmds, respCommand("AUTH", s.password))
-		}
+		cmds = append(cmds, authCommand(s.username, s.password))
 	}
 	cmds = append(cmds, respCommand("SENTINEL", "get-master-addr-by-name", s.master))
 	replies, err := redisRoundTrip(rc, cmds, nil, share)

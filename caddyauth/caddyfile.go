@@ -121,12 +121,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
-	switch args := d.RemainingArgs(); len(args) {
-	case 0:
-	case 1:
-		h.Preset = args[0]
-	default:
-		return d.ArgErr()
+	if err := optionalArg(d, &h.Preset); err != nil {
+		return err
 	}
 	c := &h.Config
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
@@ -334,14 +330,10 @@ func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 	}
 	s := &funcauth.Store{}
 	c.Store = s
-	switch args := d.RemainingArgs(); len(args) {
-	case 0:
-	case 1:
-		s.Address = args[0]
-	default:
-		return d.ArgErr()
+	if err := optionalArg(d, &s.Address); err != nil {
+		return err
 	}
-	return parseSubdirectives(d, map[string]func() error{
+	return parseSubdirectives(d, withCredentials(d, &s.Username, &s.Password, &s.PasswordFile, &s.PasswordEnv, map[string]func() error{
 		"sentinel": func() error {
 			if s.Sentinel != nil {
 				return d.Err("sentinel is given twice")
@@ -352,17 +344,8 @@ func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 			}
 			t := &funcauth.StoreSentinel{Master: args[0], Addresses: args[1:]}
 			s.Sentinel = t
-			return parseSubdirectives(d, map[string]func() error{
-				"username":      func() error { return oneArg(d, &t.Username) },
-				"password":      func() error { return oneArg(d, &t.Password) },
-				"password_file": func() error { return oneArg(d, &t.PasswordFile) },
-				"password_env":  func() error { return oneArg(d, &t.PasswordEnv) },
-			})
+			return parseSubdirectives(d, withCredentials(d, &t.Username, &t.Password, &t.PasswordFile, &t.PasswordEnv, map[string]func() error{}))
 		},
-		"username":        func() error { return oneArg(d, &s.Username) },
-		"password":        func() error { return oneArg(d, &s.Password) },
-		"password_file":   func() error { return oneArg(d, &s.PasswordFile) },
-		"password_env":    func() error { return oneArg(d, &s.PasswordEnv) },
 		"database":        func() error { return intArg(d, &s.Database) },
 		"key_prefix":      func() error { return oneArg(d, &s.KeyPrefix) },
 		"timeout":         func() error { return oneArg(d, &s.Timeout) },
@@ -383,7 +366,30 @@ func parseStore(d *caddyfile.Dispenser, c *funcauth.Config) error {
 				"insecure_skip_verify": func() error { t.InsecureSkipVerify = true; return noArgs(d) },
 			})
 		},
-	})
+	}))
+}
+
+// withCredentials adds to sub the subdirectives of a Redis login: a user
+// name and a password given as is, in a file or in an environment
+// variable (the store's, and the Sentinels').
+func withCredentials(d *caddyfile.Dispenser, username, password, passwordFile, passwordEnv *string, sub map[string]func() error) map[string]func() error {
+	sub["username"] = func() error { return oneArg(d, username) }
+	sub["password"] = func() error { return oneArg(d, password) }
+	sub["password_file"] = func() error { return oneArg(d, passwordFile) }
+	sub["password_env"] = func() error { return oneArg(d, passwordEnv) }
+	return sub
+}
+
+// optionalArg reads the one argument a directive may have, if it has one.
+func optionalArg(d *caddyfile.Dispenser, dst *string) error {
+	switch args := d.RemainingArgs(); len(args) {
+	case 0:
+	case 1:
+		*dst = args[0]
+	default:
+		return d.ArgErr()
+	}
+	return nil
 }
 
 func parseRateLimit(d *caddyfile.Dispenser, c *funcauth.Config) error {

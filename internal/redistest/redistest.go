@@ -44,15 +44,23 @@ type Redis struct {
 // (--requirepass, --tls-port and the like) after the defaults.
 func Start(t testing.TB, extra ...string) *Redis {
 	t.Helper()
-	r := &Redis{bin: ensureRedis(t), dir: t.TempDir(), port: freePort(t), extra: extra}
-	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+	r := newRedis(t)
+	r.extra = extra
 	for i, a := range extra {
 		if a == "--tls-port" && i+1 < len(extra) {
 			r.TLSAddr = "127.0.0.1:" + extra[i+1]
 		}
 	}
-	t.Cleanup(r.stop)
 	r.Restart(t)
+	return r
+}
+
+// newRedis is a server on a free port, not started yet, that is stopped
+// when the test ends.
+func newRedis(t testing.TB) *Redis {
+	r := &Redis{bin: ensureRedis(t), dir: t.TempDir(), port: freePort(t)}
+	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+	t.Cleanup(r.stop)
 	return r
 }
 
@@ -74,8 +82,7 @@ func (r *Redis) stop() {
 // primary stops answering, or at once on SENTINEL FAILOVER.
 func StartSentinel(t testing.TB, master string, primary *Redis) *Redis {
 	t.Helper()
-	r := &Redis{bin: ensureRedis(t), dir: t.TempDir(), port: freePort(t)}
-	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+	r := newRedis(t)
 	host, port, _ := net.SplitHostPort(primary.Addr)
 	r.conf = filepath.Join(r.dir, "sentinel.conf")
 	conf := "sentinel monitor " + master + " " + host + " " + port + " 1\n" +
@@ -84,7 +91,6 @@ func StartSentinel(t testing.TB, master string, primary *Redis) *Redis {
 	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.stop)
 	r.Restart(t)
 	return r
 }
