@@ -43,7 +43,7 @@ package funcauth
 //     so concurrent selects take each other's channels and wake-ups), and
 //     a struct type cannot hold a pointer to itself (assigning the field
 //     panics). The store client waits on one channel per call, which a
-//     timer ends (see waitAnswer); yaegicheck refuses both. And a comma-ok
+//     timer ends (see redisDo); yaegicheck refuses both. And a comma-ok
 //     type assertion of a nil interface value panics instead of giving
 //     false: a value that may be nil (sync.Pool.Get) is compared with nil
 //     first (see newMACCheck).

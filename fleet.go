@@ -3,6 +3,7 @@ package funcauth
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"sync/atomic"
 	"time"
 )
 
@@ -286,13 +287,17 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 	var no *refusal
 	if len(d.fleetTakes) > 0 {
 		replies, no = claimWithTokens(g, q, claim, cmd)
+	} else if atomic.LoadInt32(&s.troubled) != 0 {
+		replies = storeExec(s, d, []string{cmd}, q.now)
 	} else {
-		// storeExec, with its outage bookkeeping only when there is some.
-		var event string
+		// storeExec's usual case, inline (two calls less under Yaegi):
+		// the store is healthy, and its outage bookkeeping only runs when
+		// the call fails, is answered an error, or meets trouble.
+		cmds := []string{cmd}
 		var err error
-		replies, event, err = storeDo(s, []string{cmd}, q.now, true)
-		if event != "" || err != nil {
-			replies = storeOutcome(d, replies, event, err)
+		replies, err = redisDo(s.client, cmds, q.now)
+		if err != nil || replies[0].kind == '-' || atomic.LoadInt32(&s.troubled) != 0 {
+			replies = settleClaim(s, d, cmds, replies, err, q.now)
 		}
 	}
 	switch {
@@ -315,6 +320,12 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 		return nil
 	}
 	return fleetClaimRefused(g, v, partition, entry, no)
+}
+
+// settleClaim is storeExec's end for the claim fleetClaim sent itself.
+func settleClaim(s *sharedStore, d *Decision, cmds []string, replies []respValue, err error, now time.Time) []respValue {
+	replies, event, err := storeSettle(s, cmds, replies, err, now, true)
+	return storeOutcome(d, replies, event, err)
 }
 
 // claimScriptCommand is the claim of a client bans apply to: the claim

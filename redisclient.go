@@ -160,7 +160,7 @@ func newRedisClient(network, addr, username, password string, db int, tlsConfig 
 // rather than methods (a method call costs about four function calls
 // there), no defer, one lock each way for the pool, and one write of
 // commands encoded beforehand. Only a call that waits makes a closure
-// (its timer's, see waitAnswer).
+// (its timer's, see expireCall).
 func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 	return redisDo(c, cmds, now)
 }
@@ -170,11 +170,18 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 	n := len(c.idle)
 	if c.inFlight > 0 && len(c.waiting) < maxBatch || n == 0 && c.dialable == 0 {
 		// Most calls under load wait here, and are answered by a round
-		// trip that serveWaiting runs (see waitAnswer).
+		// trip that serveWaiting runs.
 		call := &redisCall{cmds: cmds, now: now, done: make(chan struct{}, 1)}
 		c.waiting = append(c.waiting, call)
 		c.mu.Unlock()
-		waitAnswer(c, call)
+		// Until answered, or until the timeout passes first (see
+		// expireCall). No select: Yaegi v0.16.1 keeps one set of cases per
+		// select statement, shared by every goroutine running it, so
+		// concurrent waits would take each other's channels and wake-ups.
+		// The timer ends the wait through the call's own channel instead.
+		timer := time.AfterFunc(c.timeout, func() { expireCall(c, call) })
+		<-call.done
+		timer.Stop()
 		if call.err != nil {
 			return nil, c.wrap(call.err)
 		}
@@ -432,19 +439,6 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 // goroutines ready to run go first before it takes them.
 const fewWaiting = 8
 
-// waitAnswer waits until call is answered, or its timeout passes first
-// (see expireCall), and leaves the outcome on call.
-//
-// No select: Yaegi v0.16.1 keeps one set of cases per select statement,
-// shared by every goroutine running it, so concurrent waits would take
-// each other's channels and wake-ups. The timer ends the wait through the
-// call's own channel instead.
-func waitAnswer(c *redisClient, call *redisCall) {
-	timer := time.AfterFunc(c.timeout, func() { expireCall(c, call) })
-	<-call.done
-	timer.Stop()
-}
-
 // expireCall ends the wait of call if no round trip answered it yet: its
 // timeout has passed. A call still waiting leaves the queue, unsent; one
 // sent in a round trip under way returns without its replies.
@@ -494,11 +488,13 @@ func takeWaiting(c *redisClient) []*redisCall {
 // held.
 func dropWaiting(c *redisClient, i, n int) {
 	left := i + copy(c.waiting[i:], c.waiting[i+n:])
-	for j := left; j < len(c.waiting); j++ {
-		c.waiting[j] = nil
-	}
+	copy(c.waiting[left:], noCalls[:]) // (a compiled copy: no loop under Yaegi)
 	c.waiting = c.waiting[:left]
 }
+
+// noCalls clears the references dropWaiting leaves behind: at most
+// maxBatch, as the calls a round trip takes, or one that expired.
+var noCalls [maxBatch]*redisCall
 
 // answer gives each call of a round trip's batch its replies, in order,
 // or the round trip's error, and wakes it; a call that expired meanwhile

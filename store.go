@@ -420,16 +420,24 @@ func storeDo(s *sharedStore, cmds []string, now time.Time, decided bool) ([]resp
 		return nil, "", errStoreDown
 	}
 	replies, err := redisDo(s.client, cmds, now)
-	if err == nil {
+	if err == nil && atomic.LoadInt32(&s.troubled) == 0 {
 		for i := range replies {
 			if replies[i].kind == '-' {
-				err = s.reloadScripts(cmds, replies, now)
-				break
+				return storeSettle(s, cmds, replies, nil, now, decided)
 			}
 		}
-	}
-	if err == nil && atomic.LoadInt32(&s.troubled) == 0 {
 		return replies, "", nil // the usual case, kept short: no lock, no defer
+	}
+	return storeSettle(s, cmds, replies, err, now, decided)
+}
+
+// storeSettle ends a call whose outcome takes more than handing its
+// replies back: an error reply (NOSCRIPT, which reloadScripts answers, or
+// another, which fails the call), an error, or an outage on (see
+// noteOutcome).
+func storeSettle(s *sharedStore, cmds []string, replies []respValue, err error, now time.Time, decided bool) ([]respValue, string, error) {
+	if err == nil {
+		err = s.reloadScripts(cmds, replies, now)
 	}
 	return noteOutcome(s, replies, err, now, decided)
 }
