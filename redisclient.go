@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -36,9 +37,11 @@ import (
 //
 // Every call ends within the timeout, its wait for a turn included: a call
 // that leads its own round trip has the timeout for it (a new
-// connection's dial, TLS handshake and AUTH included), and a waiting call
-// gives up when its own timer fires, whether its commands were sent yet or
-// not. Its errors name the server's address and never the password.
+// connection's dial, TLS handshake and AUTH included), and the calls
+// waiting for the same round trip give up together when the first of them
+// has waited the timeout, whether their commands were sent yet or not (see
+// redisBatch). Its errors name the server's address and never the
+// password.
 type redisClient struct {
 	network, addr string
 	username      string
@@ -53,10 +56,10 @@ type redisClient struct {
 	// flight: the connection it used, or its place to dial one if it
 	// failed, then serves the calls waiting (see serveWaiting).
 	mu       sync.Mutex
-	idle     []*redisConn // idle connections, the most recently used last
-	dialable int          // connections the pool may still open
-	inFlight int          // connections taken (or places to dial one)
-	waiting  []*redisCall // calls waiting for a round trip, oldest first
+	idle     []*redisConn  // idle connections, the most recently used last
+	dialable int           // connections the pool may still open
+	inFlight int           // connections taken (or places to dial one)
+	waiting  []*redisBatch // batches of calls waiting for a round trip, oldest first
 	// gen counts the times the pool's connections were dropped (a failed
 	// round trip, a demoted server: see close): a connection dialled
 	// before the last of them is closed when its round trip ends, not
@@ -64,27 +67,34 @@ type redisClient struct {
 	gen int
 }
 
-// redisCall is a call that found a round trip in flight. It waits until
-// a round trip answers its commands, or until its timer fires (see
-// expireCall), whichever comes first.
-type redisCall struct {
-	cmds    []string
-	replies []respValue
-	err     error
-	now     time.Time     // its check's start, by the Guard's clock
-	state   int           // callWaiting, callSent, callAnswered or callExpired; under the client's mu
-	done    chan struct{} // receives once: answered or expired
+// redisBatch holds the calls that found a round trip in flight: their
+// commands, sent together in one round trip (see serveWaiting). Its calls
+// wait for it together, and end together: when the round trip answers
+// them, or when the timer of the first of them fires (see expireBatch),
+// whichever comes first. So each call ends within its own timeout, a
+// later one perhaps sooner. One timer, channel and closure a batch rather
+// than a call: under Yaegi each costs a call's worth of interpreted work,
+// and natively a timer and a wake-up each.
+type redisBatch struct {
+	cmds    []string      // the calls' commands, in the order the calls joined
+	calls   int           // how many calls joined
+	now     time.Time     // the first call's check's start, by the Guard's clock
+	replies []respValue   // one per command, once answered
+	err     error         // or the round trip's error, or the batch's timeout
+	state   int           // batchWaiting, batchSent or batchDone; under the client's mu
+	timer   *time.Timer   // the first call's timeout
+	done    chan struct{} // closed once answered or expired
 }
 
-// The states of a redisCall.
+// The states of a redisBatch.
 const (
-	callWaiting  = iota
-	callSent     // in the batch of a round trip under way, on a live connection
-	callAnswered // its replies, or the round trip's error, are in
-	callExpired  // its timer fired first: it returned a timeout
+	batchWaiting = iota
+	batchSent    // in a round trip under way, on a live connection
+	batchDone    // answered (its replies, or the round trip's error, are in) or expired
 )
 
-// maxBatch bounds the waiting calls one round trip takes along.
+// maxBatch bounds the calls a batch holds, and so one round trip takes
+// along.
 const maxBatch = 64
 
 // redisConn is one connection with its buffers, and its timer: armed for
@@ -159,8 +169,8 @@ func newRedisClient(network, addr, username, password string, db int, tlsConfig 
 // statement costs far more than the compiled work it does: plain functions
 // rather than methods (a method call costs about four function calls
 // there), no defer, one lock each way for the pool, and one write of
-// commands encoded beforehand. Only a call that waits makes a closure
-// (its timer's, see expireCall).
+// commands encoded beforehand. Only a call that starts a batch makes a
+// closure (its timer's, see newBatch).
 func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 	return redisDo(c, cmds, now)
 }
@@ -168,24 +178,29 @@ func (c *redisClient) do(cmds []string, now time.Time) ([]respValue, error) {
 func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) {
 	c.mu.Lock()
 	n := len(c.idle)
-	if c.inFlight > 0 && len(c.waiting) < maxBatch || n == 0 && c.dialable == 0 {
+	var b *redisBatch // the batch this call may join: the last one waiting
+	if k := len(c.waiting); k > 0 {
+		b = c.waiting[k-1]
+	}
+	if c.inFlight > 0 && (b == nil || b.calls < maxBatch) || n == 0 && c.dialable == 0 {
 		// Most calls under load wait here, and are answered by a round
 		// trip that serveWaiting runs.
-		call := &redisCall{cmds: cmds, now: now, done: make(chan struct{}, 1)}
-		c.waiting = append(c.waiting, call)
-		c.mu.Unlock()
-		// Until answered, or until the timeout passes first (see
-		// expireCall). No select: Yaegi v0.16.1 keeps one set of cases per
-		// select statement, shared by every goroutine running it, so
-		// concurrent waits would take each other's channels and wake-ups.
-		// The timer ends the wait through the call's own channel instead.
-		timer := time.AfterFunc(c.timeout, func() { expireCall(c, call) })
-		<-call.done
-		timer.Stop()
-		if call.err != nil {
-			return nil, c.wrap(call.err)
+		if b == nil || b.calls == maxBatch {
+			b = newBatch(c, now)
 		}
-		return call.replies, nil
+		at := len(b.cmds)
+		b.cmds = append(b.cmds, cmds...)
+		b.calls++
+		c.mu.Unlock()
+		// No select: Yaegi v0.16.1 keeps one set of cases per select
+		// statement, shared by every goroutine running it, so concurrent
+		// waits would take each other's channels and wake-ups. The batch's
+		// timer ends the wait through the batch's channel instead.
+		<-b.done
+		if b.err != nil {
+			return nil, c.wrap(b.err)
+		}
+		return b.replies[at : at+len(cmds)], nil
 	}
 	var rc *redisConn
 	c.inFlight++
@@ -215,7 +230,7 @@ func leadRoundTrip(c *redisClient, rc *redisConn, cmds []string, now time.Time) 
 	var replies []respValue
 	var err error
 	if rc != nil {
-		replies, err = redisRoundTrip(rc, cmds, nil, c.timeout)
+		replies, err = redisRoundTrip(rc, cmds, c.timeout)
 	} else if rc, replies, err = dialRoundTrip(c, cmds); rc == nil {
 		return nil, dialFailed(c, err)
 	}
@@ -278,7 +293,7 @@ func dialRoundTrip(c *redisClient, cmds []string) (*redisConn, []respValue, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	replies, err := redisRoundTrip(rc, cmds, nil, c.timeout)
+	replies, err := redisRoundTrip(rc, cmds, c.timeout)
 	endDial(b, rc)
 	return rc, replies, err
 }
@@ -380,17 +395,20 @@ func putBack(c *redisClient, rc *redisConn) *redisConn {
 	return nil
 }
 
-// serveWaiting runs the round trips of the calls waiting on rc (on a
-// connection it dials first when rc is nil), each with up to maxBatch of
-// them, one after another, until none wait; the connection (or its
-// place) then goes back to the pool. Calls are taken from the queue only
-// once the connection is up, just before their commands are written: one
-// whose timer fires before (during a dial) leaves the queue unsent. One
-// whose timer fires after has returned; its replies are dropped.
+// serveWaiting runs the round trips of the batches waiting on rc (on a
+// connection it dials first when rc is nil), one after another, until
+// none wait; the connection (or its place) then goes back to the pool. A
+// batch is taken from the queue only once the connection is up, just
+// before its commands are written: one whose timer fires before (during a
+// dial) leaves the queue unsent. One whose timer fires after has
+// returned; its replies are dropped.
 func serveWaiting(c *redisClient, rc *redisConn) {
 	for {
 		c.mu.Lock()
-		n := len(c.waiting)
+		n := 0 // the calls of the batch to serve
+		if len(c.waiting) > 0 {
+			n = c.waiting[0].calls
+		}
 		if n == 0 && rc == nil {
 			putBack(c, nil) // no dial for no call
 			c.mu.Unlock()
@@ -413,7 +431,7 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 			}
 		}
 		c.mu.Lock()
-		batch := takeWaiting(c)
+		batch := takeBatch(c)
 		if batch == nil {
 			if b != nil {
 				endDial(b, rc)
@@ -426,12 +444,12 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 			return
 		}
 		c.mu.Unlock()
-		replies, err := redisRoundTrip(rc, nil, batch, c.timeout)
+		replies, err := redisRoundTrip(rc, batch.cmds, c.timeout)
 		if b != nil {
 			endDial(b, rc)
 		}
 		answer(c, batch, replies, err)
-		rc = endRoundTrip(c, rc, err, batch[len(batch)-1].now)
+		rc = endRoundTrip(c, rc, err, batch.now)
 	}
 }
 
@@ -439,84 +457,77 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 // goroutines ready to run go first before it takes them.
 const fewWaiting = 8
 
-// expireCall ends the wait of call if no round trip answered it yet: its
-// timeout has passed. A call still waiting leaves the queue, unsent; one
-// sent in a round trip under way returns without its replies.
-func expireCall(c *redisClient, call *redisCall) {
+// newBatch starts a batch for the calls to come, after those waiting
+// already, under the timeout of the call that starts it, whose check
+// started at now. c.mu is held.
+func newBatch(c *redisClient, now time.Time) *redisBatch {
+	b := &redisBatch{now: now, done: make(chan struct{})}
+	b.timer = time.AfterFunc(c.timeout, func() { expireBatch(c, b) })
+	c.waiting = append(c.waiting, b)
+	return b
+}
+
+// expireBatch ends the wait of b's calls if no round trip answered them
+// yet: the first one's timeout has passed. A batch still waiting leaves
+// the queue, unsent; one sent in a round trip under way returns without
+// its replies.
+func expireBatch(c *redisClient, b *redisBatch) {
 	c.mu.Lock()
-	switch call.state {
-	case callWaiting:
+	switch b.state {
+	case batchWaiting:
 		for i, w := range c.waiting {
-			if w == call {
-				dropWaiting(c, i, 1)
+			if w == b {
+				dropWaiting(c, i)
 				break
 			}
 		}
-		call.err = errRedisPoolExhausted
-	case callSent:
-		call.err = errRedisNoAnswer
+		b.err = errRedisPoolExhausted
+	case batchSent:
+		b.err = errRedisNoAnswer
 	default:
 		c.mu.Unlock()
 		return
 	}
-	call.state = callExpired
+	b.state = batchDone
 	c.mu.Unlock()
-	call.done <- struct{}{}
+	close(b.done)
 }
 
-// takeWaiting takes up to maxBatch waiting calls into a round trip about
-// to be written, or returns nil when none wait. c.mu is held.
-func takeWaiting(c *redisClient) []*redisCall {
-	n := len(c.waiting)
-	if n == 0 {
+// takeBatch takes the oldest batch waiting into a round trip about to be
+// written, or returns nil when none waits. c.mu is held.
+func takeBatch(c *redisClient) *redisBatch {
+	if len(c.waiting) == 0 {
 		return nil
 	}
-	if n > maxBatch {
-		n = maxBatch
-	}
-	batch := make([]*redisCall, n)
-	copy(batch, c.waiting)
-	for _, call := range batch {
-		call.state = callSent
-	}
-	dropWaiting(c, 0, n)
-	return batch
+	b := c.waiting[0]
+	b.state = batchSent
+	dropWaiting(c, 0)
+	return b
 }
 
-// dropWaiting removes n calls from the waiting ones, from index i on,
-// keeping the others in order and no reference to those removed. c.mu is
-// held.
-func dropWaiting(c *redisClient, i, n int) {
-	left := i + copy(c.waiting[i:], c.waiting[i+n:])
-	copy(c.waiting[left:], noCalls[:]) // (a compiled copy: no loop under Yaegi)
-	c.waiting = c.waiting[:left]
+// dropWaiting removes the batch at index i from the waiting ones, keeping
+// the others in order and no reference to the one removed. c.mu is held.
+func dropWaiting(c *redisClient, i int) {
+	last := len(c.waiting) - 1
+	copy(c.waiting[i:], c.waiting[i+1:])
+	c.waiting[last] = nil
+	c.waiting = c.waiting[:last]
 }
 
-// noCalls clears the references dropWaiting leaves behind: at most
-// maxBatch, as the calls a round trip takes, or one that expired.
-var noCalls [maxBatch]*redisCall
-
-// answer gives each call of a round trip's batch its replies, in order,
-// or the round trip's error, and wakes it; a call that expired meanwhile
-// is left alone. (The sends cannot block: each call's channel has room
-// for the one it receives, and a call is answered or expired once, under
-// c.mu.)
-func answer(c *redisClient, batch []*redisCall, replies []respValue, err error) {
-	at := 0
+// answer gives the calls of batch the round trip's replies, or its error,
+// and wakes them, unless the batch expired meanwhile.
+func answer(c *redisClient, batch *redisBatch, replies []respValue, err error) {
 	c.mu.Lock()
-	for _, call := range batch {
-		if call.state == callSent {
-			if err != nil {
-				call.err = err
-			} else {
-				call.replies = replies[at : at+len(call.cmds)]
-			}
-			call.state = callAnswered
-			call.done <- struct{}{}
-		}
-		at += len(call.cmds)
+	if batch.state != batchSent {
+		c.mu.Unlock()
+		return
 	}
+	batch.replies = replies
+	batch.err = err
+	batch.state = batchDone
 	c.mu.Unlock()
+	batch.timer.Stop()
+	close(batch.done)
 }
 
 // dialFailed answers the calls waiting when a dial failed: each gets the
@@ -525,10 +536,11 @@ func answer(c *redisClient, batch []*redisCall, replies []respValue, err error) 
 // returns the error, wrapped.
 func dialFailed(c *redisClient, err error) error {
 	c.mu.Lock()
-	for _, call := range c.waiting {
-		call.err = err
-		call.state = callAnswered
-		call.done <- struct{}{}
+	for _, b := range c.waiting {
+		b.err = err
+		b.state = batchDone
+		b.timer.Stop()
+		close(b.done)
 	}
 	c.waiting = nil
 	putBack(c, nil)
@@ -626,7 +638,7 @@ func (c *redisClient) dial(budget *dialBudget) (*redisConn, error) {
 	if len(setup) == 0 {
 		return rc, nil
 	}
-	replies, err := redisRoundTrip(rc, setup, nil, c.timeout)
+	replies, err := redisRoundTrip(rc, setup, c.timeout)
 	if err != nil || rc.expired {
 		rc.close()
 		if err == nil {
@@ -679,30 +691,24 @@ func (c *redisClient) wrap(err error) error {
 	return errors.New("redis " + c.addr + ": " + err.Error())
 }
 
-// redisRoundTrip writes the commands, then those of each call of batch,
-// and reads one reply for each, within the timeout: the replies of cmds
-// first, then those of the batch in order. A round trip that ends as the
-// timer fires may have its replies but marks the connection expired; one
-// answered READONLY or MASTERDOWN marks it demoted.
-func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout time.Duration) ([]respValue, error) {
-	b := rc.scratch[:0]
-	for _, cmd := range cmds {
-		b = append(b, cmd...)
-	}
+// redisRoundTrip writes the commands and reads one reply for each, in
+// order, within the timeout. A round trip that ends as the timer fires
+// may have its replies but marks the connection expired; one answered
+// READONLY or MASTERDOWN marks it demoted.
+func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]respValue, error) {
+	b := append(rc.scratch[:0], strings.Join(cmds, "")...) // (no loop under Yaegi)
 	total := len(cmds)
-	for _, call := range batch {
-		for _, cmd := range call.cmds {
-			b = append(b, cmd...)
-		}
-		total += len(call.cmds)
-	}
 	rc.scratch = b
 	rc.timer.Reset(timeout)
 	_, err := rc.conn.Write(b)
 	var replies []respValue
 	if err == nil {
 		replies = make([]respValue, total)
-		for i := range replies {
+		at := 0 // the replies read
+		if total > 1 {
+			at = sameReplies(rc.r, replies)
+		}
+		for i := at; i < total; i++ {
 			// readRESP, with its short ways inline (a status reply such as
 			// SET's +OK, a one-digit integer): a call less per reply under
 			// Yaegi.
@@ -740,6 +746,53 @@ func redisRoundTrip(rc *redisConn, cmds []string, batch []*redisCall, timeout ti
 		return nil, err
 	}
 	return replies, nil
+}
+
+// sameReplies reads the replies of a batch in a few compiled calls when
+// they are all the same usual one, +OK (a claim's SET) or :1 (the claim
+// script's), and have all arrived (Redis writes the answers to a pipeline
+// together): under Yaegi, a loop step per reply less. It returns how many
+// replies it read: all of them, or none.
+func sameReplies(r *bufio.Reader, replies []respValue) int {
+	head, err := r.Peek(len(claimedLine)) // (each reply takes at least as many bytes)
+	if err != nil {
+		return 0
+	}
+	line, same := okLine, okReplies
+	if bytes.Equal(head, claimedLine) {
+		line, same = claimedLine, claimedReplies
+	} else if !bytes.HasPrefix(okLine, head) {
+		return 0
+	}
+	n := len(line) * len(replies)
+	if len(replies) > len(same) || r.Buffered() < n {
+		return 0
+	}
+	all, _ := r.Peek(n)
+	// As many lines as fit in n bytes, none overlapping: all are line.
+	if bytes.Count(all, line) != len(replies) {
+		return 0
+	}
+	r.Discard(n)
+	copy(replies, same)
+	return len(replies)
+}
+
+// The usual replies sameReplies reads at once, and their values, as many
+// as a batch of single commands has.
+var (
+	okLine         = []byte("+OK\r\n")
+	claimedLine    = []byte(":1\r\n")
+	okReplies      = sameValues(respValue{kind: '+', str: "OK"})
+	claimedReplies = sameValues(respValue{kind: ':', num: 1})
+)
+
+func sameValues(v respValue) []respValue {
+	values := make([]respValue, maxBatch)
+	for i := range values {
+		values[i] = v
+	}
+	return values
 }
 
 // readOnlyReply is in the error reply of a replica to a write: the reply

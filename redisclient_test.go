@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,24 +222,30 @@ func TestRedisClientServesWaitingCallsOnTheConnectionJustUsed(t *testing.T) {
 // A call ends within the timeout, its wait for a turn included: one that
 // waited most of it behind a round trip in flight, and is then sent to a
 // server that does not answer, returns when its own timeout passes, not
-// when the round trip's does. Its replies, if they came, would be
-// dropped; the calls after it are served.
+// when the round trip's does. A call that joined it later in the same
+// batch returns with it (see redisBatch). Their replies, if they came,
+// would be dropped; the calls after them are served.
 func TestRedisClientCallEndsWithinTheTimeoutItsTurnIncluded(t *testing.T) {
 	const timeout = 600 * time.Millisecond
 	srv, c, busy := busyClient(t, timeout, 1)
 	errs := waitingPings(c, 1)
 	start := time.Now()
-	time.Sleep(timeout * 2 / 3)
+	time.Sleep(timeout / 3)
+	later := waitingPings(c, 1) // in the same batch
+	time.Sleep(timeout / 3)
 	srv.Freeze(t)
-	giveBack(c, busy) // the waiting call is sent now, to a frozen server
-	err := <-errs
-	took := time.Since(start)
-	if err == nil || !strings.Contains(err.Error(), "no answer within the timeout") {
-		t.Fatalf("the call gave %v, want no answer within the timeout", err)
-	}
-	// Its own timeout passes at 600ms; the round trip's would at 1s.
-	if took > timeout+timeout/3 {
-		t.Fatalf("the call returned after %v, past its %v timeout", took, timeout)
+	giveBack(c, busy) // the waiting calls are sent now, to a frozen server
+	for _, ch := range []chan error{errs, later} {
+		err := <-ch
+		took := time.Since(start)
+		if err == nil || !strings.Contains(err.Error(), "no answer within the timeout") {
+			t.Fatalf("the call gave %v, want no answer within the timeout", err)
+		}
+		// The first call's timeout passes at 600ms; the round trip's
+		// would at 1s.
+		if took > timeout+timeout/3 {
+			t.Fatalf("the call returned after %v, past the first call's %v timeout", took, timeout)
+		}
 	}
 	srv.Thaw(t)
 	awaitRecovery(t, c, "thawed")
@@ -371,7 +378,11 @@ func awaitIdle(t *testing.T, c *redisClient) {
 func waitingCalls(c *redisClient) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.waiting)
+	n := 0
+	for _, b := range c.waiting {
+		n += b.calls
+	}
+	return n
 }
 
 // readsProcessed is the server's total_reads_processed: its read events,
@@ -413,6 +424,61 @@ func TestReadRESPRefusesOversizedAndMalformedReplies(t *testing.T) {
 			t.Errorf("reply %q was accepted", reply)
 		}
 	}
+}
+
+// A batch's replies are read at once only when every one of them is the
+// same usual reply and all have arrived; otherwise none is consumed, and
+// each is read on its own, in order.
+func TestSameRepliesReadsOnlyARunOfTheUsualReply(t *testing.T) {
+	ok, claimed := respValue{kind: '+', str: "OK"}, respValue{kind: ':', num: 1}
+	for _, c := range []struct {
+		name   string
+		chunks []string // what the connection's reads return, one each
+		want   []respValue
+		atOnce bool
+	}{
+		{"SET's +OK each", []string{"+OK\r\n+OK\r\n+OK\r\n"}, []respValue{ok, ok, ok}, true},
+		{"the claim script's :1 each", []string{":1\r\n:1\r\n"}, []respValue{claimed, claimed}, true},
+		{"a replay among them", []string{"+OK\r\n$-1\r\n+OK\r\n"}, []respValue{ok, {kind: '$', null: true}, ok}, false},
+		{"an error among them", []string{"+OK\r\n-READONLY You can't write against a read only replica\r\n"},
+			[]respValue{ok, {kind: '-', str: "READONLY You can't write against a read only replica"}}, false},
+		{"two usual replies", []string{":1\r\n+OK\r\n"}, []respValue{claimed, ok}, false},
+		{"a longer integer", []string{":10\r\n:1\r\n"}, []respValue{{kind: ':', num: 10}, claimed}, false},
+		{"a longer status", []string{"+OKAY\r\n+OK\r\n"}, []respValue{{kind: '+', str: "OKAY"}, ok}, false},
+		{"not all arrived yet", []string{"+OK\r\n+OK\r\n", "+OK\r\n"}, []respValue{ok, ok, ok}, false},
+	} {
+		r := bufio.NewReader(&chunkReader{chunks: c.chunks})
+		replies := make([]respValue, len(c.want))
+		read := sameReplies(r, replies)
+		if c.atOnce != (read == len(replies)) || read != 0 && read != len(replies) {
+			t.Errorf("%s: read %d of %d replies at once", c.name, read, len(replies))
+		}
+		for i := read; i < len(replies); i++ {
+			v, err := readRESP(r, 0)
+			if err != nil {
+				t.Fatalf("%s: reply %d: %v", c.name, i, err)
+			}
+			replies[i] = v
+		}
+		if !reflect.DeepEqual(replies, c.want) {
+			t.Errorf("%s: replies %+v, want %+v", c.name, replies, c.want)
+		}
+	}
+}
+
+// chunkReader returns its chunks one read at a time, as a connection
+// returns what has arrived.
+type chunkReader struct{ chunks []string }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.chunks[0])
+	if c.chunks[0] = c.chunks[0][n:]; c.chunks[0] == "" {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
 }
 
 // After a server restart every idle connection is stale: each call that
@@ -714,7 +780,7 @@ func TestRedisClientLeavesADemotedPrimary(t *testing.T) {
 	if rc := takeConn(t, c); rc != answered {
 		t.Fatal("the pool did not give its most recently used connection")
 	}
-	r, err := redisRoundTrip(answered, []string{str("SET", "k", "v")}, nil, c.timeout)
+	r, err := redisRoundTrip(answered, []string{str("SET", "k", "v")}, c.timeout)
 	if err != nil || r[0].kind != '-' || !strings.HasPrefix(r[0].str, "READONLY") {
 		t.Fatalf("the call on a connection to the demoted primary: %+v, %v; want READONLY", r, err)
 	}

@@ -84,7 +84,7 @@ func (s *redisSentinels) ask(c *redisClient, budget *dialBudget, addr string, sh
 		cmds = append(cmds, authCommand(s.username, s.password))
 	}
 	cmds = append(cmds, respCommand("SENTINEL", "get-master-addr-by-name", s.master))
-	replies, err := redisRoundTrip(rc, cmds, nil, share)
+	replies, err := redisRoundTrip(rc, cmds, share)
 	if err != nil {
 		return "", err
 	}
