@@ -67,24 +67,31 @@ type redisClient struct {
 	gen int
 }
 
-// redisBatch holds the calls that found a round trip in flight: their
+// redisBatch holds calls that found a round trip in flight: their
 // commands, sent together in one round trip (see serveWaiting). Its calls
 // wait for it together, and end together: when the round trip answers
-// them, or when the timer of the first of them fires (see expireBatch),
-// whichever comes first. So each call ends within its own timeout, a
-// later one perhaps sooner. One timer, channel and closure a batch rather
+// them, or when the timeout of the first of them passes (see batchTimer),
+// whichever comes first. A batch takes calls for a joinShare-th of the
+// timeout at most, so each of its calls ends within its own timeout and
+// less than that before it. One timer, channel and closure a batch rather
 // than a call: under Yaegi each costs a call's worth of interpreted work,
 // and natively a timer and a wake-up each.
 type redisBatch struct {
-	cmds    []string      // the calls' commands, in the order the calls joined
+	cmds    []string      // the calls' commands, in the order the calls joined (then those of the batches along: see takeAlong)
 	calls   int           // how many calls joined
 	now     time.Time     // the first call's check's start, by the Guard's clock
 	replies []respValue   // one per command, once answered
 	err     error         // or the round trip's error, or the batch's timeout
 	state   int           // batchWaiting, batchSent or batchDone; under the client's mu
+	sealed  bool          // it takes no more calls (see batchTimer); under the client's mu
 	timer   *time.Timer   // the first call's timeout
 	done    chan struct{} // closed once answered or expired
+	own     int           // the commands of its own calls, when batches ride along (see takeAlong)
 }
+
+// joinShare: a batch takes calls for this share of the timeout at most
+// (see batchTimer).
+const joinShare = 8
 
 // The states of a redisBatch.
 const (
@@ -185,7 +192,7 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 	if c.inFlight > 0 && (b == nil || b.calls < maxBatch) || n == 0 && c.dialable == 0 {
 		// Most calls under load wait here, and are answered by a round
 		// trip that serveWaiting runs.
-		if b == nil || b.calls == maxBatch {
+		if b == nil || b.calls == maxBatch || b.sealed {
 			b = newBatch(c, now)
 		}
 		at := len(b.cmds)
@@ -200,7 +207,8 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		if b.err != nil {
 			return nil, c.wrap(b.err)
 		}
-		return b.replies[at : at+len(cmds)], nil
+		end := at + len(cmds)
+		return b.replies[at:end:end], nil // (no room: the next call's replies follow)
 	}
 	var rc *redisConn
 	c.inFlight++
@@ -405,7 +413,7 @@ func putBack(c *redisClient, rc *redisConn) *redisConn {
 func serveWaiting(c *redisClient, rc *redisConn) {
 	for {
 		c.mu.Lock()
-		n := 0 // the calls of the batch to serve
+		n := 0 // the calls of the oldest batch
 		if len(c.waiting) > 0 {
 			n = c.waiting[0].calls
 		}
@@ -431,7 +439,7 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 			}
 		}
 		c.mu.Lock()
-		batch := takeBatch(c)
+		batch, along := takeBatch(c)
 		if batch == nil {
 			if b != nil {
 				endDial(b, rc)
@@ -448,7 +456,7 @@ func serveWaiting(c *redisClient, rc *redisConn) {
 		if b != nil {
 			endDial(b, rc)
 		}
-		answer(c, batch, replies, err)
+		answer(c, batch, along, replies, err)
 		rc = endRoundTrip(c, rc, err, batch.now)
 	}
 }
@@ -462,9 +470,26 @@ const fewWaiting = 8
 // started at now. c.mu is held.
 func newBatch(c *redisClient, now time.Time) *redisBatch {
 	b := &redisBatch{now: now, done: make(chan struct{})}
-	b.timer = time.AfterFunc(c.timeout, func() { expireBatch(c, b) })
+	b.timer = time.AfterFunc(c.timeout/joinShare, func() { batchTimer(c, b) })
 	c.waiting = append(c.waiting, b)
 	return b
+}
+
+// batchTimer fires when b has taken calls for a joinShare-th of the
+// timeout: b takes no more, later calls starting the next batch, and the
+// timer is armed again for the rest of the timeout of b's first call,
+// when it expires b (see expireBatch). Under a healthy store a batch is
+// answered before either.
+func batchTimer(c *redisClient, b *redisBatch) {
+	c.mu.Lock()
+	if !b.sealed && b.state != batchDone {
+		b.sealed = true
+		c.mu.Unlock()
+		b.timer.Reset(c.timeout - c.timeout/joinShare)
+		return
+	}
+	c.mu.Unlock()
+	expireBatch(c, b)
 }
 
 // expireBatch ends the wait of b's calls if no round trip answered them
@@ -477,7 +502,7 @@ func expireBatch(c *redisClient, b *redisBatch) {
 	case batchWaiting:
 		for i, w := range c.waiting {
 			if w == b {
-				dropWaiting(c, i)
+				dropWaiting(c, i, 1)
 				break
 			}
 		}
@@ -494,30 +519,60 @@ func expireBatch(c *redisClient, b *redisBatch) {
 }
 
 // takeBatch takes the oldest batch waiting into a round trip about to be
-// written, or returns nil when none waits. c.mu is held.
-func takeBatch(c *redisClient) *redisBatch {
+// written, with those behind it that fit (along, see takeAlong), or
+// returns nil when none waits. c.mu is held.
+func takeBatch(c *redisClient) (*redisBatch, []*redisBatch) {
 	if len(c.waiting) == 0 {
-		return nil
+		return nil, nil
 	}
 	b := c.waiting[0]
 	b.state = batchSent
-	dropWaiting(c, 0)
-	return b
+	var along []*redisBatch
+	if len(c.waiting) > 1 {
+		along = takeAlong(c, b)
+	}
+	dropWaiting(c, 0, 1+len(along))
+	return b, along
 }
 
-// dropWaiting removes the batch at index i from the waiting ones, keeping
-// the others in order and no reference to the one removed. c.mu is held.
-func dropWaiting(c *redisClient, i int) {
-	last := len(c.waiting) - 1
-	copy(c.waiting[i:], c.waiting[i+1:])
-	c.waiting[last] = nil
-	c.waiting = c.waiting[:last]
+// takeAlong puts in b's round trip the batches waiting behind it (sealed
+// ones: see batchTimer) while the calls stay within maxBatch, their
+// commands after b's, and returns them. c.mu is held.
+func takeAlong(c *redisClient, b *redisBatch) []*redisBatch {
+	b.own = len(b.cmds)
+	calls := b.calls
+	var along []*redisBatch
+	for n := 1; n < len(c.waiting) && calls+c.waiting[n].calls <= maxBatch; n++ {
+		w := c.waiting[n]
+		w.state = batchSent
+		calls += w.calls
+		b.cmds = append(b.cmds, w.cmds...) // b's calls read only their own replies
+		along = append(along, w)
+	}
+	return along
 }
 
-// answer gives the calls of batch the round trip's replies, or its error,
-// and wakes them, unless the batch expired meanwhile.
-func answer(c *redisClient, batch *redisBatch, replies []respValue, err error) {
+// dropWaiting removes n batches from the waiting ones, from index i on,
+// keeping the others in order and no reference to those removed. c.mu is
+// held.
+func dropWaiting(c *redisClient, i, n int) {
+	left := i + copy(c.waiting[i:], c.waiting[i+n:])
+	copy(c.waiting[left:], noBatches[:]) // (a compiled copy: no loop under Yaegi)
+	c.waiting = c.waiting[:left]
+}
+
+// noBatches clears the references dropWaiting leaves behind: at most a
+// round trip's worth of batches, each of one call or more.
+var noBatches [maxBatch]*redisBatch
+
+// answer gives the calls of batch (and of the batches along with it) the
+// round trip's replies, or its error, and wakes them, unless a batch
+// expired meanwhile.
+func answer(c *redisClient, batch *redisBatch, along []*redisBatch, replies []respValue, err error) {
 	c.mu.Lock()
+	if along != nil {
+		answerAlong(batch, along, replies, err)
+	}
 	if batch.state != batchSent {
 		c.mu.Unlock()
 		return
@@ -528,6 +583,24 @@ func answer(c *redisClient, batch *redisBatch, replies []respValue, err error) {
 	c.mu.Unlock()
 	batch.timer.Stop()
 	close(batch.done)
+}
+
+// answerAlong is answer for the batches along with batch, whose replies
+// follow batch's own. c.mu is held.
+func answerAlong(batch *redisBatch, along []*redisBatch, replies []respValue, err error) {
+	at := batch.own
+	for _, w := range along {
+		if w.state == batchSent {
+			if err == nil {
+				w.replies = replies[at : at+len(w.cmds)]
+			}
+			w.err = err
+			w.state = batchDone
+			w.timer.Stop()
+			close(w.done)
+		}
+		at += len(w.cmds)
+	}
 }
 
 // dialFailed answers the calls waiting when a dial failed: each gets the
@@ -752,9 +825,10 @@ func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]resp
 // they are all the same usual one, +OK (a claim's SET) or :1 (the claim
 // script's), and have all arrived (Redis writes the answers to a pipeline
 // together): under Yaegi, a loop step per reply less. It returns how many
-// replies it read: all of them, or none.
+// replies it read: all of them, or none. There are two replies or more,
+// so at least six bytes are to come.
 func sameReplies(r *bufio.Reader, replies []respValue) int {
-	head, err := r.Peek(len(claimedLine)) // (each reply takes at least as many bytes)
+	head, err := r.Peek(len(claimedLine))
 	if err != nil {
 		return 0
 	}

@@ -222,33 +222,90 @@ func TestRedisClientServesWaitingCallsOnTheConnectionJustUsed(t *testing.T) {
 // A call ends within the timeout, its wait for a turn included: one that
 // waited most of it behind a round trip in flight, and is then sent to a
 // server that does not answer, returns when its own timeout passes, not
-// when the round trip's does. A call that joined it later in the same
-// batch returns with it (see redisBatch). Their replies, if they came,
-// would be dropped; the calls after them are served.
+// when the round trip's does; so does a call that came a third of the
+// timeout later, in a batch of its own (see redisBatch). Their replies,
+// if they came, would be dropped; the calls after them are served.
 func TestRedisClientCallEndsWithinTheTimeoutItsTurnIncluded(t *testing.T) {
 	const timeout = 600 * time.Millisecond
 	srv, c, busy := busyClient(t, timeout, 1)
 	errs := waitingPings(c, 1)
 	start := time.Now()
 	time.Sleep(timeout / 3)
-	later := waitingPings(c, 1) // in the same batch
+	later := waitingPings(c, 1) // in a batch of its own (see joinShare)
 	time.Sleep(timeout / 3)
 	srv.Freeze(t)
 	giveBack(c, busy) // the waiting calls are sent now, to a frozen server
-	for _, ch := range []chan error{errs, later} {
+	for i, ch := range []chan error{errs, later} {
 		err := <-ch
 		took := time.Since(start)
 		if err == nil || !strings.Contains(err.Error(), "no answer within the timeout") {
 			t.Fatalf("the call gave %v, want no answer within the timeout", err)
 		}
-		// The first call's timeout passes at 600ms; the round trip's
-		// would at 1s.
-		if took > timeout+timeout/3 {
-			t.Fatalf("the call returned after %v, past the first call's %v timeout", took, timeout)
+		// Each call's timeout passes 600ms after it began; the round
+		// trip's would 1s after the first began.
+		began := time.Duration(i) * timeout / 3
+		if took > began+timeout+timeout/6 {
+			t.Fatalf("call %d returned after %v, past its %v timeout", i, took-began, timeout)
+		}
+		if i == 1 && took < began+timeout-timeout/joinShare {
+			t.Fatalf("call %d returned after %v, more than a %d-th before its %v timeout", i, took-began, joinShare, timeout)
 		}
 	}
 	srv.Thaw(t)
 	awaitRecovery(t, c, "thawed")
+}
+
+// A batch takes calls for an eighth of the timeout at most: a call that
+// comes later starts the next batch, under a timeout of its own, and both
+// batches ride in the same round trip.
+func TestRedisClientLateCallsStartTheNextBatchOfTheSameRoundTrip(t *testing.T) {
+	const timeout = 800 * time.Millisecond
+	srv, c, busy := busyClient(t, timeout, 1)
+	type result struct {
+		replies []respValue
+		err     error
+	}
+	results := make([]chan result, 4)
+	for i := range results {
+		i := i
+		results[i] = make(chan result, 1)
+		go func() {
+			r, err := c.do([]string{str("ECHO", "call "+strconv.Itoa(i)), str("INCR", "n")}, testNow)
+			results[i] <- result{r, err}
+		}()
+		awaitWaiting(c, i+1)
+		if i == 1 {
+			time.Sleep(timeout/joinShare + 50*time.Millisecond) // the first batch takes no more calls
+		}
+	}
+	c.mu.Lock()
+	batches := len(c.waiting)
+	c.mu.Unlock()
+	if batches != 2 {
+		t.Fatalf("%d batches wait, want 2: the calls after the first batch's share of the timeout start another", batches)
+	}
+	info := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 1)
+	defer info.close()
+	before := readsProcessed(t, info)
+	giveBack(c, busy)
+	counts := map[int64]bool{}
+	for i, ch := range results {
+		r := <-ch
+		if r.err != nil {
+			t.Fatalf("call %d: %v", i, r.err)
+		}
+		if len(r.replies) != 2 || r.replies[0].str != "call "+strconv.Itoa(i) || cap(r.replies) != 2 {
+			t.Fatalf("call %d got %+v", i, r.replies)
+		}
+		counts[r.replies[1].num] = true
+	}
+	if len(counts) != len(results) {
+		t.Errorf("INCR replies %v: each call should see its own", counts)
+	}
+	if trips := readsProcessed(t, info) - before - 1; trips != 1 {
+		t.Errorf("two batches took %d round trips, want 1", trips)
+	}
+	awaitIdle(t, c)
 }
 
 // Once a batch's worth of calls wait, the next call opens another

@@ -69,6 +69,50 @@ func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
 	}
 }
 
+// A store that stalls for less than the timeout delays requests but
+// fails none: while the round trip in flight waits, the requests that
+// come meanwhile form batches, each taking requests for an eighth of the
+// timeout, and the batches ride together in the next round trip.
+func TestStoreStallShorterThanTheTimeoutFailsNoRequestUnderYaegi(t *testing.T) {
+	p := loaded(t)
+	srv := redistest.Start(t)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	options := signedFunctions(map[string]interface{}{"address": srv.Addr, "timeout": "3s", "poolSize": 1})
+	h, err := p.NewMiddleware(context.Background(), next, options, "store-stall@file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answers := map[string]int{}
+	send := func(i int) {
+		defer wg.Done()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, faasSigned([]byte(srv.Addr+" stall "+strconv.Itoa(i))))
+		mu.Lock()
+		answers[strconv.Itoa(rec.Code)+" "+refusalCode(rec.Body.Bytes())]++
+		mu.Unlock()
+	}
+	// A request every 40ms for 1.4s, Redis frozen for 1s of it: a few
+	// eighths of the timeout, so several batches wait when it thaws.
+	const requests = 35
+	for i := 0; i < requests; i++ {
+		switch i {
+		case 5:
+			srv.Freeze(t)
+		case 30:
+			srv.Thaw(t)
+		}
+		wg.Add(1)
+		go send(i)
+		time.Sleep(40 * time.Millisecond)
+	}
+	wg.Wait()
+	if answers["200 "] != requests {
+		t.Fatalf("answers across a stall shorter than the timeout: %v, want %d 200s", answers, requests)
+	}
+}
+
 // refusalCode is the reason code of a refusal's JSON body, "" for another
 // body.
 func refusalCode(body []byte) string {
