@@ -75,7 +75,7 @@ func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *D
 	if no := decide(g, q); no != nil {
 		refuseRequest(g, q, no)
 	}
-	if g.store != nil {
+	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") {
 		settleFleet(g, q)
 	}
 	if sec := q.now.Unix(); sec != atomic.LoadInt64(&g.state.usedSecond) {
@@ -85,12 +85,13 @@ func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *D
 	return q.d
 }
 
-// settleFleet takes the decision's last round trip to the store, if it
-// needs one: the fleet's tokens no round trip took yet (an open route, a
+// settleFleet takes the decision's last round trip to the store, which
+// it needs (the caller checks, a call less under Yaegi for the usual
+// request): the fleet's tokens no round trip took yet (an open route, a
 // cached password), and the places in the fleet's checks in flight still
 // held.
 func settleFleet(g *Guard, q *checkedRequest) {
-	if (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
+	if g.fleetSettle(q.d) {
 		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
 	}
 }
