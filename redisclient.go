@@ -37,9 +37,9 @@ import (
 //
 // Every call ends within the timeout, its wait for a turn included: a call
 // that leads its own round trip has the timeout for it (a new
-// connection's dial, TLS handshake and AUTH included), and the calls
-// waiting for the same round trip give up together when the first of them
-// has waited the timeout, whether their commands were sent yet or not (see
+// connection's dial, TLS handshake and AUTH included), and calls that
+// wait give up in batches, each when the first of its calls has waited
+// the timeout, whether their commands were sent yet or not (see
 // redisBatch). Its errors name the server's address and never the
 // password.
 type redisClient struct {
@@ -60,6 +60,7 @@ type redisClient struct {
 	dialable int           // connections the pool may still open
 	inFlight int           // connections taken (or places to dial one)
 	waiting  []*redisBatch // batches of calls waiting for a round trip, oldest first
+	calls    int           // the calls of the batches waiting
 	// gen counts the times the pool's connections were dropped (a failed
 	// round trip, a demoted server: see close): a connection dialled
 	// before the last of them is closed when its round trip ends, not
@@ -73,7 +74,7 @@ type redisClient struct {
 // them, or when the timeout of the first of them passes (see batchTimer),
 // whichever comes first. A batch takes calls for a joinShare-th of the
 // timeout at most, so each of its calls ends within its own timeout and
-// less than that before it. One timer, channel and closure a batch rather
+// less than a joinShare-th of it before. One timer, channel and closure a batch rather
 // than a call: under Yaegi each costs a call's worth of interpreted work,
 // and natively a timer and a wake-up each.
 type redisBatch struct {
@@ -189,7 +190,7 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 	if k := len(c.waiting); k > 0 {
 		b = c.waiting[k-1]
 	}
-	if c.inFlight > 0 && (b == nil || b.calls < maxBatch) || n == 0 && c.dialable == 0 {
+	if c.inFlight > 0 && c.calls < maxBatch || n == 0 && c.dialable == 0 {
 		// Most calls under load wait here, and are answered by a round
 		// trip that serveWaiting runs.
 		if b == nil || b.calls == maxBatch || b.sealed {
@@ -198,6 +199,7 @@ func redisDo(c *redisClient, cmds []string, now time.Time) ([]respValue, error) 
 		at := len(b.cmds)
 		b.cmds = append(b.cmds, cmds...)
 		b.calls++
+		c.calls++
 		c.mu.Unlock()
 		// No select: Yaegi v0.16.1 keeps one set of cases per select
 		// statement, shared by every goroutine running it, so concurrent
@@ -413,10 +415,7 @@ func putBack(c *redisClient, rc *redisConn) *redisConn {
 func serveWaiting(c *redisClient, rc *redisConn) {
 	for {
 		c.mu.Lock()
-		n := 0 // the calls of the oldest batch
-		if len(c.waiting) > 0 {
-			n = c.waiting[0].calls
-		}
+		n := c.calls
 		if n == 0 && rc == nil {
 			putBack(c, nil) // no dial for no call
 			c.mu.Unlock()
@@ -506,6 +505,7 @@ func expireBatch(c *redisClient, b *redisBatch) {
 				break
 			}
 		}
+		c.calls -= b.calls
 		b.err = errRedisPoolExhausted
 	case batchSent:
 		b.err = errRedisNoAnswer
@@ -527,6 +527,7 @@ func takeBatch(c *redisClient) (*redisBatch, []*redisBatch) {
 	}
 	b := c.waiting[0]
 	b.state = batchSent
+	c.calls -= b.calls
 	var along []*redisBatch
 	if len(c.waiting) > 1 {
 		along = takeAlong(c, b)
@@ -535,9 +536,10 @@ func takeBatch(c *redisClient) (*redisBatch, []*redisBatch) {
 	return b, along
 }
 
-// takeAlong puts in b's round trip the batches waiting behind it (sealed
-// ones: see batchTimer) while the calls stay within maxBatch, their
-// commands after b's, and returns them. c.mu is held.
+// takeAlong puts in b's round trip the batches waiting behind it (all
+// sealed but perhaps the last: see batchTimer) while the calls stay
+// within maxBatch, their commands after b's, and returns them. c.mu is
+// held.
 func takeAlong(c *redisClient, b *redisBatch) []*redisBatch {
 	b.own = len(b.cmds)
 	calls := b.calls
@@ -546,6 +548,7 @@ func takeAlong(c *redisClient, b *redisBatch) []*redisBatch {
 		w := c.waiting[n]
 		w.state = batchSent
 		calls += w.calls
+		c.calls -= w.calls
 		b.cmds = append(b.cmds, w.cmds...) // b's calls read only their own replies
 		along = append(along, w)
 	}
@@ -616,6 +619,7 @@ func dialFailed(c *redisClient, err error) error {
 		close(b.done)
 	}
 	c.waiting = nil
+	c.calls = 0
 	putBack(c, nil)
 	c.mu.Unlock()
 	return c.wrap(err)

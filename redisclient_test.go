@@ -244,7 +244,7 @@ func TestRedisClientCallEndsWithinTheTimeoutItsTurnIncluded(t *testing.T) {
 		// Each call's timeout passes 600ms after it began; the round
 		// trip's would 1s after the first began.
 		began := time.Duration(i) * timeout / 3
-		if took > began+timeout+timeout/6 {
+		if took > began+timeout+timeout/3 {
 			t.Fatalf("call %d returned after %v, past its %v timeout", i, took-began, timeout)
 		}
 		if i == 1 && took < began+timeout-timeout/joinShare {
@@ -275,7 +275,7 @@ func TestRedisClientLateCallsStartTheNextBatchOfTheSameRoundTrip(t *testing.T) {
 		}()
 		awaitWaiting(c, i+1)
 		if i == 1 {
-			time.Sleep(timeout/joinShare + 50*time.Millisecond) // the first batch takes no more calls
+			awaitSealed(c) // the first batch takes no more calls
 		}
 	}
 	c.mu.Lock()
@@ -308,20 +308,25 @@ func TestRedisClientLateCallsStartTheNextBatchOfTheSameRoundTrip(t *testing.T) {
 	awaitIdle(t, c)
 }
 
-// Once a batch's worth of calls wait, the next call opens another
-// connection rather than wait too.
+// Once a batch's worth of calls wait, in one batch or in several (see
+// joinShare), the next call opens another connection rather than wait
+// too.
 func TestRedisClientOpensAnotherConnectionForAFullBatch(t *testing.T) {
 	_, c, busy := busyClient(t, 5*time.Second, 2)
-	errs := waitingPings(c, maxBatch)
+	errs := waitingPings(c, maxBatch/2)
+	awaitSealed(c) // the next calls start another batch
+	more := waitingPings(c, maxBatch/2)
 	// The busy connection is still taken: this call's round trip is on
 	// another. Its connection then serves the calls waiting.
 	if _, err := c.do([]string{str("PING")}, testNow); err != nil {
 		t.Fatalf("the call after a full batch: %v", err)
 	}
 	giveBack(c, busy)
-	for i := 0; i < maxBatch; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+	for i := 0; i < maxBatch/2; i++ {
+		for _, ch := range []chan error{errs, more} {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
@@ -397,6 +402,7 @@ func giveBack(c *redisClient, rc *redisConn) {
 // waitingPings starts n PINGs and returns once they all wait, with the
 // channel their errors come on.
 func waitingPings(c *redisClient, n int) chan error {
+	before := waitingCalls(c)
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func() {
@@ -404,8 +410,22 @@ func waitingPings(c *redisClient, n int) chan error {
 			errs <- err
 		}()
 	}
-	awaitWaiting(c, n)
+	awaitWaiting(c, before+n)
 	return errs
+}
+
+// awaitSealed returns once the last batch waiting takes no more calls
+// (see batchTimer).
+func awaitSealed(c *redisClient) {
+	for {
+		c.mu.Lock()
+		sealed := len(c.waiting) > 0 && c.waiting[len(c.waiting)-1].sealed
+		c.mu.Unlock()
+		if sealed {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // awaitWaiting returns once n calls wait for a round trip.

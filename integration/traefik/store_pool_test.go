@@ -70,9 +70,11 @@ func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
 }
 
 // A store that stalls for less than the timeout delays requests but
-// fails none: while the round trip in flight waits, the requests that
-// come meanwhile form batches, each taking requests for an eighth of the
-// timeout, and the batches ride together in the next round trip.
+// fails none, under Yaegi as under Go: while the round trip in flight
+// waits, the requests that come meanwhile form batches, each taking
+// requests for an eighth of the timeout, and the batches ride together in
+// the next round trip (TestRedisClientLateCallsStartTheNextBatchOfTheSameRoundTrip
+// checks that in Go; here the interpreted client runs it).
 func TestStoreStallShorterThanTheTimeoutFailsNoRequestUnderYaegi(t *testing.T) {
 	p := loaded(t)
 	srv := redistest.Start(t)
