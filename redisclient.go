@@ -74,9 +74,9 @@ type redisClient struct {
 // them, or when the timeout of the first of them passes (see batchTimer),
 // whichever comes first. A batch takes calls for a joinShare-th of the
 // timeout at most, so each of its calls ends within its own timeout and
-// less than a joinShare-th of it before. One timer, channel and closure a batch rather
-// than a call: under Yaegi each costs a call's worth of interpreted work,
-// and natively a timer and a wake-up each.
+// less than a joinShare-th of it before. One timer, channel and closure a
+// batch rather than a call: under Yaegi each costs a call's worth of
+// interpreted work, and natively a timer and a wake-up each.
 type redisBatch struct {
 	cmds    []string      // the calls' commands, in the order the calls joined (then those of the batches along: see takeAlong)
 	calls   int           // how many calls joined
