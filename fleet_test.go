@@ -109,6 +109,11 @@ func TestFleetBansAcrossReplicas(t *testing.T) {
 	if d := b.Check(signedRequest("/function/env", "from the attacker", "k"), attacker); d.Reason != ReasonBanned {
 		t.Errorf("signed message of a banned client: %s %s", d.Reason, d.Detail)
 	}
+	// It is not remembered: its sender's retry from another address (or
+	// after the ban) is accepted, not refused as replayed.
+	if d := a.Check(signedRequest("/function/env", "from the attacker", "k"), "198.51.100.7"); !d.Allowed {
+		t.Errorf("the banned client's message, sent again from another address: %s %s", d.Reason, d.Detail)
+	}
 	// Another client is not affected.
 	if d := third.Check(basicRequest("admin", "right password"), "198.51.100.4"); !d.Allowed {
 		t.Errorf("another client: %s %s", d.Reason, d.Detail)
@@ -413,7 +418,7 @@ func TestFleetRateLimits(t *testing.T) {
 
 // A message whose fleet token is refused is not claimed: the sender's
 // retry, once the bucket has refilled, is accepted, whether the claim was
-// the claim script (bans apply to the sender) or a plain SET (an
+// the client's ban and a SET (bans apply to the sender) or a plain SET (an
 // allow-listed sender, or bans off).
 func TestRefusedFleetTokenLeavesNoClaim(t *testing.T) {
 	for _, allowListed := range []bool{false, true} {

@@ -787,8 +787,7 @@ func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]resp
 		}
 		for i := at; i < total; i++ {
 			// readRESP, with its short ways inline (a status reply such as
-			// SET's +OK, a one-digit integer): a call less per reply under
-			// Yaegi.
+			// SET's +OK, an error): a call less per reply under Yaegi.
 			line, e := rc.r.ReadSlice('\n')
 			if e == nil && len(line) >= 3 && line[len(line)-2] == '\r' {
 				if line[0] == '+' {
@@ -800,11 +799,6 @@ func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]resp
 					if bytes.Contains(line, readOnlyReply) || bytes.HasPrefix(line, masterDownReply) {
 						rc.demoted = true
 					}
-					continue
-				}
-				if len(line) == 4 && line[0] == ':' && line[1] >= '0' && line[1] <= '9' {
-					// An integer of one digit: the claim script's answer.
-					replies[i] = respValue{kind: ':', num: int64(line[1] - '0')}
 					continue
 				}
 			}
@@ -826,29 +820,32 @@ func redisRoundTrip(rc *redisConn, cmds []string, timeout time.Duration) ([]resp
 }
 
 // sameReplies reads the replies of a batch in a few compiled calls when
-// they are all the same usual one, +OK (a claim's SET) or :1 (the claim
-// script's), and have all arrived (Redis writes the answers to a pipeline
-// together): under Yaegi, a loop step per reply less. It returns how many
-// replies it read: all of them, or none. There are two replies or more,
-// so at least six bytes are to come.
+// they are all the usual ones of claims, and have all arrived (Redis
+// writes the answers to a pipeline together): +OK (SET claimed the
+// message) each, or -2 and +OK each (no ban, then SET claimed it; see
+// fleetClaim). Under Yaegi that is a loop step per reply less. It returns
+// how many replies it read: all of them, or none. There are two replies
+// or more, so at least six bytes are to come.
 func sameReplies(r *bufio.Reader, replies []respValue) int {
-	head, err := r.Peek(len(claimedLine))
+	head, err := r.Peek(4)
 	if err != nil {
 		return 0
 	}
-	line, same := okLine, okReplies
-	if bytes.Equal(head, claimedLine) {
-		line, same = claimedLine, claimedReplies
-	} else if !bytes.HasPrefix(okLine, head) {
+	line, same, per := setLine, setReplies, 1
+	if bytes.HasPrefix(banAndSetLine, head) {
+		line, same, per = banAndSetLine, banAndSetReplies, 2
+	} else if !bytes.HasPrefix(setLine, head) {
 		return 0
 	}
-	n := len(line) * len(replies)
-	if len(replies) > len(same) || r.Buffered() < n {
+	lines := len(replies) / per
+	n := len(line) * lines
+	if lines*per != len(replies) || len(replies) > len(same) || r.Buffered() < n {
 		return 0
 	}
 	all, _ := r.Peek(n)
-	// As many lines as fit in n bytes, none overlapping: all are line.
-	if bytes.Count(all, line) != len(replies) {
+	// As many lines as fit in n bytes, none overlapping (no line's end is
+	// its start): all are line.
+	if bytes.Count(all, line) != lines {
 		return 0
 	}
 	r.Discard(n)
@@ -857,20 +854,22 @@ func sameReplies(r *bufio.Reader, replies []respValue) int {
 }
 
 // The usual replies sameReplies reads at once, and their values, as many
-// as a batch of single commands has.
+// as a batch of claims has.
 var (
-	okLine         = []byte("+OK\r\n")
-	claimedLine    = []byte(":1\r\n")
-	okReplies      = sameValues(respValue{kind: '+', str: "OK"})
-	claimedReplies = sameValues(respValue{kind: ':', num: 1})
+	setLine          = []byte("+OK\r\n")
+	banAndSetLine    = []byte(":-2\r\n+OK\r\n")
+	setReplies       = repeatedValues(1, respValue{kind: '+', str: "OK"})
+	banAndSetReplies = repeatedValues(2, respValue{kind: ':', num: -2}, respValue{kind: '+', str: "OK"})
 )
 
-func sameValues(v respValue) []respValue {
-	values := make([]respValue, maxBatch)
-	for i := range values {
-		values[i] = v
+// repeatedValues is values, repeated for as many calls as a batch holds
+// (per each).
+func repeatedValues(per int, values ...respValue) []respValue {
+	all := make([]respValue, per*maxBatch)
+	for i := range all {
+		all[i] = values[i%per]
 	}
-	return values
+	return all
 }
 
 // readOnlyReply is in the error reply of a replica to a write: the reply

@@ -507,7 +507,8 @@ func TestReadRESPRefusesOversizedAndMalformedReplies(t *testing.T) {
 // same usual reply and all have arrived; otherwise none is consumed, and
 // each is read on its own, in order.
 func TestSameRepliesReadsOnlyARunOfTheUsualReply(t *testing.T) {
-	ok, claimed := respValue{kind: '+', str: "OK"}, respValue{kind: ':', num: 1}
+	ok, noBan := respValue{kind: '+', str: "OK"}, respValue{kind: ':', num: -2}
+	claimed := respValue{kind: ':', num: 1}
 	for _, c := range []struct {
 		name   string
 		chunks []string // what the connection's reads return, one each
@@ -515,7 +516,10 @@ func TestSameRepliesReadsOnlyARunOfTheUsualReply(t *testing.T) {
 		atOnce bool
 	}{
 		{"SET's +OK each", []string{"+OK\r\n+OK\r\n+OK\r\n"}, []respValue{ok, ok, ok}, true},
-		{"the claim script's :1 each", []string{":1\r\n:1\r\n"}, []respValue{claimed, claimed}, true},
+		{"no ban, then +OK, each", []string{":-2\r\n+OK\r\n:-2\r\n+OK\r\n"}, []respValue{noBan, ok, noBan, ok}, true},
+		{"a ban among them", []string{":-2\r\n+OK\r\n:5000\r\n+OK\r\n"}, []respValue{noBan, ok, {kind: ':', num: 5000}, ok}, false},
+		{"half a pair", []string{":-2\r\n+OK\r\n:-2\r\n"}, []respValue{noBan, ok, noBan}, false},
+		{"other integers", []string{":1\r\n:1\r\n"}, []respValue{claimed, claimed}, false},
 		{"a replay among them", []string{"+OK\r\n$-1\r\n+OK\r\n"}, []respValue{ok, {kind: '$', null: true}, ok}, false},
 		{"an error among them", []string{"+OK\r\n-READONLY You can't write against a read only replica\r\n"},
 			[]respValue{ok, {kind: '-', str: "READONLY You can't write against a read only replica"}}, false},

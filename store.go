@@ -538,7 +538,7 @@ func (s *sharedStore) reloadScripts(cmds []string, replies []respValue, now time
 			return answeredError(s, r)
 		}
 		cmd := ""
-		for _, sc := range []*storeScript{claimScript, failScript, bucketScript, admitScript} {
+		for _, sc := range []*storeScript{failScript, bucketScript, admitScript} {
 			if strings.Contains(cmds[i], sc.call) {
 				cmd = strings.Replace(cmds[i], sc.call, "$4\r\nEVAL\r\n"+respBulk(sc.source), 1)
 			}

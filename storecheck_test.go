@@ -179,7 +179,7 @@ func TestStoreWorksWithTheDocumentedACL(t *testing.T) {
 		}
 		cmds := []string{
 			claimSetCommand(s, v, claim("set "+tag)),
-			claimScriptCommand(s, q, v, claim("script "+tag)),
+			clientBanCommand(s, q),
 			s.failCommand(count, ban, s.heldKey(ban), "check", 10, time.Minute, time.Minute),
 			s.takeCommand(s.key("t", "all"), testNow, 10, 10),
 			s.admitCommand([]string{count, ban, s.heldKey(ban)}, []int{10}, "check "+tag, testNow),

@@ -14,10 +14,11 @@
 # core's 250ms) is an outage: the deny policy answers 429 store_unavailable
 # for a second, which loadgen counts as wrong decisions.
 # The load generator's address is on the bans' allow list, so a message is
-# claimed with a plain SET NX PX; with STORE_CLAIM=script it is not, and
-# every message is claimed by the claim script (EVALSHA), which also checks
-# the client's ban: funcauth's default.
-# Usage: [STORE_TIMEOUT=250ms] [STORE_CLAIM=script] scripts/bench-store.sh [seconds per run] [rounds] [connections]
+# claimed with a plain SET NX PX; with STORE_CLAIM=ban it is not, and
+# every message's claim also asks for the client's ban (PTTL, then SET NX
+# PX): funcauth's default. (STORE_CLAIM=script, its name when the two were
+# one Lua script, until 2026-12-01, does the same.)
+# Usage: [STORE_TIMEOUT=250ms] [STORE_CLAIM=ban] scripts/bench-store.sh [seconds per run] [rounds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +35,7 @@ pbkdf2=$(printf '%s' "correct horse battery staple" | "$bin/caddy" funcauth hash
 fn=18281; rport=18289; cmem=18291; credis=18292; tmem=18293; tredis=18294
 store="127.0.0.1:$rport"; timeout="${STORE_TIMEOUT:-250ms}"
 allow='["127.0.0.1"]'
-if [ "${STORE_CLAIM:-set}" = script ]; then allow='[]'; fi
+case "${STORE_CLAIM:-set}" in ban | script) allow='[]' ;; esac
 
 "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
   --dir "$state" --logfile "$state/redis.log" &
@@ -145,7 +146,7 @@ print(json.dumps({"label": r["label"], "requests": r["requests"], "commands": a[
     "$line" "$before" "$after" >> "$state/trips"
 }
 
-echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout; messages claimed by $( [ "$allow" = '[]' ] && echo "the claim script" || echo "SET NX PX, the load generator allow-listed")); $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, proxies, Redis and upstream" >&2
+echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout; messages claimed by $( [ "$allow" = '[]' ] && echo "the client's ban and SET NX PX" || echo "SET NX PX, the load generator allow-listed")); $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, proxies, Redis and upstream" >&2
 : > "$state/results"; : > "$state/trips"; : > "$state/cpu"
 for r in $(seq 1 "$rounds"); do
   cpurun "Caddy, state in memory" "http://127.0.0.1:$cmem" "$caddy_pid" >> "$state/results"

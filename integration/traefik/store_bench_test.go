@@ -23,8 +23,8 @@ import (
 // at a time (parallel, as under load, where requests that find a round
 // trip in flight ride in the next one). The store's cases claim a message
 // with a plain SET NX PX where no ban applies (redis: the client is on the
-// bans' allow list, as in scripts/bench-store.sh) and with the claim script
-// where bans apply (redis-bans, the default). The difference is the
+// bans' allow list, as in scripts/bench-store.sh) and with the client's ban
+// (PTTL) before it where bans apply (redis-bans, the default). The difference is the
 // interpreted client's work plus the round trips; cpu-µs/op is the CPU
 // this process spent per request, less noisy than the wall clock on a
 // shared machine (Redis's own CPU is not in it).
