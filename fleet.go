@@ -286,7 +286,7 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 		// the call fails, is answered an error, or meets trouble.
 		var err error
 		replies, err = redisDo(s.client, cmds, q.now)
-		if err != nil || replies[0].kind == '-' || replies[len(cmds)-1].kind == '-' || atomic.LoadInt32(&s.troubled) != 0 {
+		if err != nil || replies[len(cmds)-1].kind == '-' || len(cmds) == 2 && replies[0].kind == '-' || atomic.LoadInt32(&s.troubled) != 0 {
 			replies = settleClaim(s, d, cmds, replies, err, q.now)
 		}
 	}
@@ -300,7 +300,7 @@ func fleetClaim(g *Guard, q *checkedRequest, v *verifier, partition int, entry r
 		// for no key.
 		r := &replies[len(replies)-1]
 		ban := &replies[0]
-		if r.kind == '+' && (r == ban || ban.kind == ':' && ban.num <= 0) {
+		if r.kind == '+' && (len(replies) == 1 || ban.kind == ':' && ban.num <= 0) {
 			d.store = s
 			d.storeClaim = claim
 			d.clock = g.now
@@ -368,14 +368,17 @@ func claimUnanswered(s *sharedStore, d *Decision) *refusal {
 
 // claimRefused is the refusal of a claim the store answered with replies
 // (the client's ban's PTTL, when sent, then SET's): the client is banned
-// (by the fleet), the message is known, or the store failed. A banned
-// client's message that SET claimed meanwhile is dropped again (one more
-// round trip, the first time a replica hears of the ban: it then refuses
-// the client from its own table), so that its sender's retry, after the
-// ban or from another address, is not refused as replayed.
+// (by the fleet), the message is known, or the store failed. A message
+// that SET claimed all the same is dropped again (one more round trip,
+// for a banned client the first time a replica hears of the ban: it then
+// refuses the client from its own table), so that its sender's retry,
+// after the ban or from another address, is not refused as replayed.
 func claimRefused(g *Guard, q *checkedRequest, claim string, replies []respValue) *refusal {
 	d := q.d
 	set := &replies[len(replies)-1]
+	if set.kind == '+' {
+		g.store.exec([]string{g.store.forgetCommand(claim)}, q.now)
+	}
 	if len(replies) == 2 {
 		ban := &replies[0]
 		if ban.kind != ':' { // (an error reply fails the call: see answeredError)
@@ -383,9 +386,6 @@ func claimRefused(g *Guard, q *checkedRequest, claim string, replies []respValue
 			return refuse(ReasonStoreUnavailable, "store answered the client's ban with an unexpected reply")
 		}
 		if ban.num > 0 {
-			if set.kind == '+' {
-				g.store.exec([]string{g.store.forgetCommand(claim)}, q.now)
-			}
 			left := time.Duration(ban.num) * time.Millisecond
 			g.state.abuse.clients.banFor(q.group, q.now, left)
 			d.RetryAfter = left

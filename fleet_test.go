@@ -88,7 +88,13 @@ func TestFleetBansAcrossReplicas(t *testing.T) {
 	srv := startRedis(t)
 	c := &clock{t: testNow}
 	a, b, third := newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil), newReplica(t, srv.Addr, c, nil)
+	fourth := newReplica(t, srv.Addr, c, nil)
 	const attacker = "203.0.113.9"
+	d := a.Check(signedRequest("/function/env", "before the ban", "k"), attacker)
+	if !d.Allowed {
+		t.Fatalf("a signed message before the ban: %s %s", d.Reason, d.Detail)
+	}
+	d.Finish(http.StatusOK)
 	for i, g := range []*Guard{a, b, a} {
 		d := g.Check(basicRequest("admin", "guess"), attacker)
 		if d.Reason != ReasonBadCredentials {
@@ -108,6 +114,11 @@ func TestFleetBansAcrossReplicas(t *testing.T) {
 	// A valid signed message from the banned client: the claim says banned.
 	if d := b.Check(signedRequest("/function/env", "from the attacker", "k"), attacker); d.Reason != ReasonBanned {
 		t.Errorf("signed message of a banned client: %s %s", d.Reason, d.Detail)
+	}
+	// A banned client's message is refused as banned, even one the fleet
+	// knows: the ban comes first.
+	if d := fourth.Check(signedRequest("/function/env", "before the ban", "k"), attacker); d.Reason != ReasonBanned {
+		t.Errorf("a banned client's message sent before the ban, again: %s %s", d.Reason, d.Detail)
 	}
 	// It is not remembered: its sender's retry from another address (or
 	// after the ban) is accepted, not refused as replayed.

@@ -843,8 +843,7 @@ func sameReplies(r *bufio.Reader, replies []respValue) int {
 		return 0
 	}
 	all, _ := r.Peek(n)
-	// As many lines as fit in n bytes, none overlapping (no line's end is
-	// its start): all are line.
+	// As many lines as fit in n bytes, none overlapping: all are line.
 	if bytes.Count(all, line) != lines {
 		return 0
 	}
@@ -858,16 +857,15 @@ func sameReplies(r *bufio.Reader, replies []respValue) int {
 var (
 	setLine          = []byte("+OK\r\n")
 	banAndSetLine    = []byte(":-2\r\n+OK\r\n")
-	setReplies       = repeatedValues(1, respValue{kind: '+', str: "OK"})
-	banAndSetReplies = repeatedValues(2, respValue{kind: ':', num: -2}, respValue{kind: '+', str: "OK"})
+	setReplies       = repeatedValues(respValue{kind: '+', str: "OK"})
+	banAndSetReplies = repeatedValues(respValue{kind: ':', num: -2}, respValue{kind: '+', str: "OK"})
 )
 
-// repeatedValues is values, repeated for as many calls as a batch holds
-// (per each).
-func repeatedValues(per int, values ...respValue) []respValue {
-	all := make([]respValue, per*maxBatch)
+// repeatedValues is values, repeated for as many calls as a batch holds.
+func repeatedValues(values ...respValue) []respValue {
+	all := make([]respValue, len(values)*maxBatch)
 	for i := range all {
-		all[i] = values[i%per]
+		all[i] = values[i%len(values)]
 	}
 	return all
 }

@@ -240,6 +240,9 @@ func TestFleetOfFourReplicasSharesOneRedis(t *testing.T) {
 			}
 			r.expect(t, "the banned client with the right password", admin(password), attacker, http.StatusTooManyRequests, "banned")
 			r.expect(t, "another client", faasCLI(t, "from a bystander "+strconv.Itoa(i)+run), bystander, http.StatusOK, "")
+			// The banned client's message is not remembered: the same
+			// bytes from another client are accepted, not replayed.
+			fleet[(i+1)%len(fleet)].expect(t, "the banned client's message from another client", faasCLI(t, "from the attacker "+strconv.Itoa(i)+run), bystander, http.StatusOK, "")
 		}
 	})
 
