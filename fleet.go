@@ -11,8 +11,8 @@ import (
 // Store): the messages accepted, failure counts, bans, password checks in
 // flight and rate-limit tokens. Every decision that consults the store
 // does so in one round trip, at the point where it needs to: a signed
-// message when it has verified (the claim and the client's ban in one
-// script), a password before it is hashed (the bans of the client and the
+// message when it has verified (the client's ban and the claim,
+// pipelined), a password before it is hashed (the bans of the client and the
 // user, and a place among their checks in flight), a failure when it is
 // counted; a password check that does not fail ends with one more, which
 // releases its place. A client known to be banned is refused from this
