@@ -345,7 +345,7 @@ func claimWithTokens(g *Guard, q *checkedRequest, claim string, cmds []string) (
 	replies := storeExec(s, d, append(d.fleetTakes, cmds...), q.now)
 	if replies != nil && g.fleetTokensRefused(d, replies[:takes]) {
 		if replies[len(replies)-1].kind == '+' { // SET's OK
-			s.exec([]string{s.forgetCommand(claim)}, q.now) // not accepted after all
+			s.forget(claim, q.now) // not accepted after all
 		}
 		return nil, refuse(ReasonRateLimited, d.Detail)
 	}
@@ -377,7 +377,7 @@ func claimRefused(g *Guard, q *checkedRequest, claim string, replies []respValue
 	d := q.d
 	set := &replies[len(replies)-1]
 	if set.kind == '+' {
-		g.store.exec([]string{g.store.forgetCommand(claim)}, q.now)
+		g.store.forget(claim, q.now)
 	}
 	if len(replies) == 2 {
 		ban := &replies[0]
@@ -405,7 +405,7 @@ func (d *Decision) fleetForget() {
 	if d.store == nil || d.storeClaim == "" {
 		return
 	}
-	d.store.exec([]string{d.store.forgetCommand(d.storeClaim)}, d.clock())
+	d.store.forget(d.storeClaim, d.clock())
 	d.storeClaim = ""
 }
 

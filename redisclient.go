@@ -506,16 +506,11 @@ func expireBatch(c *redisClient, b *redisBatch) {
 			}
 		}
 		c.calls -= b.calls
-		b.err = errRedisPoolExhausted
+		finishBatch(b, nil, errRedisPoolExhausted)
 	case batchSent:
-		b.err = errRedisNoAnswer
-	default:
-		c.mu.Unlock()
-		return
+		finishBatch(b, nil, errRedisNoAnswer)
 	}
-	b.state = batchDone
 	c.mu.Unlock()
-	close(b.done)
 }
 
 // takeBatch takes the oldest batch waiting into a round trip about to be
@@ -570,40 +565,35 @@ var noBatches [maxBatch]*redisBatch
 
 // answer gives the calls of batch (and of the batches along with it) the
 // round trip's replies, or its error, and wakes them, unless a batch
-// expired meanwhile.
+// expired meanwhile. The batches along get their replies after batch's
+// own.
 func answer(c *redisClient, batch *redisBatch, along []*redisBatch, replies []respValue, err error) {
 	c.mu.Lock()
-	if along != nil {
-		answerAlong(batch, along, replies, err)
+	if batch.state == batchSent {
+		finishBatch(batch, replies, err)
 	}
-	if batch.state != batchSent {
-		c.mu.Unlock()
-		return
-	}
-	batch.replies = replies
-	batch.err = err
-	batch.state = batchDone
-	c.mu.Unlock()
-	batch.timer.Stop()
-	close(batch.done)
-}
-
-// answerAlong is answer for the batches along with batch, whose replies
-// follow batch's own. c.mu is held.
-func answerAlong(batch *redisBatch, along []*redisBatch, replies []respValue, err error) {
 	at := batch.own
 	for _, w := range along {
 		if w.state == batchSent {
+			var own []respValue
 			if err == nil {
-				w.replies = replies[at : at+len(w.cmds)]
+				own = replies[at : at+len(w.cmds)]
 			}
-			w.err = err
-			w.state = batchDone
-			w.timer.Stop()
-			close(w.done)
+			finishBatch(w, own, err)
 		}
 		at += len(w.cmds)
 	}
+	c.mu.Unlock()
+}
+
+// finishBatch ends the wait of b's calls: with replies, or with err. c.mu
+// is held.
+func finishBatch(b *redisBatch, replies []respValue, err error) {
+	b.replies = replies
+	b.err = err
+	b.state = batchDone
+	b.timer.Stop()
+	close(b.done)
 }
 
 // dialFailed answers the calls waiting when a dial failed: each gets the
@@ -613,10 +603,7 @@ func answerAlong(batch *redisBatch, along []*redisBatch, replies []respValue, er
 func dialFailed(c *redisClient, err error) error {
 	c.mu.Lock()
 	for _, b := range c.waiting {
-		b.err = err
-		b.state = batchDone
-		b.timer.Stop()
-		close(b.done)
+		finishBatch(b, nil, err)
 	}
 	c.waiting = nil
 	c.calls = 0

@@ -734,33 +734,43 @@ func TestRedisClientNeverSendsACallThatGaveUp(t *testing.T) {
 // after delay: a slow dial (a TLS handshake or AUTH over a slow link).
 func slowDialProxy(t *testing.T, addr string, delay time.Duration) string {
 	t.Helper()
+	first := true
+	return serveLoopback(t, func(in net.Conn) {
+		wait := !first
+		first = false
+		go func() {
+			defer in.Close()
+			if wait {
+				time.Sleep(delay)
+			}
+			out, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer out.Close()
+			go func() { io.Copy(out, in); out.Close() }()
+			io.Copy(in, out)
+		}()
+	})
+}
+
+// serveLoopback listens on a loopback port until t ends, and hands each
+// connection it accepts to handle, on the accepting goroutine (handle
+// starts one of its own to serve it). It returns the address.
+func serveLoopback(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	first := true
 	go func() {
 		for {
-			in, err := ln.Accept()
+			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			wait := !first
-			first = false
-			go func() {
-				defer in.Close()
-				if wait {
-					time.Sleep(delay)
-				}
-				out, err := net.Dial("tcp", addr)
-				if err != nil {
-					return
-				}
-				defer out.Close()
-				go func() { io.Copy(out, in); out.Close() }()
-				io.Copy(in, out)
-			}()
+			handle(conn)
 		}
 	}()
 	return ln.Addr().String()
@@ -919,38 +929,26 @@ func TestRedisClientKnowsTheFormsOfREADONLY(t *testing.T) {
 // every connection with reply, after delay.
 func answeringServer(t *testing.T, reply string, delay time.Duration) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					head, err := r.ReadString('\n')
-					if err != nil || !strings.HasPrefix(head, "*") {
-						return
-					}
-					n, _ := strconv.Atoi(strings.TrimSpace(head[1:]))
-					for i := 0; i < 2*n; i++ { // each argument's length, then the argument
-						if _, err := r.ReadString('\n'); err != nil {
-							return
-						}
-					}
-					time.Sleep(delay)
-					if _, err := conn.Write([]byte(reply + "\r\n")); err != nil {
+	return serveLoopback(t, func(conn net.Conn) {
+		go func() {
+			defer conn.Close()
+			r := bufio.NewReader(conn)
+			for {
+				head, err := r.ReadString('\n')
+				if err != nil || !strings.HasPrefix(head, "*") {
+					return
+				}
+				n, _ := strconv.Atoi(strings.TrimSpace(head[1:]))
+				for i := 0; i < 2*n; i++ { // each argument's length, then the argument
+					if _, err := r.ReadString('\n'); err != nil {
 						return
 					}
 				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
+				time.Sleep(delay)
+				if _, err := conn.Write([]byte(reply + "\r\n")); err != nil {
+					return
+				}
+			}
+		}()
+	})
 }

@@ -88,15 +88,7 @@ func TestRedisClientChecksWhatSentinelSays(t *testing.T) {
 }
 
 // deadAddress is a loopback address where nothing listens.
-func deadAddress(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func deadAddress(t *testing.T) string { return "127.0.0.1:" + freePort(t) }
 
 // A Sentinel that hangs costs a share of the timeout, not all of it: the
 // next one is asked in time, and the dials after that ask the one that

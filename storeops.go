@@ -121,6 +121,10 @@ func (s *sharedStore) releaseCommand(held, token string) string {
 // forgetCommand drops a remembered message.
 func (s *sharedStore) forgetCommand(key string) string { return respCommand("DEL", key) }
 
+// forget drops a remembered message now, in a call of its own (see exec):
+// a claim whose request was refused after all, or whose upstream failed.
+func (s *sharedStore) forget(key string, now time.Time) { s.exec([]string{s.forgetCommand(key)}, now) }
+
 // failCommand counts a failure and bans at the limit; held and token
 // name the check in flight it ends, if the fleet admitted one.
 func (s *sharedStore) failCommand(countKey, banKey, held, token string, limit int, window, duration time.Duration) string {

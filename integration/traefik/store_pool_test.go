@@ -20,14 +20,8 @@ import (
 // one connection and many requests at once, every signed message is
 // claimed once, and each request gets its own answer.
 func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
-	p := loaded(t)
 	srv := redistest.Start(t)
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
-	options := signedFunctions(map[string]interface{}{"address": srv.Addr, "timeout": "5s", "poolSize": 1})
-	h, err := p.NewMiddleware(context.Background(), next, options, "store-pool@file")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := onePoolMiddleware(t, srv.Addr, "5s", "store-pool@file")
 	const senders, each = 16, 20
 	answers := make([][]string, senders)
 	var wg sync.WaitGroup
@@ -76,14 +70,8 @@ func TestStorePoolSharedByConcurrentRequestsUnderYaegi(t *testing.T) {
 // the next round trip (TestRedisClientLateCallsStartTheNextBatchOfTheSameRoundTrip
 // checks that in Go; here the interpreted client runs it).
 func TestStoreStallShorterThanTheTimeoutFailsNoRequestUnderYaegi(t *testing.T) {
-	p := loaded(t)
 	srv := redistest.Start(t)
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
-	options := signedFunctions(map[string]interface{}{"address": srv.Addr, "timeout": "3s", "poolSize": 1})
-	h, err := p.NewMiddleware(context.Background(), next, options, "store-stall@file")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := onePoolMiddleware(t, srv.Addr, "3s", "store-stall@file")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	answers := map[string]int{}
@@ -113,6 +101,20 @@ func TestStoreStallShorterThanTheTimeoutFailsNoRequestUnderYaegi(t *testing.T) {
 	if answers["200 "] != requests {
 		t.Fatalf("answers across a stall shorter than the timeout: %v, want %d 200s", answers, requests)
 	}
+}
+
+// onePoolMiddleware is the faas-cli middleware of signedFunctions with
+// its state on the Redis at addr, through a pool of one connection, under
+// the given timeout.
+func onePoolMiddleware(t *testing.T, addr, timeout, name string) http.Handler {
+	t.Helper()
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	options := signedFunctions(map[string]interface{}{"address": addr, "timeout": timeout, "poolSize": 1})
+	h, err := loaded(t).NewMiddleware(context.Background(), next, options, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // refusalCode is the reason code of a refusal's JSON body, "" for another
