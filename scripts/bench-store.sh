@@ -18,7 +18,11 @@
 # every message's claim also asks for the client's ban (PTTL, then SET NX
 # PX): funcauth's default. (STORE_CLAIM=script, its name when the two were
 # one Lua script, until 2026-12-01, does the same.)
-# Usage: [STORE_TIMEOUT=250ms] [STORE_CLAIM=ban] scripts/bench-store.sh [seconds per run] [rounds] [connections]
+# With REDIS_CORE=n, redis-server runs on CPU n alone and everything else
+# (proxies, upstream, load generator) on the other CPUs: Redis's own CPU
+# is then not taken from the proxies, as when it runs on its own host,
+# and the ratio is what the store costs the proxy itself.
+# Usage: [STORE_TIMEOUT=250ms] [STORE_CLAIM=ban] [REDIS_CORE=n] scripts/bench-store.sh [seconds per run] [rounds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -36,8 +40,16 @@ fn=18281; rport=18289; cmem=18291; credis=18292; tmem=18293; tredis=18294
 store="127.0.0.1:$rport"; timeout="${STORE_TIMEOUT:-250ms}"
 allow='["127.0.0.1"]'
 case "${STORE_CLAIM:-set}" in ban | script) allow='[]' ;; esac
+redis_pin=(); cores="$(nproc) cores shared by load generator, proxies, Redis and upstream"
+if [ -n "${REDIS_CORE:-}" ]; then
+  others=$(python3 -c 'import os, sys; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0)) if c != int(sys.argv[1])))' "$REDIS_CORE")
+  [ -n "$others" ] || { echo "REDIS_CORE=$REDIS_CORE leaves no CPU for the proxies" >&2; exit 2; }
+  taskset -pc "$others" $$ >/dev/null # inherited by every process started below
+  redis_pin=(taskset -c "$REDIS_CORE")
+  cores="Redis alone on CPU $REDIS_CORE; load generator, proxies and upstream on CPU $others"
+fi
 
-"$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+"${redis_pin[@]}" "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
   --dir "$state" --logfile "$state/redis.log" &
 redis_pid=$!
 pids+=($redis_pid)
@@ -146,7 +158,7 @@ print(json.dumps({"label": r["label"], "requests": r["requests"], "commands": a[
     "$line" "$before" "$after" >> "$state/trips"
 }
 
-echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout; messages claimed by $( [ "$allow" = '[]' ] && echo "the client's ban and SET NX PX" || echo "SET NX PX, the load generator allow-listed")); $conns connections, ${secs}s per run, $rounds rounds; $(nproc) cores shared by load generator, proxies, Redis and upstream" >&2
+echo "Caddy $("$bin/caddy" version | cut -d' ' -f1) and Traefik ${TRAEFIK_VERSION:-v3.6.12} with funcauth, state in memory or on redis-server $("$redis_server" --version | awk '{print $3}' | cut -d= -f2) (loopback, store timeout $timeout; messages claimed by $( [ "$allow" = '[]' ] && echo "the client's ban and SET NX PX" || echo "SET NX PX, the load generator allow-listed")); $conns connections, ${secs}s per run, $rounds rounds; $cores" >&2
 : > "$state/results"; : > "$state/trips"; : > "$state/cpu"
 for r in $(seq 1 "$rounds"); do
   cpurun "Caddy, state in memory" "http://127.0.0.1:$cmem" "$caddy_pid" >> "$state/results"
