@@ -75,25 +75,18 @@ func checkRequest(g *Guard, r *http.Request, client string, trustedPeer bool) *D
 	if no := decide(g, q); no != nil {
 		refuseRequest(g, q, no)
 	}
-	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") {
-		settleFleet(g, q)
+	// The decision's last round trip to the store, when it needs one: the
+	// fleet's tokens no round trip took yet (an open route, a cached
+	// password), and the places in the fleet's checks in flight still
+	// held. (Checked here: a call less under Yaegi for the usual request.)
+	if g.store != nil && (q.d.fleetTakes != nil || q.d.fleetToken != "") && g.fleetSettle(q.d) {
+		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
 	}
 	if sec := q.now.Unix(); sec != atomic.LoadInt64(&g.state.usedSecond) {
 		atomic.StoreInt64(&g.state.usedSecond, sec)
 		q.d.firstOfSecond = true
 	}
 	return q.d
-}
-
-// settleFleet takes the decision's last round trip to the store, which
-// it needs (the caller checks, a call less under Yaegi for the usual
-// request): the fleet's tokens no round trip took yet (an open route, a
-// cached password), and the places in the fleet's checks in flight still
-// held.
-func settleFleet(g *Guard, q *checkedRequest) {
-	if g.fleetSettle(q.d) {
-		refuseRequest(g, q, refuse(ReasonRateLimited, q.d.Detail))
-	}
 }
 
 // decide runs the steps every request takes, then those of the rule that

@@ -465,7 +465,7 @@ func waitingCalls(c *redisClient) int {
 // readsProcessed is the server's total_reads_processed: its read events,
 // one per round trip of a client however many commands it pipelines (this
 // one's included), asked through info, a client of its own.
-func readsProcessed(t *testing.T, info *redisClient) int {
+func readsProcessed(t testing.TB, info *redisClient) int {
 	t.Helper()
 	r, err := info.do([]string{str("INFO", "stats")}, testNow)
 	if err != nil {

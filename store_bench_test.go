@@ -6,9 +6,10 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
+	"time"
 
+	"github.com/funcauth/funcauth/internal/cputime"
 	"github.com/funcauth/funcauth/internal/redistest"
 )
 
@@ -26,6 +27,8 @@ import (
 // alternately with -count and compare medians.
 func BenchmarkSignedOnStore(b *testing.B) {
 	srv := redistest.Start(b)
+	info := newRedisClient("tcp", srv.Addr, "", "", 0, nil, 5*time.Second, 1)
+	defer info.close()
 	body := bytes.Repeat([]byte("a"), 1024)
 	var seq int64
 	for _, c := range []struct {
@@ -55,8 +58,8 @@ func BenchmarkSignedOnStore(b *testing.B) {
 			g := newTestGuard(b, cfg, nil)
 			b.Cleanup(g.Release)
 			h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), nil)
-			reads := redisReads(b, srv)
-			cpu := processCPU()
+			reads := readsProcessed(b, info)
+			cpu := cputime.Process()
 			b.ResetTimer()
 			b.SetParallelism(16)
 			var workers int64
@@ -78,30 +81,11 @@ func BenchmarkSignedOnStore(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64(processCPU()-cpu)/1e3/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 			if c.store {
 				// Less the read of the INFO that counts them.
-				b.ReportMetric(float64(redisReads(b, srv)-reads-1)/float64(b.N), "trips/op")
+				b.ReportMetric(float64(readsProcessed(b, info)-reads-1)/float64(b.N), "trips/op")
 			}
 		})
 	}
-}
-
-// processCPU is the CPU time (user and system) this process has used, in
-// nanoseconds.
-func processCPU() int64 {
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		return 0
-	}
-	return u.Utime.Nano() + u.Stime.Nano()
-}
-
-// redisReads is the read events srv has processed so far.
-func redisReads(b *testing.B, srv *redistest.Redis) int64 {
-	n, err := strconv.ParseInt(srv.Info(b, "total_reads_processed"), 10, 64)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
 }

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
+	"github.com/funcauth/funcauth/internal/cputime"
 	"github.com/funcauth/funcauth/internal/redistest"
 	"github.com/funcauth/funcauth/internal/sign"
 )
@@ -61,7 +61,7 @@ func BenchmarkStoreUnderYaegi(b *testing.B) {
 			}
 			b.Run(c.name+"/"+mode, func(b *testing.B) {
 				b.ReportAllocs()
-				cpu := processCPU()
+				cpu := cputime.Process()
 				left := int64(b.N)
 				var wg sync.WaitGroup
 				for w := 0; w < workers; w++ {
@@ -82,17 +82,10 @@ func BenchmarkStoreUnderYaegi(b *testing.B) {
 					}()
 				}
 				wg.Wait()
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e3, "cpu-µs/op")
+				b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 			})
 		}
 	}
-}
-
-// processCPU is the user and system CPU time this process has used, in ns.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // signedFunctions is a middleware's options for faas-cli signatures under
